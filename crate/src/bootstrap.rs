@@ -1,0 +1,118 @@
+//! The bootstrap document a `peerfetch-server` serves at `GET /bootstrap`, and the order in which
+//! a tab tries the addresses it lists.
+
+use crate::transport_kind::TransportKind;
+use libp2p::{multiaddr::Protocol, Multiaddr, PeerId};
+use serde::{Deserialize, Serialize};
+
+/// What a tab needs to reach a server: its peer id and the addresses it can be dialled on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    /// The server's libp2p peer id.
+    pub peer_id: PeerId,
+    /// Dialable addresses, each ending in `/p2p/<peer_id>`. WebRTC-direct addresses carry the
+    /// server certificate's `/certhash/`.
+    pub addrs: Vec<Multiaddr>,
+}
+
+impl Bootstrap {
+    /// Builds the document from the server's addresses, appending `/p2p/<peer_id>` where missing
+    /// and dropping duplicates while keeping the first-seen order.
+    pub fn new(peer_id: PeerId, addrs: impl IntoIterator<Item = Multiaddr>) -> Self {
+        let mut unique: Vec<Multiaddr> = Vec::new();
+        for addr in addrs {
+            let addr = with_peer_id(addr, peer_id);
+            if !unique.contains(&addr) {
+                unique.push(addr);
+            }
+        }
+        Self {
+            peer_id,
+            addrs: unique,
+        }
+    }
+
+    /// The addresses a browser can use, in the order it should try them: WebRTC-direct first
+    /// (UDP, no head-of-line blocking, no TLS needed), then WebSocket as the fallback.
+    /// Addresses of other transports and addresses for another peer are left out.
+    pub fn browser_dial_plan(&self) -> Vec<(TransportKind, Multiaddr)> {
+        let mut plan: Vec<(TransportKind, Multiaddr)> = self
+            .addrs
+            .iter()
+            .filter(|addr| peer_of(addr) == Some(self.peer_id))
+            .map(|addr| (TransportKind::of(addr), addr.clone()))
+            .filter(|(kind, _)| matches!(kind, TransportKind::WebRtcDirect | TransportKind::WebSocket))
+            .collect();
+        plan.sort_by_key(|(kind, _)| *kind != TransportKind::WebRtcDirect);
+        plan
+    }
+}
+
+/// The peer id an address ends with, if any.
+pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    match addr.iter().last() {
+        Some(Protocol::P2p(peer)) => Some(peer),
+        _ => None,
+    }
+}
+
+fn with_peer_id(addr: Multiaddr, peer_id: PeerId) -> Multiaddr {
+    if peer_of(&addr).is_some() {
+        addr
+    } else {
+        addr.with(Protocol::P2p(peer_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CERTHASH: &str = "uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g";
+
+    fn server() -> PeerId {
+        "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".parse().expect("valid peer id")
+    }
+
+    fn addr(s: &str) -> Multiaddr {
+        s.parse().expect("test address parses")
+    }
+
+    #[test]
+    fn appends_peer_id_and_drops_duplicates() {
+        let ws = addr("/ip4/127.0.0.1/tcp/9091/ws");
+        let doc = Bootstrap::new(server(), [ws.clone(), ws.clone().with(Protocol::P2p(server()))]);
+        assert_eq!(doc.addrs, vec![ws.with(Protocol::P2p(server()))]);
+    }
+
+    #[test]
+    fn dial_plan_prefers_webrtc_direct_and_skips_unusable_addresses() {
+        let rtc = addr(&format!("/ip4/127.0.0.1/udp/9090/webrtc-direct/certhash/{CERTHASH}"));
+        let ws = addr("/ip4/127.0.0.1/tcp/9091/ws");
+        let tcp = addr("/ip4/127.0.0.1/tcp/9092");
+        let other_peer: PeerId = "12D3KooWGaYrmx4NkmbAT2PbhCbQTAQBHd2E3GU4mnbjq2w7mZJK".parse().expect("valid");
+        let foreign = addr("/ip4/127.0.0.1/tcp/9093/ws").with(Protocol::P2p(other_peer));
+        let doc = Bootstrap::new(server(), [ws.clone(), tcp, foreign, rtc.clone()]);
+        let plan = doc.browser_dial_plan();
+        let kinds: Vec<_> = plan.iter().map(|(kind, _)| *kind).collect();
+        assert_eq!(kinds, vec![TransportKind::WebRtcDirect, TransportKind::WebSocket]);
+        assert_eq!(plan[0].1, rtc.with(Protocol::P2p(server())));
+        assert_eq!(plan[1].1, ws.with(Protocol::P2p(server())));
+    }
+
+    #[test]
+    fn json_round_trip_uses_plain_strings() {
+        let doc = Bootstrap::new(server(), [addr("/ip4/127.0.0.1/tcp/9091/ws")]);
+        let json = serde_json::to_value(&doc).expect("serializes");
+        assert_eq!(json["peer_id"], server().to_string());
+        assert_eq!(json["addrs"][0], format!("/ip4/127.0.0.1/tcp/9091/ws/p2p/{}", server()));
+        let back: Bootstrap = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(back, doc);
+    }
+
+    #[test]
+    fn malformed_document_is_an_error_not_a_panic() {
+        assert!(serde_json::from_str::<Bootstrap>(r#"{"peer_id":"nope","addrs":[]}"#).is_err());
+        assert!(serde_json::from_str::<Bootstrap>(r#"{"peer_id":1}"#).is_err());
+    }
+}

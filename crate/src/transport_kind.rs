@@ -1,0 +1,90 @@
+//! Naming the transport a libp2p connection runs over, from its multiaddr.
+
+use libp2p::multiaddr::{Multiaddr, Protocol};
+use std::fmt;
+
+/// The transport a connection uses, as reported by `connections()` in the JS API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// Browser to server over WebRTC with the server's certificate hash in the address.
+    WebRtcDirect,
+    /// WebSocket (plain or TLS).
+    WebSocket,
+    /// Browser to browser over WebRTC, signalled through a relay.
+    WebRtc,
+    /// A circuit through a relay (`/p2p-circuit`) that has not been upgraded to a direct link.
+    Relay,
+    /// Anything else (TCP, QUIC, memory): not used by tabs, but servers may see it.
+    Other,
+}
+
+impl TransportKind {
+    /// Classifies an address. Browser-to-browser WebRTC addresses contain `/p2p-circuit/webrtc`
+    /// and relayed addresses contain the relay's own transport, so the most specific protocol wins:
+    /// WebRTC, then a relay circuit, then the underlying transport.
+    pub fn of(addr: &Multiaddr) -> Self {
+        let has = |wanted: fn(&Protocol<'_>) -> bool| addr.iter().any(|p| wanted(&p));
+        if has(|p| matches!(p, Protocol::WebRTC)) {
+            Self::WebRtc
+        } else if has(|p| matches!(p, Protocol::P2pCircuit)) {
+            Self::Relay
+        } else if has(|p| matches!(p, Protocol::WebRTCDirect)) {
+            Self::WebRtcDirect
+        } else if has(|p| matches!(p, Protocol::Ws(_) | Protocol::Wss(_))) {
+            Self::WebSocket
+        } else {
+            Self::Other
+        }
+    }
+
+    /// The name used in the JS API and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WebRtcDirect => "webrtc-direct",
+            Self::WebSocket => "websocket",
+            Self::WebRtc => "webrtc",
+            Self::Relay => "relay",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(addr: &str) -> TransportKind {
+        TransportKind::of(&addr.parse().expect("test address parses"))
+    }
+
+    #[test]
+    fn names_each_transport() {
+        assert_eq!(
+            kind("/ip4/127.0.0.1/udp/9090/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g"),
+            TransportKind::WebRtcDirect
+        );
+        assert_eq!(kind("/ip4/127.0.0.1/tcp/9091/ws"), TransportKind::WebSocket);
+        assert_eq!(kind("/dns4/example.org/tcp/443/wss"), TransportKind::WebSocket);
+        assert_eq!(kind("/ip4/127.0.0.1/tcp/9091"), TransportKind::Other);
+    }
+
+    #[test]
+    fn relayed_addresses_are_relay_unless_upgraded_to_webrtc() {
+        let relay = "/ip4/127.0.0.1/tcp/9091/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let peer = "12D3KooWGaYrmx4NkmbAT2PbhCbQTAQBHd2E3GU4mnbjq2w7mZJK";
+        assert_eq!(kind(&format!("{relay}/p2p-circuit/p2p/{peer}")), TransportKind::Relay);
+        assert_eq!(kind(&format!("{relay}/p2p-circuit/webrtc/p2p/{peer}")), TransportKind::WebRtc);
+    }
+
+    #[test]
+    fn display_matches_js_names() {
+        assert_eq!(TransportKind::WebRtcDirect.to_string(), "webrtc-direct");
+        assert_eq!(TransportKind::Relay.to_string(), "relay");
+    }
+}

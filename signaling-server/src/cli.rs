@@ -1,0 +1,126 @@
+//! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
+
+use clap::{Args, Parser};
+use libp2p::Multiaddr;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+/// peerfetch signaling and relay server: browser tabs reach it over libp2p WebRTC-direct or
+/// WebSocket, reserve a circuit relay v2 slot on it, and load the demo pages from its HTTP port.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "peerfetch-server", version, about, long_about = None)]
+pub struct Cli {
+    /// libp2p listen address; repeat for several. A `/udp/<port>/webrtc-direct` address takes
+    /// WebRTC-direct (browser to server), a `/tcp/<port>/ws` address takes WebSocket.
+    #[arg(
+        long = "listen",
+        env = "PEERFETCH_LISTEN",
+        value_delimiter = ',',
+        default_values = ["/ip4/127.0.0.1/udp/9090/webrtc-direct", "/ip4/127.0.0.1/tcp/9091/ws"]
+    )]
+    pub listen: Vec<Multiaddr>,
+
+    /// Address to advertise to browsers in `/bootstrap` and in relay reservations instead of the
+    /// listen addresses (e.g. the public IP behind a NAT); repeat for several. WebRTC-direct
+    /// addresses get this server's `/certhash/` appended when they lack one.
+    #[arg(long = "external-address", env = "PEERFETCH_EXTERNAL_ADDRESS", value_delimiter = ',')]
+    pub external_addresses: Vec<Multiaddr>,
+
+    /// HTTP address serving the demo pages, `/pkg/` (the wasm build) and `/bootstrap`.
+    #[arg(long, env = "PEERFETCH_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+
+    /// File holding the server's identity key and WebRTC certificate; created on first run so the
+    /// peer id and certhash survive restarts.
+    #[arg(long, env = "PEERFETCH_KEY_FILE", default_value = "peerfetch-server.key.json")]
+    pub key_file: PathBuf,
+
+    /// Folder of demo pages served at `/`.
+    #[arg(long, env = "PEERFETCH_WWW_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))]
+    pub www_dir: PathBuf,
+
+    /// Folder of the wasm-bindgen build served at `/pkg/`.
+    #[arg(long, env = "PEERFETCH_PKG_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/pkg"))]
+    pub pkg_dir: PathBuf,
+
+    /// Log filter, a level (`info`) or `tracing` directives (`info,libp2p_relay=debug`).
+    #[arg(long, env = "PEERFETCH_LOG", default_value = "info")]
+    pub log_level: String,
+
+    /// Circuit relay v2 limits.
+    #[command(flatten)]
+    pub relay: RelayLimits,
+
+    /// Seconds a connection with no open stream and no reservation is kept.
+    #[arg(long, env = "PEERFETCH_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+}
+
+/// Bounds on the circuit relay v2 service; past one, the relay answers with the protocol's
+/// `RESOURCE_LIMIT_EXCEEDED` status.
+#[derive(Debug, Clone, Args)]
+pub struct RelayLimits {
+    /// Reservations held at once, over all peers.
+    #[arg(long, env = "PEERFETCH_MAX_RESERVATIONS", default_value_t = 4096)]
+    pub max_reservations: usize,
+
+    /// Reservations one peer may hold at once (one per connection).
+    #[arg(long, env = "PEERFETCH_MAX_RESERVATIONS_PER_PEER", default_value_t = 4)]
+    pub max_reservations_per_peer: usize,
+
+    /// Seconds a reservation lasts before the peer must renew it.
+    #[arg(long, env = "PEERFETCH_RESERVATION_DURATION_SECS", default_value_t = 3600)]
+    pub reservation_duration_secs: u64,
+
+    /// Relayed circuits open at once, over all peers.
+    #[arg(long, env = "PEERFETCH_MAX_CIRCUITS", default_value_t = 1024)]
+    pub max_circuits: usize,
+
+    /// Relayed circuits open at once to or from one peer.
+    #[arg(long, env = "PEERFETCH_MAX_CIRCUITS_PER_PEER", default_value_t = 16)]
+    pub max_circuits_per_peer: usize,
+
+    /// Seconds a relayed circuit may stay open (it only carries WebRTC signaling).
+    #[arg(long, env = "PEERFETCH_MAX_CIRCUIT_DURATION_SECS", default_value_t = 120)]
+    pub max_circuit_duration_secs: u64,
+
+    /// Bytes a relayed circuit may carry in each direction before it is closed.
+    #[arg(long, env = "PEERFETCH_MAX_CIRCUIT_BYTES", default_value_t = 1 << 17)]
+    pub max_circuit_bytes: u64,
+}
+
+impl RelayLimits {
+    /// The relay server configuration these limits describe.
+    pub fn to_config(&self) -> libp2p::relay::Config {
+        libp2p::relay::Config {
+            max_reservations: self.max_reservations,
+            max_reservations_per_peer: self.max_reservations_per_peer,
+            reservation_duration: Duration::from_secs(self.reservation_duration_secs),
+            max_circuits: self.max_circuits,
+            max_circuits_per_peer: self.max_circuits_per_peer,
+            max_circuit_duration: Duration::from_secs(self.max_circuit_duration_secs),
+            max_circuit_bytes: self.max_circuit_bytes,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback_webrtc_direct_and_websocket() {
+        let cli = Cli::try_parse_from(["peerfetch-server"]).expect("defaults parse");
+        let listen: Vec<String> = cli.listen.iter().map(ToString::to_string).collect();
+        assert_eq!(listen, ["/ip4/127.0.0.1/udp/9090/webrtc-direct", "/ip4/127.0.0.1/tcp/9091/ws"]);
+        assert_eq!(cli.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(cli.relay.to_config().max_circuit_bytes, 131_072);
+    }
+
+    #[test]
+    fn bad_multiaddr_is_a_clear_error() {
+        let err = Cli::try_parse_from(["peerfetch-server", "--listen", "not-an-address"])
+            .expect_err("rejects a bad address");
+        assert!(err.to_string().contains("--listen"), "{err}");
+    }
+}

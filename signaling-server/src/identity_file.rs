@@ -1,0 +1,159 @@
+//! The server's persistent identity: its libp2p key and its WebRTC certificate, kept in one
+//! JSON file so that the peer id and the `/certhash/` browsers dial survive restarts.
+
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
+use libp2p::identity::Keypair;
+use libp2p_webrtc::tokio::Certificate;
+use serde::{Deserialize, Serialize};
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+/// Why the identity file could not be used. The file is never overwritten when it exists.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityFileError {
+    /// The file exists but could not be read.
+    #[error("cannot read key file {path}: {source}")]
+    Read {
+        /// The key file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The file could not be created.
+    #[error("cannot create key file {path}: {source}")]
+    Write {
+        /// The key file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The file was read but its contents are not a peerfetch identity.
+    #[error("key file {path} is not a valid peerfetch-server identity: {reason}")]
+    Invalid {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The key pair and certificate a server runs with.
+pub struct Identity {
+    /// libp2p identity (ed25519); its public key is the peer id.
+    pub keypair: Keypair,
+    /// WebRTC-direct DTLS certificate; its SHA-256 is the `/certhash/` in addresses.
+    pub certificate: Certificate,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdentityFile {
+    /// Protobuf encoding of the key pair, base64.
+    keypair: String,
+    /// Certificate and its private key, PEM.
+    webrtc_certificate: String,
+}
+
+impl Identity {
+    /// Loads the identity at `path`, or generates one and writes it there (mode 0600) if the
+    /// file does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self, IdentityFileError> {
+        match fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text).map_err(|reason| IdentityFileError::Invalid {
+                path: path.to_owned(),
+                reason,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let identity = Self::generate();
+                identity.write_new(path)?;
+                Ok(identity)
+            }
+            Err(source) => Err(IdentityFileError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    fn generate() -> Self {
+        Self {
+            keypair: Keypair::generate_ed25519(),
+            certificate: Certificate::generate(&mut rand::rng())
+                .expect("certificate generation with default parameters does not fail"),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        let file: IdentityFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let bytes = BASE64.decode(file.keypair).map_err(|e| format!("keypair: {e}"))?;
+        let keypair =
+            Keypair::from_protobuf_encoding(&bytes).map_err(|e| format!("keypair: {e}"))?;
+        let certificate = Certificate::from_pem(&file.webrtc_certificate)
+            .map_err(|e| format!("webrtc_certificate: {e}"))?;
+        Ok(Self {
+            keypair,
+            certificate,
+        })
+    }
+
+    fn write_new(&self, path: &Path) -> Result<(), IdentityFileError> {
+        let file = IdentityFile {
+            keypair: BASE64.encode(
+                self.keypair
+                    .to_protobuf_encoding()
+                    .expect("ed25519 keys always encode"),
+            ),
+            webrtc_certificate: self.certificate.serialize_pem(),
+        };
+        let text = serde_json::to_string_pretty(&file).expect("plain strings serialize");
+        let write_err = |source| IdentityFileError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options.open(path).map_err(write_err)?;
+        io::Write::write_all(&mut out, text.as_bytes()).map_err(write_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_path(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("peerfetch-id-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        dir.join("key.json")
+    }
+
+    #[test]
+    fn created_once_then_reloaded_identically() {
+        let path = temp_path("reload");
+        let first = Identity::load_or_create(&path).expect("creates");
+        let second = Identity::load_or_create(&path).expect("reloads");
+        assert_eq!(first.keypair.public(), second.keypair.public());
+        assert_eq!(first.certificate.fingerprint(), second.certificate.fingerprint());
+    }
+
+    #[test]
+    fn corrupt_file_is_reported_and_kept() {
+        let path = temp_path("corrupt");
+        fs::write(&path, "{not json").expect("write");
+        let err = Identity::load_or_create(&path).err().expect("rejects");
+        assert!(err.to_string().contains("not a valid peerfetch-server identity"), "{err}");
+        assert_eq!(fs::read_to_string(&path).expect("still there"), "{not json");
+    }
+
+    #[test]
+    fn unreadable_path_is_reported() {
+        let path = temp_path("dir");
+        fs::create_dir_all(&path).expect("a directory where the file should be");
+        let err = Identity::load_or_create(&path).err().expect("rejects");
+        assert!(err.to_string().starts_with("cannot read key file"), "{err}");
+    }
+}

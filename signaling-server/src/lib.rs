@@ -1,0 +1,14 @@
+//! `peerfetch-server` as a library: [`Server::bind`] opens every listener (so tests can bind
+//! port 0 and run servers side by side), [`Server::run`] serves until shut down.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod advertised;
+mod behaviour;
+pub mod cli;
+mod http;
+pub mod identity_file;
+pub mod node;
+
+pub use cli::Cli;
+pub use node::{Server, ServerError};

@@ -1,0 +1,57 @@
+//! `peerfetch-server`: parse flags, bind, print where the demo is, serve until Ctrl-C.
+
+use clap::Parser;
+use peerfetch_server::{Cli, Server};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match EnvFilter::try_new(&cli.log_level) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("peerfetch-server: invalid --log-level {:?}: {e}", cli.log_level);
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let server = match Server::bind(&cli).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("peerfetch-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("peerfetch demo: http://{}/", server.http_addr());
+    println!("peer id: {}", server.peer_id());
+    for addr in server.bootstrap().addrs {
+        println!("libp2p: {addr}");
+    }
+    match server.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("peerfetch-server: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler does not fail on unix");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

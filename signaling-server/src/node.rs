@@ -1,0 +1,311 @@
+//! The server process: the libp2p swarm and the HTTP listener, bound together and run until a
+//! shutdown signal.
+
+use crate::{
+    advertised::Advertised,
+    behaviour::{ServerBehaviour, ServerBehaviourEvent},
+    cli::Cli,
+    http,
+    identity_file::{Identity, IdentityFileError},
+};
+use futures::StreamExt;
+use libp2p::{
+    core::{muxing::StreamMuxerBox, transport::ListenerId},
+    multiaddr::Protocol,
+    noise, relay,
+    swarm::SwarmEvent,
+    yamux, Multiaddr, PeerId, Swarm, SwarmBuilder, Transport as _,
+};
+use peerfetch::{bootstrap::Bootstrap, transport_kind::TransportKind};
+use std::{collections::HashSet, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+
+/// How long `bind` waits for every libp2p listener to report its address.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The identity file could not be used.
+    #[error(transparent)]
+    Identity(#[from] IdentityFileError),
+    /// A listen address names a transport the server does not offer.
+    #[error("unsupported listen address {0}: use /ip4/<ip>/udp/<port>/webrtc-direct or /ip4/<ip>/tcp/<port>/ws")]
+    UnsupportedListenAddr(Multiaddr),
+    /// A libp2p listener could not be opened (address in use, not a local address, ...).
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address asked for.
+        addr: Multiaddr,
+        /// What the transport said.
+        reason: String,
+    },
+    /// The HTTP listener could not be opened.
+    #[error("cannot serve HTTP on {addr}: {source}")]
+    Http {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The libp2p transports could not be built.
+    #[error("cannot set up libp2p transports: {0}")]
+    Transport(String),
+}
+
+/// A bound server: every listener is open, nothing is served until [`Server::run`].
+pub struct Server {
+    swarm: Swarm<ServerBehaviour>,
+    advertised: Arc<Advertised>,
+    http_listener: TcpListener,
+    http_router: axum::Router,
+}
+
+impl Server {
+    /// Loads (or creates) the identity, opens the libp2p listeners and the HTTP listener.
+    pub async fn bind(cli: &Cli) -> Result<Self, ServerError> {
+        let identity = Identity::load_or_create(&cli.key_file)?;
+        let certhash = identity.certificate.fingerprint();
+        let mut swarm = build_swarm(identity, cli).await?;
+        let peer_id = *swarm.local_peer_id();
+        let advertised = Arc::new(Advertised::new(
+            peer_id,
+            certhash,
+            cli.external_addresses.clone(),
+        ));
+        listen_all(&mut swarm, &cli.listen, &advertised).await?;
+        // The relay hands these to tabs in reservations; without any it would not serve.
+        let external: Vec<Multiaddr> = advertised.bootstrap().addrs;
+        for addr in external {
+            swarm.add_external_address(addr);
+        }
+        let http_listener = TcpListener::bind(cli.http)
+            .await
+            .map_err(|source| ServerError::Http {
+                addr: cli.http,
+                source,
+            })?;
+        let http_router = http::router(advertised.clone(), &cli.www_dir, &cli.pkg_dir);
+        Ok(Self {
+            swarm,
+            advertised,
+            http_listener,
+            http_router,
+        })
+    }
+
+    /// The server's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// The bound HTTP address (the real port when 0 was asked for).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_listener
+            .local_addr()
+            .expect("a bound TCP listener has a local address")
+    }
+
+    /// What `GET /bootstrap` serves.
+    pub fn bootstrap(&self) -> Bootstrap {
+        self.advertised.bootstrap()
+    }
+
+    /// Serves libp2p and HTTP until `shutdown` completes, then closes both.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let Self {
+            mut swarm,
+            advertised,
+            http_listener,
+            http_router,
+        } = self;
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let mut http_stop = stop_rx.clone();
+        let http = tokio::spawn(async move {
+            axum::serve(http_listener, http_router)
+                .with_graceful_shutdown(async move {
+                    let _ = http_stop.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        let libp2p = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    event = swarm.select_next_some() => on_swarm_event(event, &advertised),
+                    _ = stop_rx.wait_for(|stop| *stop) => break,
+                }
+            }
+        });
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+        let _ = libp2p.await;
+        if let Ok(Err(e)) = http.await {
+            tracing::warn!("HTTP server ended with an error: {e}");
+        }
+        Ok(())
+    }
+}
+
+async fn build_swarm(identity: Identity, cli: &Cli) -> Result<Swarm<ServerBehaviour>, ServerError> {
+    let transport_err = |e: &dyn std::fmt::Display| ServerError::Transport(e.to_string());
+    let Identity {
+        keypair,
+        certificate,
+    } = identity;
+    let swarm = SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_other_transport(|key| {
+            libp2p_webrtc::tokio::Transport::new(key.clone(), certificate)
+                .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
+        })
+        .map_err(|e| transport_err(&e))?
+        .with_dns()
+        .map_err(|e| transport_err(&e))?
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .map_err(|e| transport_err(&e))?
+        .with_behaviour(|key| ServerBehaviour::new(key, &cli.relay))
+        .map_err(|e| transport_err(&e))?
+        .with_swarm_config(|c| {
+            c.with_idle_connection_timeout(Duration::from_secs(cli.idle_timeout_secs))
+        })
+        .build();
+    Ok(swarm)
+}
+
+/// Opens each listen address and waits until each has reported its bound address.
+async fn listen_all(
+    swarm: &mut Swarm<ServerBehaviour>,
+    addrs: &[Multiaddr],
+    advertised: &Advertised,
+) -> Result<(), ServerError> {
+    let mut pending: HashSet<ListenerId> = HashSet::new();
+    let mut asked: Vec<(ListenerId, Multiaddr)> = Vec::new();
+    for addr in addrs {
+        if !matches!(
+            TransportKind::of(addr),
+            TransportKind::WebRtcDirect | TransportKind::WebSocket
+        ) || addr.iter().any(|p| matches!(p, Protocol::P2p(_)))
+        {
+            return Err(ServerError::UnsupportedListenAddr(addr.clone()));
+        }
+        let id = swarm
+            .listen_on(addr.clone())
+            .map_err(|e| ServerError::Listen {
+                addr: addr.clone(),
+                reason: error_chain(&e),
+            })?;
+        pending.insert(id);
+        asked.push((id, addr.clone()));
+    }
+    let asked_for = |id: ListenerId| {
+        asked
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, a)| a.clone())
+            .expect("listener ids come from our own listen_on calls")
+    };
+    let wait = async {
+        while !pending.is_empty() {
+            match swarm.select_next_some().await {
+                SwarmEvent::NewListenAddr {
+                    listener_id,
+                    address,
+                } => {
+                    pending.remove(&listener_id);
+                    advertised.add_listen_addr(address);
+                }
+                SwarmEvent::ListenerClosed {
+                    listener_id,
+                    reason,
+                    ..
+                } => {
+                    return Err(ServerError::Listen {
+                        addr: asked_for(listener_id),
+                        reason: match reason {
+                            Ok(()) => "listener closed".to_owned(),
+                            Err(e) => error_chain(&e),
+                        },
+                    })
+                }
+                SwarmEvent::ListenerError { listener_id, error } => {
+                    return Err(ServerError::Listen {
+                        addr: asked_for(listener_id),
+                        reason: error_chain(&error),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(LISTEN_TIMEOUT, wait).await {
+        Ok(result) => result,
+        Err(_) => Err(ServerError::Listen {
+            addr: addrs[0].clone(),
+            reason: "no address reported in time".to_owned(),
+        }),
+    }
+}
+
+fn on_swarm_event(event: SwarmEvent<ServerBehaviourEvent>, advertised: &Advertised) {
+    match event {
+        SwarmEvent::NewListenAddr { address, .. } => {
+            tracing::info!(%address, "listening");
+            advertised.add_listen_addr(address);
+        }
+        SwarmEvent::ExpiredListenAddr { address, .. } => advertised.remove_listen_addr(&address),
+        SwarmEvent::ConnectionEstablished {
+            peer_id, endpoint, ..
+        } => {
+            let transport = TransportKind::of(endpoint.get_remote_address());
+            tracing::debug!(%peer_id, %transport, "connection established");
+        }
+        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+            tracing::debug!(%peer_id, ?cause, "connection closed");
+        }
+        SwarmEvent::Behaviour(ServerBehaviourEvent::Relay(event)) => on_relay_event(event),
+        SwarmEvent::IncomingConnectionError { error, .. } => {
+            tracing::debug!("incoming connection failed: {}", error_chain(&error));
+        }
+        _ => {}
+    }
+}
+
+fn on_relay_event(event: relay::Event) {
+    match event {
+        relay::Event::ReservationReqAccepted { src_peer_id, renewed } => {
+            tracing::info!(peer_id = %src_peer_id, renewed, "relay reservation accepted");
+        }
+        relay::Event::ReservationReqDenied { src_peer_id, .. } => {
+            tracing::info!(peer_id = %src_peer_id, "relay reservation denied: limit reached");
+        }
+        relay::Event::CircuitReqAccepted {
+            src_peer_id,
+            dst_peer_id,
+        } => {
+            tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit opened");
+        }
+        relay::Event::CircuitReqDenied {
+            src_peer_id,
+            dst_peer_id,
+            ..
+        } => {
+            tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit denied");
+        }
+        other => tracing::debug!(?other, "relay"),
+    }
+}
+
+/// An error and its sources on one line, for messages a person reads.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
