@@ -41,7 +41,9 @@ impl Bootstrap {
             .iter()
             .filter(|addr| peer_of(addr) == Some(self.peer_id))
             .map(|addr| (TransportKind::of(addr), addr.clone()))
-            .filter(|(kind, _)| matches!(kind, TransportKind::WebRtcDirect | TransportKind::WebSocket))
+            .filter(|(kind, _)| {
+                matches!(kind, TransportKind::WebRtcDirect | TransportKind::WebSocket)
+            })
             .collect();
         plan.sort_by_key(|(kind, _)| *kind != TransportKind::WebRtcDirect);
         plan
@@ -71,7 +73,9 @@ mod tests {
     const CERTHASH: &str = "uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g";
 
     fn server() -> PeerId {
-        "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".parse().expect("valid peer id")
+        "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+            .parse()
+            .expect("valid peer id")
     }
 
     fn addr(s: &str) -> Multiaddr {
@@ -81,21 +85,31 @@ mod tests {
     #[test]
     fn appends_peer_id_and_drops_duplicates() {
         let ws = addr("/ip4/127.0.0.1/tcp/9091/ws");
-        let doc = Bootstrap::new(server(), [ws.clone(), ws.clone().with(Protocol::P2p(server()))]);
+        let doc = Bootstrap::new(
+            server(),
+            [ws.clone(), ws.clone().with(Protocol::P2p(server()))],
+        );
         assert_eq!(doc.addrs, vec![ws.with(Protocol::P2p(server()))]);
     }
 
     #[test]
     fn dial_plan_prefers_webrtc_direct_and_skips_unusable_addresses() {
-        let rtc = addr(&format!("/ip4/127.0.0.1/udp/9090/webrtc-direct/certhash/{CERTHASH}"));
+        let rtc = addr(&format!(
+            "/ip4/127.0.0.1/udp/9090/webrtc-direct/certhash/{CERTHASH}"
+        ));
         let ws = addr("/ip4/127.0.0.1/tcp/9091/ws");
         let tcp = addr("/ip4/127.0.0.1/tcp/9092");
-        let other_peer: PeerId = "12D3KooWGaYrmx4NkmbAT2PbhCbQTAQBHd2E3GU4mnbjq2w7mZJK".parse().expect("valid");
+        let other_peer: PeerId = "12D3KooWGaYrmx4NkmbAT2PbhCbQTAQBHd2E3GU4mnbjq2w7mZJK"
+            .parse()
+            .expect("valid");
         let foreign = addr("/ip4/127.0.0.1/tcp/9093/ws").with(Protocol::P2p(other_peer));
         let doc = Bootstrap::new(server(), [ws.clone(), tcp, foreign, rtc.clone()]);
         let plan = doc.browser_dial_plan();
         let kinds: Vec<_> = plan.iter().map(|(kind, _)| *kind).collect();
-        assert_eq!(kinds, vec![TransportKind::WebRtcDirect, TransportKind::WebSocket]);
+        assert_eq!(
+            kinds,
+            vec![TransportKind::WebRtcDirect, TransportKind::WebSocket]
+        );
         assert_eq!(plan[0].1, rtc.with(Protocol::P2p(server())));
         assert_eq!(plan[1].1, ws.with(Protocol::P2p(server())));
     }
@@ -105,7 +119,10 @@ mod tests {
         let doc = Bootstrap::new(server(), [addr("/ip4/127.0.0.1/tcp/9091/ws")]);
         let json = serde_json::to_value(&doc).expect("serializes");
         assert_eq!(json["peer_id"], server().to_string());
-        assert_eq!(json["addrs"][0], format!("/ip4/127.0.0.1/tcp/9091/ws/p2p/{}", server()));
+        assert_eq!(
+            json["addrs"][0],
+            format!("/ip4/127.0.0.1/tcp/9091/ws/p2p/{}", server())
+        );
         let back: Bootstrap = serde_json::from_value(json).expect("deserializes");
         assert_eq!(back, doc);
     }

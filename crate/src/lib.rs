@@ -7,8 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod bootstrap;
+pub mod error_chain;
+pub mod prompt_ping;
 pub mod rtt_stats;
 pub mod transport_kind;
+pub mod webrtc_sdp;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

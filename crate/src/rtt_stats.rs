@@ -103,6 +103,9 @@ mod tests {
             stats.record(Duration::from_millis(5));
         }
         assert_eq!(stats.recent.len(), WINDOW);
-        assert_eq!(stats.summary().expect("has samples").count, (WINDOW + 10) as u64);
+        assert_eq!(
+            stats.summary().expect("has samples").count,
+            (WINDOW + 10) as u64
+        );
     }
 }

@@ -70,16 +70,26 @@ mod tests {
             TransportKind::WebRtcDirect
         );
         assert_eq!(kind("/ip4/127.0.0.1/tcp/9091/ws"), TransportKind::WebSocket);
-        assert_eq!(kind("/dns4/example.org/tcp/443/wss"), TransportKind::WebSocket);
+        assert_eq!(
+            kind("/dns4/example.org/tcp/443/wss"),
+            TransportKind::WebSocket
+        );
         assert_eq!(kind("/ip4/127.0.0.1/tcp/9091"), TransportKind::Other);
     }
 
     #[test]
     fn relayed_addresses_are_relay_unless_upgraded_to_webrtc() {
-        let relay = "/ip4/127.0.0.1/tcp/9091/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let relay =
+            "/ip4/127.0.0.1/tcp/9091/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
         let peer = "12D3KooWGaYrmx4NkmbAT2PbhCbQTAQBHd2E3GU4mnbjq2w7mZJK";
-        assert_eq!(kind(&format!("{relay}/p2p-circuit/p2p/{peer}")), TransportKind::Relay);
-        assert_eq!(kind(&format!("{relay}/p2p-circuit/webrtc/p2p/{peer}")), TransportKind::WebRtc);
+        assert_eq!(
+            kind(&format!("{relay}/p2p-circuit/p2p/{peer}")),
+            TransportKind::Relay
+        );
+        assert_eq!(
+            kind(&format!("{relay}/p2p-circuit/webrtc/p2p/{peer}")),
+            TransportKind::WebRtc
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ impl Advertised {
     /// The document served at `/bootstrap`.
     pub fn bootstrap(&self) -> Bootstrap {
         let addrs = if self.external.is_empty() {
-            self.listening.read().expect("lock is never poisoned").clone()
+            self.listening
+                .read()
+                .expect("lock is never poisoned")
+                .clone()
         } else {
             self.external.clone()
         };

@@ -2,6 +2,7 @@
 
 use crate::cli::RelayLimits;
 use libp2p::{identify, identity::Keypair, ping, relay, swarm::NetworkBehaviour};
+use peerfetch::prompt_ping;
 use std::time::Duration;
 
 /// Identify protocol version shared by peerfetch servers and tabs.
@@ -15,7 +16,7 @@ pub struct ServerBehaviour {
     /// Tells peers our addresses and protocols, and learns theirs.
     pub identify: identify::Behaviour,
     /// Answers pings (tabs measure their RTT with it).
-    pub ping: ping::Behaviour,
+    pub ping: prompt_ping::Behaviour,
 }
 
 impl ServerBehaviour {
@@ -27,7 +28,9 @@ impl ServerBehaviour {
                 identify::Config::new(PROTOCOL_VERSION.to_owned(), keypair.public())
                     .with_agent_version(format!("peerfetch-server/{}", env!("CARGO_PKG_VERSION"))),
             ),
-            ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(15))),
+            ping: prompt_ping::Behaviour::new(
+                ping::Config::new().with_interval(Duration::from_secs(15)),
+            ),
         }
     }
 }

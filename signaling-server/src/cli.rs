@@ -22,7 +22,11 @@ pub struct Cli {
     /// Address to advertise to browsers in `/bootstrap` and in relay reservations instead of the
     /// listen addresses (e.g. the public IP behind a NAT); repeat for several. WebRTC-direct
     /// addresses get this server's `/certhash/` appended when they lack one.
-    #[arg(long = "external-address", env = "PEERFETCH_EXTERNAL_ADDRESS", value_delimiter = ',')]
+    #[arg(
+        long = "external-address",
+        env = "PEERFETCH_EXTERNAL_ADDRESS",
+        value_delimiter = ','
+    )]
     pub external_addresses: Vec<Multiaddr>,
 
     /// HTTP address serving the demo pages, `/pkg/` (the wasm build) and `/bootstrap`.
@@ -31,7 +35,11 @@ pub struct Cli {
 
     /// File holding the server's identity key and WebRTC certificate; created on first run so the
     /// peer id and certhash survive restarts.
-    #[arg(long, env = "PEERFETCH_KEY_FILE", default_value = "peerfetch-server.key.json")]
+    #[arg(
+        long,
+        env = "PEERFETCH_KEY_FILE",
+        default_value = "peerfetch-server.key.json"
+    )]
     pub key_file: PathBuf,
 
     /// Folder of demo pages served at `/`.
@@ -68,7 +76,11 @@ pub struct RelayLimits {
     pub max_reservations_per_peer: usize,
 
     /// Seconds a reservation lasts before the peer must renew it.
-    #[arg(long, env = "PEERFETCH_RESERVATION_DURATION_SECS", default_value_t = 3600)]
+    #[arg(
+        long,
+        env = "PEERFETCH_RESERVATION_DURATION_SECS",
+        default_value_t = 3600
+    )]
     pub reservation_duration_secs: u64,
 
     /// Relayed circuits open at once, over all peers.
@@ -80,7 +92,11 @@ pub struct RelayLimits {
     pub max_circuits_per_peer: usize,
 
     /// Seconds a relayed circuit may stay open (it only carries WebRTC signaling).
-    #[arg(long, env = "PEERFETCH_MAX_CIRCUIT_DURATION_SECS", default_value_t = 120)]
+    #[arg(
+        long,
+        env = "PEERFETCH_MAX_CIRCUIT_DURATION_SECS",
+        default_value_t = 120
+    )]
     pub max_circuit_duration_secs: u64,
 
     /// Bytes a relayed circuit may carry in each direction before it is closed.
@@ -112,7 +128,13 @@ mod tests {
     fn defaults_listen_on_loopback_webrtc_direct_and_websocket() {
         let cli = Cli::try_parse_from(["peerfetch-server"]).expect("defaults parse");
         let listen: Vec<String> = cli.listen.iter().map(ToString::to_string).collect();
-        assert_eq!(listen, ["/ip4/127.0.0.1/udp/9090/webrtc-direct", "/ip4/127.0.0.1/tcp/9091/ws"]);
+        assert_eq!(
+            listen,
+            [
+                "/ip4/127.0.0.1/udp/9090/webrtc-direct",
+                "/ip4/127.0.0.1/tcp/9091/ws"
+            ]
+        );
         assert_eq!(cli.http.to_string(), "127.0.0.1:8080");
         assert_eq!(cli.relay.to_config().max_circuit_bytes, 131_072);
     }

@@ -86,7 +86,9 @@ impl Identity {
 
     fn parse(text: &str) -> Result<Self, String> {
         let file: IdentityFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let bytes = BASE64.decode(file.keypair).map_err(|e| format!("keypair: {e}"))?;
+        let bytes = BASE64
+            .decode(file.keypair)
+            .map_err(|e| format!("keypair: {e}"))?;
         let keypair =
             Keypair::from_protobuf_encoding(&bytes).map_err(|e| format!("keypair: {e}"))?;
         let certificate = Certificate::from_pem(&file.webrtc_certificate)
@@ -137,7 +139,10 @@ mod tests {
         let first = Identity::load_or_create(&path).expect("creates");
         let second = Identity::load_or_create(&path).expect("reloads");
         assert_eq!(first.keypair.public(), second.keypair.public());
-        assert_eq!(first.certificate.fingerprint(), second.certificate.fingerprint());
+        assert_eq!(
+            first.certificate.fingerprint(),
+            second.certificate.fingerprint()
+        );
     }
 
     #[test]
@@ -145,7 +150,11 @@ mod tests {
         let path = temp_path("corrupt");
         fs::write(&path, "{not json").expect("write");
         let err = Identity::load_or_create(&path).err().expect("rejects");
-        assert!(err.to_string().contains("not a valid peerfetch-server identity"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("not a valid peerfetch-server identity"),
+            "{err}"
+        );
         assert_eq!(fs::read_to_string(&path).expect("still there"), "{not json");
     }
 

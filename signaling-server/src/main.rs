@@ -11,7 +11,10 @@ async fn main() -> ExitCode {
     let filter = match EnvFilter::try_new(&cli.log_level) {
         Ok(filter) => filter,
         Err(e) => {
-            eprintln!("peerfetch-server: invalid --log-level {:?}: {e}", cli.log_level);
+            eprintln!(
+                "peerfetch-server: invalid --log-level {:?}: {e}",
+                cli.log_level
+            );
             return ExitCode::from(2);
         }
     };

@@ -16,7 +16,7 @@ use libp2p::{
     swarm::SwarmEvent,
     yamux, Multiaddr, PeerId, Swarm, SwarmBuilder, Transport as _,
 };
-use peerfetch::{bootstrap::Bootstrap, transport_kind::TransportKind};
+use peerfetch::{bootstrap::Bootstrap, error_chain::error_chain, transport_kind::TransportKind};
 use std::{collections::HashSet, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
@@ -79,12 +79,13 @@ impl Server {
         for addr in external {
             swarm.add_external_address(addr);
         }
-        let http_listener = TcpListener::bind(cli.http)
-            .await
-            .map_err(|source| ServerError::Http {
-                addr: cli.http,
-                source,
-            })?;
+        let http_listener =
+            TcpListener::bind(cli.http)
+                .await
+                .map_err(|source| ServerError::Http {
+                    addr: cli.http,
+                    source,
+                })?;
         let http_router = http::router(advertised.clone(), &cli.www_dir, &cli.pkg_dir);
         Ok(Self {
             swarm,
@@ -275,7 +276,10 @@ fn on_swarm_event(event: SwarmEvent<ServerBehaviourEvent>, advertised: &Advertis
 
 fn on_relay_event(event: relay::Event) {
     match event {
-        relay::Event::ReservationReqAccepted { src_peer_id, renewed } => {
+        relay::Event::ReservationReqAccepted {
+            src_peer_id,
+            renewed,
+        } => {
             tracing::info!(peer_id = %src_peer_id, renewed, "relay reservation accepted");
         }
         relay::Event::ReservationReqDenied { src_peer_id, .. } => {
@@ -296,16 +300,4 @@ fn on_relay_event(event: relay::Event) {
         }
         other => tracing::debug!(?other, "relay"),
     }
-}
-
-/// An error and its sources on one line, for messages a person reads.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,0 +1,33 @@
+//! The protocols a tab speaks with the server: relay client, identify, ping.
+
+use crate::prompt_ping;
+use libp2p::{identify, identity::Keypair, ping, relay, swarm::NetworkBehaviour};
+use std::time::Duration;
+
+/// Identify protocol version shared with `peerfetch-server`.
+const PROTOCOL_VERSION: &str = "/peerfetch/0.1.0";
+
+/// A tab's network behaviour.
+#[derive(NetworkBehaviour)]
+pub(crate) struct TabBehaviour {
+    pub(crate) relay: relay::client::Behaviour,
+    pub(crate) identify: identify::Behaviour,
+    pub(crate) ping: prompt_ping::Behaviour,
+}
+
+impl TabBehaviour {
+    pub(crate) fn new(
+        key: &Keypair,
+        relay: relay::client::Behaviour,
+        ping_interval: Duration,
+    ) -> Self {
+        Self {
+            relay,
+            identify: identify::Behaviour::new(
+                identify::Config::new(PROTOCOL_VERSION.to_owned(), key.public())
+                    .with_agent_version(format!("peerfetch-tab/{}", env!("CARGO_PKG_VERSION"))),
+            ),
+            ping: prompt_ping::Behaviour::new(ping::Config::new().with_interval(ping_interval)),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Joining: fetch `/bootstrap`, reach the server over the best transport that works, reserve a
+//! relay slot. Every step is bounded in time and fails with a message naming the step.
+
+use super::{
+    behaviour::TabBehaviourEvent,
+    fetch_bootstrap::fetch_bootstrap,
+    join_options::JoinOptions,
+    tab_node::{build_swarm, TabNode},
+    tab_state::TabState,
+    timeout::with_timeout,
+};
+use crate::{bootstrap::Bootstrap, error_chain::error_chain};
+use futures::StreamExt;
+use libp2p::{multiaddr::Protocol, relay, swarm::SwarmEvent, Multiaddr};
+use std::{cell::RefCell, rc::Rc, time::Duration};
+use web_sys::EventTarget;
+
+/// Runs the whole join; on success the node is connected to the server and holds a reservation.
+pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode, String> {
+    let bootstrap = with_timeout(options.step_timeout(), fetch_bootstrap(server))
+        .await
+        .map_err(|_| format!("server unreachable: {server}/bootstrap did not answer in time"))??;
+    let swarm = build_swarm(options.ping_interval())?;
+    let mut node = TabNode {
+        swarm,
+        state: Rc::new(RefCell::new(TabState::new(
+            bootstrap.peer_id,
+            options.swarm().to_owned(),
+        ))),
+        events: EventTarget::new().map_err(|e| format!("cannot create EventTarget: {e:?}"))?,
+    };
+    let server_addr = connect_to_server(&mut node, &bootstrap, options.dial_timeout()).await?;
+    reserve_relay_slot(&mut node, server_addr, options.step_timeout()).await?;
+    Ok(node)
+}
+
+/// Tries each address of the dial plan in turn (WebRTC-direct first) and returns the one that
+/// connected.
+async fn connect_to_server(
+    node: &mut TabNode,
+    bootstrap: &Bootstrap,
+    limit: Duration,
+) -> Result<Multiaddr, String> {
+    let plan = bootstrap.browser_dial_plan();
+    if plan.is_empty() {
+        return Err(
+            "no transport worked: the server lists no WebRTC-direct or WebSocket address".into(),
+        );
+    }
+    let mut failures = Vec::new();
+    for (kind, addr) in plan {
+        match dial_one(node, &addr, limit).await {
+            Ok(()) => return Ok(addr),
+            Err(reason) => {
+                tracing::info!(transport = %kind, "dial to server failed: {reason}");
+                failures.push(format!("{kind}: {reason}"));
+            }
+        }
+    }
+    Err(format!("no transport worked: {}", failures.join("; ")))
+}
+
+async fn dial_one(node: &mut TabNode, addr: &Multiaddr, limit: Duration) -> Result<(), String> {
+    let dial = libp2p::swarm::dial_opts::DialOpts::unknown_peer_id()
+        .address(addr.clone())
+        .build();
+    let connection = dial.connection_id();
+    node.swarm.dial(dial).map_err(|e| e.to_string())?;
+    let wait = async {
+        loop {
+            let event = node.swarm.select_next_some().await;
+            node.observe(&event);
+            match event {
+                SwarmEvent::ConnectionEstablished { connection_id, .. }
+                    if connection_id == connection =>
+                {
+                    return Ok(())
+                }
+                SwarmEvent::OutgoingConnectionError {
+                    connection_id,
+                    error,
+                    ..
+                } if connection_id == connection => return Err(error.to_string()),
+                _ => {}
+            }
+        }
+    };
+    with_timeout(limit, wait)
+        .await
+        .map_err(|_| format!("no connection within {} ms", limit.as_millis()))?
+}
+
+/// Listens on `<server>/p2p-circuit` and waits for the relay to accept the reservation.
+async fn reserve_relay_slot(
+    node: &mut TabNode,
+    server_addr: Multiaddr,
+    limit: Duration,
+) -> Result<(), String> {
+    let server = node.state.borrow().server;
+    let circuit = server_addr.with(Protocol::P2pCircuit);
+    let listener = node
+        .swarm
+        .listen_on(circuit)
+        .map_err(|e| format!("relay reservation failed: {e}"))?;
+    let wait = async {
+        loop {
+            let event = node.swarm.select_next_some().await;
+            node.observe(&event);
+            match event {
+                SwarmEvent::Behaviour(TabBehaviourEvent::Relay(
+                    relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+                )) if relay_peer_id == server => return Ok(()),
+                SwarmEvent::ListenerClosed {
+                    listener_id,
+                    reason,
+                    ..
+                } if listener_id == listener => {
+                    return Err(match reason {
+                        Ok(()) => "relay reservation failed: listener closed".to_owned(),
+                        Err(e) => format!("relay reservation refused: {}", error_chain(&e)),
+                    })
+                }
+                _ => {}
+            }
+        }
+    };
+    with_timeout(limit, wait).await.map_err(|_| {
+        format!(
+            "relay reservation failed: no answer within {} ms",
+            limit.as_millis()
+        )
+    })?
+}

@@ -1,0 +1,55 @@
+//! The options object `Peer.join` takes.
+
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel })`; every field
+/// is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct JoinOptions {
+    /// HTTP origin of a peerfetch-server; default `location.origin`.
+    pub(crate) server: Option<String>,
+    /// Name of the swarm to join; default `"default"`.
+    pub(crate) swarm: Option<String>,
+    /// Interval between pings to each connected peer; default 2000 ms.
+    pub(crate) ping_interval_ms: Option<u32>,
+    /// Time allowed for each transport's dial to the server; default 5000 ms.
+    pub(crate) dial_timeout_ms: Option<u32>,
+    /// Time allowed for fetching `/bootstrap` and for the relay reservation; default 10000 ms each.
+    pub(crate) step_timeout_ms: Option<u32>,
+    /// Most verbose log level written to the console: `error`, `warn`, `info` (default),
+    /// `debug` or `trace`. Applies to the first `join` of the page.
+    pub(crate) log_level: Option<String>,
+}
+
+impl JoinOptions {
+    pub(crate) fn swarm(&self) -> &str {
+        self.swarm.as_deref().unwrap_or("default")
+    }
+
+    pub(crate) fn log_level(&self) -> Result<tracing::Level, String> {
+        match self.log_level.as_deref() {
+            None => Ok(tracing::Level::INFO),
+            Some(level) => level
+                .parse()
+                .map_err(|_| format!("invalid logLevel {level:?}")),
+        }
+    }
+
+    pub(crate) fn ping_interval(&self) -> Duration {
+        millis(self.ping_interval_ms, 2000)
+    }
+
+    pub(crate) fn dial_timeout(&self) -> Duration {
+        millis(self.dial_timeout_ms, 5000)
+    }
+
+    pub(crate) fn step_timeout(&self) -> Duration {
+        millis(self.step_timeout_ms, 10_000)
+    }
+}
+
+fn millis(value: Option<u32>, default: u32) -> Duration {
+    Duration::from_millis(u64::from(value.unwrap_or(default).max(1)))
+}

@@ -1,0 +1,19 @@
+//! The browser side: a libp2p swarm in the tab and the JS API around it (wasm32 only).
+//!
+//! [`Peer::join`] fetches the server's `/bootstrap`, dials it over WebRTC-direct (WebSocket when
+//! that fails), reserves a relay slot, then hands the swarm to a task that runs until
+//! [`Peer::close`]. The page reads state through `connections()`/`stats()` and listens to events
+//! on `peer.events`.
+
+mod behaviour;
+mod events;
+mod fetch_bootstrap;
+mod join;
+mod join_options;
+mod peer;
+mod tab_node;
+mod tab_state;
+mod timeout;
+mod webrtc_direct;
+
+pub use peer::Peer;

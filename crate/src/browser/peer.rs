@@ -1,0 +1,104 @@
+//! `Peer`, the class the page uses.
+
+use super::{
+    events::dispatch, fetch_bootstrap::js_message, join::join, join_options::JoinOptions,
+    tab_node::Command, tab_state::TabState,
+};
+use futures::channel::mpsc;
+use std::{cell::RefCell, rc::Rc, sync::Once};
+use wasm_bindgen::prelude::*;
+use web_sys::EventTarget;
+
+/// A tab in a peerfetch swarm.
+#[wasm_bindgen]
+pub struct Peer {
+    id: String,
+    state: Rc<RefCell<TabState>>,
+    events: EventTarget,
+    commands: mpsc::Sender<Command>,
+}
+
+#[wasm_bindgen]
+impl Peer {
+    /// Joins the swarm through the server at `options.server` (default `location.origin`).
+    /// Rejects with an `Error` naming the step that failed.
+    pub async fn join(options: JsValue) -> Result<Peer, JsError> {
+        let options: JoinOptions = if options.is_undefined() || options.is_null() {
+            JoinOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("invalid join options: {e}")))?
+        };
+        install_logging(options.log_level().map_err(|e| JsError::new(&e))?);
+        let server = match &options.server {
+            Some(server) => server.clone(),
+            None => web_sys::window()
+                .ok_or_else(|| JsError::new("no window: Peer.join runs in a page"))?
+                .location()
+                .origin()
+                .map_err(|e| JsError::new(&js_message(&e)))?,
+        };
+        let node = join(&options, &server)
+            .await
+            .map_err(|e| JsError::new(&e))?;
+        let (commands, receiver) = mpsc::channel(4);
+        let peer = Peer {
+            id: node.swarm.local_peer_id().to_string(),
+            state: node.state.clone(),
+            events: node.events.clone(),
+            commands,
+        };
+        wasm_bindgen_futures::spawn_local(node.run(receiver));
+        Ok(peer)
+    }
+
+    /// This tab's peer id.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Where events are dispatched (see the README for their names and details).
+    #[wasm_bindgen(getter)]
+    pub fn events(&self) -> EventTarget {
+        self.events.clone()
+    }
+
+    /// Open connections: `[{ peer, transport, direction }]`.
+    pub fn connections(&self) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let list: Vec<_> = state.connections.values().collect();
+        to_js(&list)
+    }
+
+    /// Counters and RTTs as a plain object.
+    pub fn stats(&self) -> Result<JsValue, JsError> {
+        to_js(&self.state.borrow().stats())
+    }
+
+    /// Closes every connection and stops the swarm; a `close` event follows.
+    pub fn close(&mut self) {
+        if self.commands.try_send(Command::Close).is_err() {
+            // Already closing or closed: say so once more for listeners that came late.
+            dispatch(&self.events, "close", &serde_json::json!({}));
+        }
+    }
+}
+
+fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn install_logging(level: tracing::Level) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        console_error_panic_hook::set_once();
+        tracing_wasm::set_as_global_default_with_config(
+            tracing_wasm::WASMLayerConfigBuilder::new()
+                .set_max_level(level)
+                .build(),
+        );
+    });
+}

@@ -1,0 +1,105 @@
+//! What the page can read about its tab: open connections, ping RTTs, the relay reservation.
+
+use crate::{rtt_stats::RttStats, transport_kind::TransportKind};
+use libp2p::{swarm::ConnectionId, PeerId};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One open connection, as `connections()` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ConnectionInfo {
+    pub(crate) peer: String,
+    pub(crate) transport: &'static str,
+    pub(crate) direction: &'static str,
+}
+
+/// The tab's live state, shared between the swarm task and the JS API.
+#[derive(Debug)]
+pub(crate) struct TabState {
+    pub(crate) server: PeerId,
+    pub(crate) swarm: String,
+    pub(crate) connections: BTreeMap<ConnectionId, ConnectionInfo>,
+    pub(crate) server_rtt: RttStats,
+    pub(crate) ping_failures: u64,
+    pub(crate) reservation: bool,
+    pub(crate) closed: bool,
+}
+
+/// `stats()` as a plain object.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatsView<'a> {
+    server: String,
+    swarm: &'a str,
+    server_transport: Option<&'static str>,
+    connections: usize,
+    relay_reservation: bool,
+    pings: u64,
+    ping_failures: u64,
+    rtt_ms: Option<f64>,
+    rtt_p50_ms: Option<f64>,
+    rtt_p99_ms: Option<f64>,
+    rtt_max_ms: Option<f64>,
+    closed: bool,
+}
+
+impl TabState {
+    pub(crate) fn new(server: PeerId, swarm: String) -> Self {
+        Self {
+            server,
+            swarm,
+            connections: BTreeMap::new(),
+            server_rtt: RttStats::default(),
+            ping_failures: 0,
+            reservation: false,
+            closed: false,
+        }
+    }
+
+    pub(crate) fn opened(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        transport: TransportKind,
+        dialer: bool,
+    ) -> ConnectionInfo {
+        let info = ConnectionInfo {
+            peer: peer.to_string(),
+            transport: transport.as_str(),
+            direction: if dialer { "outbound" } else { "inbound" },
+        };
+        self.connections.insert(id, info.clone());
+        info
+    }
+
+    pub(crate) fn closed_connection(&mut self, id: ConnectionId) -> Option<ConnectionInfo> {
+        self.connections.remove(&id)
+    }
+
+    /// The transport of the first open connection to the server.
+    pub(crate) fn server_transport(&self) -> Option<&'static str> {
+        let server = self.server.to_string();
+        self.connections
+            .values()
+            .find(|c| c.peer == server)
+            .map(|c| c.transport)
+    }
+
+    pub(crate) fn stats(&self) -> StatsView<'_> {
+        let rtt = self.server_rtt.summary();
+        StatsView {
+            server: self.server.to_string(),
+            swarm: &self.swarm,
+            server_transport: self.server_transport(),
+            connections: self.connections.len(),
+            relay_reservation: self.reservation,
+            pings: rtt.map_or(0, |s| s.count),
+            ping_failures: self.ping_failures,
+            rtt_ms: rtt.map(|s| s.last_ms),
+            rtt_p50_ms: rtt.map(|s| s.p50_ms),
+            rtt_p99_ms: rtt.map(|s| s.p99_ms),
+            rtt_max_ms: rtt.map(|s| s.max_ms),
+            closed: self.closed,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! A libp2p connection over one `RTCPeerConnection`: each libp2p stream is a data channel.
+//!
+//! Unlike the upstream websys transport, the `datachannel` handler is installed when the peer
+//! connection is created, before the Noise handshake: a server opens its identify and ping
+//! streams the moment its side of the handshake ends, and channels announced before a handler
+//! exists are lost, leaving those streams to time out after 10 s (the ping stall we measured).
+
+use super::data_channel::DataChannel;
+use futures::{channel::mpsc, stream::FuturesUnordered, StreamExt};
+use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
+use libp2p_webrtc_utils::{DropListener, Stream};
+use send_wrapper::SendWrapper;
+use std::{
+    cell::Cell,
+    pin::Pin,
+    rc::Rc,
+    task::{Context, Poll, Waker},
+};
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    Event, RtcDataChannelEvent, RtcDataChannelInit, RtcPeerConnection, RtcPeerConnectionState,
+};
+
+/// Inbound channels waiting to be accepted; past this the remote is opening too many and new
+/// ones are closed.
+const MAX_PENDING_INBOUND: usize = 32;
+
+/// A libp2p stream over a data channel.
+pub(crate) type DataStream = Stream<DataChannel>;
+
+/// Why the connection failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionError {
+    /// ICE or DTLS failed, or the remote closed the peer connection.
+    #[error("peer connection {0}")]
+    Ended(&'static str),
+}
+
+/// The peer connection and its handlers; closes the peer connection when dropped.
+pub(crate) struct PeerConnection {
+    inner: RtcPeerConnection,
+    inbound: Option<mpsc::Receiver<DataChannel>>,
+    state_waker: Rc<Cell<Option<Waker>>>,
+    _on_data_channel: Closure<dyn FnMut(RtcDataChannelEvent)>,
+    _on_state_change: Closure<dyn FnMut(Event)>,
+}
+
+impl PeerConnection {
+    /// Takes ownership of `inner` and starts collecting the channels the remote opens.
+    pub(crate) fn new(inner: RtcPeerConnection) -> Self {
+        let (mut sender, receiver) = mpsc::channel(MAX_PENDING_INBOUND);
+        let on_data_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(
+            move |event: RtcDataChannelEvent| {
+                // Wrapping at once installs `onmessage` before any message can be dispatched.
+                let channel = DataChannel::new(event.channel());
+                if sender.try_send(channel).is_err() {
+                    tracing::warn!("remote opened more than {MAX_PENDING_INBOUND} unaccepted streams; dropping one");
+                }
+            },
+        );
+        inner.set_ondatachannel(Some(on_data_channel.as_ref().unchecked_ref()));
+        let state_waker: Rc<Cell<Option<Waker>>> = Rc::default();
+        let on_state_change = Closure::<dyn FnMut(Event)>::new({
+            let state_waker = state_waker.clone();
+            move |_| {
+                if let Some(waker) = state_waker.take() {
+                    waker.wake();
+                }
+            }
+        });
+        inner.set_onconnectionstatechange(Some(on_state_change.as_ref().unchecked_ref()));
+        Self {
+            inner,
+            inbound: Some(receiver),
+            state_waker,
+            _on_data_channel: on_data_channel,
+            _on_state_change: on_state_change,
+        }
+    }
+
+    /// The JS peer connection.
+    pub(crate) fn js(&self) -> &RtcPeerConnection {
+        &self.inner
+    }
+
+    /// Creates the pre-negotiated channel 0 the Noise handshake runs on; it stays open (unused)
+    /// until the peer connection closes.
+    pub(crate) fn handshake_channel(&self) -> DataChannel {
+        let init = RtcDataChannelInit::new();
+        init.set_negotiated(true);
+        init.set_id(0);
+        DataChannel::handshake(
+            self.inner
+                .create_data_channel_with_data_channel_dict("", &init),
+        )
+    }
+}
+
+impl Drop for PeerConnection {
+    fn drop(&mut self) {
+        self.inner.set_ondatachannel(None);
+        self.inner.set_onconnectionstatechange(None);
+        self.inner.close();
+    }
+}
+
+/// An established connection: the `StreamMuxer` libp2p drives.
+pub(crate) struct Connection {
+    peer: SendWrapper<PeerConnection>,
+    inbound: SendWrapper<mpsc::Receiver<DataChannel>>,
+    drop_listeners: SendWrapper<FuturesUnordered<DropListener<DataChannel>>>,
+    idle_waker: Option<Waker>,
+}
+
+impl Connection {
+    pub(crate) fn new(mut peer: PeerConnection) -> Self {
+        let inbound = peer
+            .inbound
+            .take()
+            .expect("a peer connection is upgraded once");
+        Self {
+            peer: SendWrapper::new(peer),
+            inbound: SendWrapper::new(inbound),
+            drop_listeners: SendWrapper::new(FuturesUnordered::new()),
+            idle_waker: None,
+        }
+    }
+
+    fn stream(&mut self, channel: DataChannel) -> DataStream {
+        let (stream, listener) = Stream::new(channel);
+        self.drop_listeners.push(listener);
+        if let Some(waker) = self.idle_waker.take() {
+            waker.wake();
+        }
+        stream
+    }
+
+    fn check_state(&self, cx: &mut Context<'_>) -> Result<(), ConnectionError> {
+        match self.peer.inner.connection_state() {
+            RtcPeerConnectionState::Failed => Err(ConnectionError::Ended("failed")),
+            RtcPeerConnectionState::Closed => Err(ConnectionError::Ended("closed")),
+            _ => {
+                self.peer.state_waker.set(Some(cx.waker().clone()));
+                Ok(())
+            }
+        }
+    }
+}
+
+impl StreamMuxer for Connection {
+    type Substream = DataStream;
+    type Error = ConnectionError;
+
+    fn poll_inbound(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<DataStream, ConnectionError>> {
+        match futures::ready!(self.inbound.poll_next_unpin(cx)) {
+            Some(channel) => Poll::Ready(Ok(self.stream(channel))),
+            None => Poll::Ready(Err(ConnectionError::Ended("closed"))),
+        }
+    }
+
+    fn poll_outbound(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Result<DataStream, ConnectionError>> {
+        let channel = DataChannel::new(self.peer.inner.create_data_channel(""));
+        Poll::Ready(Ok(self.stream(channel)))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ConnectionError>> {
+        self.peer.inner.close();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<StreamMuxerEvent, ConnectionError>> {
+        if let Err(e) = self.check_state(cx) {
+            return Poll::Ready(Err(e));
+        }
+        loop {
+            match futures::ready!(self.drop_listeners.poll_next_unpin(cx)) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => tracing::debug!("a stream's drop listener failed: {e}"),
+                None => {
+                    self.idle_waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+// Test harness: a real peerfetch-server process and real Chromium tabs, inside the network
+// namespace made by tests/in-netns.sh.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** The veth address inside the test namespace: libp2p listeners bind here (not loopback). */
+export const NETNS_IP = "10.213.0.1";
+const SERVER_BIN = process.env.PEERFETCH_SERVER_BIN ?? join(ROOT, "target/release/peerfetch-server");
+
+if (process.env.PEERFETCH_IN_NETNS !== "1") {
+  throw new Error("browser tests must run inside tests/in-netns.sh (their own network namespace)");
+}
+
+/** Starts peerfetch-server with `args` (ports default to 0) and resolves once it prints its URL. */
+export async function startServer({ args = [], keyFile } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "peerfetch-server-"));
+  const fullArgs = [
+    "--http", "127.0.0.1:0",
+    "--key-file", keyFile ?? join(dir, "key.json"),
+    ...(args.some((a) => a === "--listen") ? [] : [
+      "--listen", `/ip4/${NETNS_IP}/udp/0/webrtc-direct`,
+      "--listen", `/ip4/${NETNS_IP}/tcp/0/ws`,
+    ]),
+    ...args,
+  ];
+  const child = spawn(SERVER_BIN, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => { stderr += d; });
+  const url = await new Promise((resolve, reject) => {
+    let stdout = "";
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15000);
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      const match = stdout.match(/peerfetch demo: (http:\/\/\S+)\//);
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    });
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
+  });
+  return {
+    url,
+    process: child,
+    logs: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launches Debian's Chromium headless with a fresh profile. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), "peerfetch-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    ],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Opens a tab on `url`, loads the wasm package and joins with `options`. Resolves to the page;
+ * the peer is `window.peer`, the join error (if any) `window.joinError`.
+ */
+export async function openTab(browser, url, options = {}) {
+  const page = await browser.context.newPage();
+  const log = [];
+  page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+  page.consoleLog = log;
+  await page.goto(`${url}/test.html`);
+  await page.evaluate(async (options) => {
+    const { default: init, Peer } = await import("/pkg/peerfetch.js");
+    await init();
+    window.Peer = Peer;
+    window.events = [];
+    try {
+      window.peer = await Peer.join(options);
+      for (const name of ["connection", "disconnection", "ping", "reservation", "close"]) {
+        window.peer.events.addEventListener(name, (e) => window.events.push({ name, detail: e.detail }));
+      }
+    } catch (error) {
+      window.joinError = error;
+    }
+  }, options);
+  return page;
+}
+
+/** Waits until `predicate(page)` is truthy, polling; throws with `what` after `ms`. */
+export async function waitFor(what, predicate, ms = 15000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
