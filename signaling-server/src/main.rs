@@ -29,11 +29,16 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("peerfetch demo: http://{}/", server.http_addr());
-    println!("peer id: {}", server.peer_id());
+    // A closed stdout (a supervisor that stopped reading) must not take the server down.
+    let mut banner = format!(
+        "peerfetch demo: http://{}/\npeer id: {}\n",
+        server.http_addr(),
+        server.peer_id()
+    );
     for addr in server.bootstrap().addrs {
-        println!("libp2p: {addr}");
+        banner.push_str(&format!("libp2p: {addr}\n"));
     }
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     match server.run(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,0 +1,184 @@
+//! Helpers for the native integration tests: a real `peerfetch-server` process and a native
+//! rust-libp2p client.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use futures::StreamExt;
+use libp2p::{
+    core::muxing::StreamMuxerBox, identify, noise, ping, relay, swarm::NetworkBehaviour,
+    swarm::SwarmEvent, yamux, Multiaddr, Swarm, SwarmBuilder, Transport as _,
+};
+use peerfetch::{bootstrap::Bootstrap, prompt_ping, transport_kind::TransportKind};
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+/// A running server process, killed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub http: String,
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("peerfetch-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Arguments that bind everything to loopback on free ports, with `key_file`.
+pub fn loopback_args(key_file: &Path) -> Vec<String> {
+    [
+        "--http",
+        "127.0.0.1:0",
+        "--listen",
+        "/ip4/127.0.0.1/udp/0/webrtc-direct",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0/ws",
+        "--key-file",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain([key_file.display().to_string()])
+    .collect()
+}
+
+/// Starts the server binary and waits for it to print its URL.
+pub async fn start_server(args: &[String]) -> ServerProcess {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_peerfetch-server"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("server binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let http = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.expect("readable stdout") {
+            if let Some(url) = line.strip_prefix("peerfetch demo: ") {
+                return url.trim_end_matches('/').to_owned();
+            }
+        }
+        panic!("server exited before printing its URL");
+    })
+    .await
+    .expect("server starts within 20 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    ServerProcess { child, http }
+}
+
+impl ServerProcess {
+    /// `GET /bootstrap`.
+    pub async fn bootstrap(&self) -> Bootstrap {
+        reqwest::get(format!("{}/bootstrap", self.http))
+            .await
+            .expect("bootstrap answers")
+            .json()
+            .await
+            .expect("bootstrap is JSON")
+    }
+
+    /// The first advertised address of `kind`.
+    pub async fn addr(&self, kind: TransportKind) -> Multiaddr {
+        self.bootstrap()
+            .await
+            .addrs
+            .into_iter()
+            .find(|a| TransportKind::of(a) == kind)
+            .expect("server advertises this transport")
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("running") as i32;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("server exits within 10 s after SIGTERM")
+            .expect("wait works");
+        assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    }
+}
+
+/// Runs the server binary to completion (for flag errors) and returns (exit code, stderr).
+pub async fn run_to_exit(args: &[&str]) -> (i32, String) {
+    let output = tokio::time::timeout(
+        Duration::from_secs(20),
+        Command::new(env!("CARGO_BIN_EXE_peerfetch-server"))
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("exits within 20 s")
+    .expect("runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The native client's protocols, the same as a tab's.
+#[derive(NetworkBehaviour)]
+pub struct Client {
+    pub relay: relay::client::Behaviour,
+    pub identify: identify::Behaviour,
+    pub ping: prompt_ping::Behaviour,
+}
+
+/// A native client that can dial WebSocket and WebRTC-direct addresses.
+pub async fn client(ping_interval: Duration) -> Swarm<Client> {
+    SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_other_transport(|key| {
+            libp2p_webrtc::tokio::Transport::new(
+                key.clone(),
+                libp2p_webrtc::tokio::Certificate::generate(&mut rand::rng()).expect("certificate"),
+            )
+            .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
+        })
+        .expect("webrtc transport")
+        .with_dns()
+        .expect("dns")
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .expect("websocket transport")
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .expect("relay client")
+        .with_behaviour(|key, relay| Client {
+            relay,
+            identify: identify::Behaviour::new(identify::Config::new(
+                "/peerfetch/0.1.0".into(),
+                key.public(),
+            )),
+            ping: prompt_ping::Behaviour::new(ping::Config::new().with_interval(ping_interval)),
+        })
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+/// Drives `swarm` until `pick` returns `Some`, for at most `limit`.
+pub async fn until<T>(
+    swarm: &mut Swarm<Client>,
+    limit: Duration,
+    mut pick: impl FnMut(SwarmEvent<ClientEvent>) -> Option<T>,
+) -> T {
+    tokio::time::timeout(limit, async {
+        loop {
+            if let Some(found) = pick(swarm.select_next_some().await) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("expected event within the limit")
+}

@@ -1,0 +1,214 @@
+//! The server against a native rust-libp2p client: identify, ping, relay reservations and their
+//! limits, `/bootstrap`, restarts and flag errors.
+
+mod common;
+
+use common::*;
+use libp2p::{identify, multiaddr::Protocol, relay, swarm::SwarmEvent};
+use peerfetch::{bootstrap::peer_of, rtt_stats::RttStats, transport_kind::TransportKind};
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn bootstrap_lists_webrtc_direct_with_certhash_and_websocket() {
+    let dir = temp_dir("bootstrap");
+    let server = start_server(&loopback_args(&dir.join("key.json"))).await;
+    let doc = server.bootstrap().await;
+    let kinds: Vec<_> = doc.addrs.iter().map(TransportKind::of).collect();
+    assert!(
+        kinds.contains(&TransportKind::WebRtcDirect),
+        "{:?}",
+        doc.addrs
+    );
+    assert!(kinds.contains(&TransportKind::WebSocket), "{:?}", doc.addrs);
+    for addr in &doc.addrs {
+        assert_eq!(
+            peer_of(addr),
+            Some(doc.peer_id),
+            "{addr} ends in /p2p/<server>"
+        );
+        if TransportKind::of(addr) == TransportKind::WebRtcDirect {
+            assert!(
+                addr.iter().any(|p| matches!(p, Protocol::Certhash(_))),
+                "{addr}"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn identify_and_ping_without_stalls_over_websocket_and_webrtc_direct() {
+    let dir = temp_dir("identify");
+    let server = start_server(&loopback_args(&dir.join("key.json"))).await;
+    let server_id = server.bootstrap().await.peer_id;
+    for kind in [TransportKind::WebSocket, TransportKind::WebRtcDirect] {
+        let mut client = client(Duration::from_millis(20)).await;
+        // A native WebRTC-direct dial goes out of the client's own UDP listener.
+        client
+            .listen_on("/ip4/127.0.0.1/udp/0/webrtc-direct".parse().expect("valid"))
+            .expect("client UDP listener");
+        client.dial(server.addr(kind).await).expect("dial starts");
+        let info = until(&mut client, STEP, |event| match event {
+            SwarmEvent::Behaviour(ClientEvent::Identify(identify::Event::Received {
+                info,
+                ..
+            })) => Some(info),
+            _ => None,
+        })
+        .await;
+        assert_eq!(info.public_key.to_peer_id(), server_id);
+        assert_eq!(info.protocol_version, "/peerfetch/0.1.0");
+        assert!(info.agent_version.starts_with("peerfetch-server/"));
+        assert!(info
+            .protocols
+            .iter()
+            .any(|p| p.as_ref() == "/libp2p/circuit/relay/0.2.0/hop"));
+        // The 10 s stall this project hit over WebRTC: 100 pings, none may stall.
+        let mut rtts = RttStats::default();
+        while rtts.summary().map_or(0, |s| s.count) < 100 {
+            let rtt = until(&mut client, Duration::from_secs(5), |event| match event {
+                SwarmEvent::Behaviour(ClientEvent::Ping(e)) => {
+                    Some(e.result.expect("ping succeeds"))
+                }
+                _ => None,
+            })
+            .await;
+            rtts.record(rtt);
+        }
+        let summary = rtts.summary().expect("has samples");
+        println!("{kind}: native ping {summary:?}");
+        assert!(summary.p99_ms < 50.0, "{kind}: p99 {summary:?}");
+        assert!(summary.max_ms < 1000.0, "{kind}: no stall, {summary:?}");
+    }
+    server.stop().await;
+}
+
+/// Connects a new client over WebSocket and asks for a reservation; returns whether it was
+/// accepted (true) or refused (false).
+async fn reserve(server: &ServerProcess) -> (bool, libp2p::Swarm<Client>) {
+    let mut client = client(Duration::from_secs(15)).await;
+    let addr = server.addr(TransportKind::WebSocket).await;
+    client
+        .listen_on(addr.with(Protocol::P2pCircuit))
+        .expect("listen via relay");
+    let accepted = until(&mut client, STEP, |event| match event {
+        SwarmEvent::Behaviour(ClientEvent::Relay(
+            relay::client::Event::ReservationReqAccepted { .. },
+        )) => Some(true),
+        SwarmEvent::ListenerClosed { reason: Err(_), .. } => Some(false),
+        _ => None,
+    })
+    .await;
+    (accepted, client)
+}
+
+#[tokio::test]
+async fn relay_reservation_is_accepted_and_limits_are_enforced() {
+    let dir = temp_dir("limits");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--max-reservations".into(), "2".into()]);
+    let server = start_server(&args).await;
+    let (first, _keep_first) = reserve(&server).await;
+    let (second, _keep_second) = reserve(&server).await;
+    let (third, _third) = reserve(&server).await;
+    assert!(
+        first && second,
+        "reservations within the limit are accepted"
+    );
+    assert!(!third, "the reservation past --max-reservations is refused");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn restart_keeps_peer_id_and_certhash() {
+    let dir = temp_dir("restart");
+    let args = loopback_args(&dir.join("key.json"));
+    let certhash = |doc: &peerfetch::bootstrap::Bootstrap| {
+        doc.addrs
+            .iter()
+            .flat_map(|a| a.iter())
+            .find_map(|p| match p {
+                Protocol::Certhash(hash) => Some(hash),
+                _ => None,
+            })
+            .expect("a certhash")
+    };
+    let first = start_server(&args).await;
+    let before = first.bootstrap().await;
+    first.stop().await;
+    let second = start_server(&args).await;
+    let after = second.bootstrap().await;
+    second.stop().await;
+    assert_eq!(before.peer_id, after.peer_id);
+    assert_eq!(certhash(&before), certhash(&after));
+}
+
+#[tokio::test]
+async fn bad_flags_and_files_give_clear_errors() {
+    let dir = temp_dir("flags");
+    let key = dir.join("key.json");
+    let key = key.to_str().expect("utf-8 path");
+
+    let (code, stderr) = run_to_exit(&["--listen", "nonsense"]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--listen"), "{stderr}");
+
+    let (code, stderr) = run_to_exit(&[
+        "--http",
+        "127.0.0.1:0",
+        "--key-file",
+        key,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+    ])
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("unsupported listen address /ip4/127.0.0.1/tcp/0"),
+        "{stderr}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let ws = format!("/ip4/127.0.0.1/tcp/{port}/ws");
+    let (code, stderr) =
+        run_to_exit(&["--http", "127.0.0.1:0", "--key-file", key, "--listen", &ws]).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!("cannot listen on {ws}")),
+        "{stderr}"
+    );
+
+    let http = format!("127.0.0.1:{port}");
+    let (code, stderr) = run_to_exit(&[
+        "--http",
+        &http,
+        "--key-file",
+        key,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0/ws",
+    ])
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!("cannot serve HTTP on {http}")),
+        "{stderr}"
+    );
+
+    let corrupt = dir.join("corrupt.json");
+    std::fs::write(&corrupt, "not a key").expect("write");
+    let corrupt = corrupt.to_str().expect("utf-8 path");
+    let (code, stderr) = run_to_exit(&["--http", "127.0.0.1:0", "--key-file", corrupt]).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("is not a valid peerfetch-server identity"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(corrupt).expect("kept"), "not a key");
+
+    let (code, stderr) = run_to_exit(&["--log-level", "=bad=", "--key-file", key]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid --log-level"), "{stderr}");
+}
