@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds the wasm package and the server, and starts the demo
+# (it prints the URL, http://127.0.0.1:8080/ by default). Extra arguments go to the server;
+# see `target/release/peerfetch-server --help`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build-wasm.sh
+cargo build --release -p peerfetch-server
+exec target/release/peerfetch-server "$@"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what peerfetch needs and is missing; safe to run again. Needs root for apt-get.
+#   - the wasm32 Rust target
+#   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
+#   - Debian's Chromium (browser tests) and iproute2 (test network namespaces)
+#   - the npm test tooling (playwright-core, which never downloads a browser)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$have" != "$want" ]; then
+  cargo install wasm-bindgen-cli --version "$want" --locked
+fi
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v unshare >/dev/null || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints (native and wasm32), native unit and integration tests,
+# then the browser tests (real Chromium tabs, real server) in a private network namespace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p peerfetch --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo test --workspace
+
+scripts/build-wasm.sh
+cargo build --release -p peerfetch-server
+tests/in-netns.sh node --test --test-concurrency=1 tests/
