@@ -2,7 +2,7 @@
 # Installs what peerfetch needs and is missing; safe to run again. Needs root for apt-get.
 #   - the wasm32 Rust target
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
-#   - Debian's Chromium (browser tests) and iproute2 (test network namespaces)
+#   - Debian's Chromium and ChromeDriver (browser tests) and iproute2 (test network namespaces)
 #   - the npm test tooling (playwright-core, which never downloads a browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ fi
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then

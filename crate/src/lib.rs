@@ -15,3 +15,6 @@ pub mod webrtc_sdp;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -193,3 +193,35 @@ impl StreamMuxer for Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::browser::webrtc_direct::local_pair;
+    use futures::AsyncReadExt;
+    use gloo_timers::future::TimeoutFuture;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Regression test for the lost-streams half of the 10 s stall: a stream the remote opens
+    /// and writes to at once keeps its first bytes even when we accept it much later.
+    #[wasm_bindgen_test]
+    async fn remote_stream_keeps_its_first_message_when_accepted_late() {
+        let remote = RtcPeerConnection::new().expect("peer connection");
+        let mut local = PeerConnection::new(RtcPeerConnection::new().expect("peer connection"));
+        let channel = remote.create_data_channel("early");
+        let on_open = Closure::<dyn FnMut(Event)>::new({
+            let channel = channel.clone();
+            move |_| channel.send_with_u8_array(b"first").expect("send")
+        });
+        channel.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        local_pair::connect(&remote, local.js())
+            .await
+            .expect("local pair connects");
+        TimeoutFuture::new(500).await;
+        let mut inbound = local.inbound.take().expect("unaccepted");
+        let mut accepted = inbound.next().await.expect("the remote's channel");
+        let mut got = [0u8; 5];
+        accepted.read_exact(&mut got).await.expect("read");
+        assert_eq!(&got, b"first");
+    }
+}

@@ -238,3 +238,65 @@ impl AsyncWrite for DataChannel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::browser::webrtc_direct::local_pair;
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use web_sys::{RtcDataChannelInit, RtcPeerConnection};
+
+    /// The same pre-negotiated channel (id 7) on both ends of a local peer-connection pair.
+    async fn negotiated_pair() -> (
+        RtcPeerConnection,
+        RtcPeerConnection,
+        DataChannel,
+        DataChannel,
+    ) {
+        let a = RtcPeerConnection::new().expect("peer connection");
+        let b = RtcPeerConnection::new().expect("peer connection");
+        let init = RtcDataChannelInit::new();
+        init.set_negotiated(true);
+        init.set_id(7);
+        let left = DataChannel::new(a.create_data_channel_with_data_channel_dict("t", &init));
+        let right = DataChannel::new(b.create_data_channel_with_data_channel_dict("t", &init));
+        local_pair::connect(&a, &b)
+            .await
+            .expect("local pair connects");
+        (a, b, left, right)
+    }
+
+    #[wasm_bindgen_test]
+    async fn carries_three_mebibytes_byte_exact_in_order() {
+        let (_a, _b, mut left, mut right) = negotiated_pair().await;
+        let sent: Vec<u8> = (0..3 * 1024 * 1024u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let expected = sent.clone();
+        let write = async move {
+            for piece in sent.chunks(64 * 1024) {
+                left.write_all(piece).await.expect("write");
+            }
+            left
+        };
+        let read = async move {
+            let mut got = vec![0u8; expected.len()];
+            right.read_exact(&mut got).await.expect("read");
+            assert!(got == expected, "received bytes differ from sent bytes");
+            right
+        };
+        let (mut left, _right) = futures::join!(write, read);
+        left.close().await.expect("close");
+    }
+
+    #[wasm_bindgen_test]
+    async fn reader_sees_end_of_stream_when_the_remote_closes() {
+        let (_a, _b, mut left, mut right) = negotiated_pair().await;
+        left.write_all(b"last words").await.expect("write");
+        left.close().await.expect("close");
+        let mut got = Vec::new();
+        right.read_to_end(&mut got).await.expect("read to end");
+        assert_eq!(got, b"last words");
+    }
+}

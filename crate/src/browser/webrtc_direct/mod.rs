@@ -3,6 +3,8 @@
 
 mod connection;
 mod data_channel;
+#[cfg(test)]
+mod local_pair;
 mod transport;
 
 pub(crate) use transport::WebRtcDirectTransport;
