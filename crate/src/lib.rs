@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod error_chain;
 pub mod prompt_ping;
 pub mod rtt_stats;
+pub mod signaling;
 pub mod transport_kind;
 pub mod webrtc_sdp;
 
