@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod bootstrap;
+pub mod direct_dial;
 pub mod error_chain;
 pub mod prompt_ping;
 pub mod rtt_stats;

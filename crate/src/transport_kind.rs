@@ -37,6 +37,16 @@ impl TransportKind {
         }
     }
 
+    /// Classifies a connection from both its addresses. The remote address of an inbound
+    /// relayed or `/webrtc` connection may be just `/p2p/<peer>`; the local (listen) address
+    /// still says how it came in.
+    pub fn of_connection(local: Option<&Multiaddr>, remote: &Multiaddr) -> Self {
+        match (Self::of(remote), local) {
+            (Self::Other, Some(local)) => Self::of(local),
+            (kind, _) => kind,
+        }
+    }
+
     /// The name used in the JS API and in logs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,6 +99,30 @@ mod tests {
         assert_eq!(
             kind(&format!("{relay}/p2p-circuit/webrtc/p2p/{peer}")),
             TransportKind::WebRtc
+        );
+    }
+
+    #[test]
+    fn inbound_connections_fall_back_to_the_listen_address() {
+        let relay = "/ip4/10.0.0.1/udp/9/webrtc-direct/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let local: Multiaddr = format!("{relay}/p2p-circuit/webrtc")
+            .parse()
+            .expect("valid");
+        let remote: Multiaddr = "/p2p/12D3KooWGaYrmx4NkmbAT2PbhCbQTAQBHd2E3GU4mnbjq2w7mZJK"
+            .parse()
+            .expect("valid");
+        assert_eq!(
+            TransportKind::of_connection(Some(&local), &remote),
+            TransportKind::WebRtc
+        );
+        assert_eq!(
+            TransportKind::of_connection(None, &remote),
+            TransportKind::Other
+        );
+        let ws: Multiaddr = "/ip4/127.0.0.1/tcp/1/ws".parse().expect("valid");
+        assert_eq!(
+            TransportKind::of_connection(Some(&local), &ws),
+            TransportKind::WebSocket
         );
     }
 

@@ -13,16 +13,20 @@ pub(crate) struct TabBehaviour {
     pub(crate) relay: relay::client::Behaviour,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: prompt_ping::Behaviour,
+    /// Opens and accepts plain streams: `/webrtc-signaling` and echo.
+    pub(crate) streams: libp2p_stream::Behaviour,
 }
 
 impl TabBehaviour {
     pub(crate) fn new(
         key: &Keypair,
         relay: relay::client::Behaviour,
+        streams: libp2p_stream::Behaviour,
         ping_interval: Duration,
     ) -> Self {
         Self {
             relay,
+            streams,
             identify: identify::Behaviour::new(
                 identify::Config::new(PROTOCOL_VERSION.to_owned(), key.public())
                     .with_agent_version(format!("peerfetch-tab/{}", env!("CARGO_PKG_VERSION"))),

@@ -20,17 +20,34 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
     let bootstrap = with_timeout(options.step_timeout(), fetch_bootstrap(server))
         .await
         .map_err(|_| format!("server unreachable: {server}/bootstrap did not answer in time"))??;
-    let swarm = build_swarm(options.ping_interval())?;
+    let (swarm, control) = build_swarm(
+        options.ping_interval(),
+        options.rtc_configuration()?,
+        options.connect_timeout(),
+    )?;
     let mut node = TabNode {
         swarm,
+        control,
         state: Rc::new(RefCell::new(TabState::new(
             bootstrap.peer_id,
             options.swarm().to_owned(),
         ))),
         events: EventTarget::new().map_err(|e| format!("cannot create EventTarget: {e:?}"))?,
+        server_addr: None,
+        direct_dials: Default::default(),
     };
     let server_addr = connect_to_server(&mut node, &bootstrap, options.dial_timeout()).await?;
-    reserve_relay_slot(&mut node, server_addr, options.step_timeout()).await?;
+    reserve_relay_slot(&mut node, server_addr.clone(), options.step_timeout()).await?;
+    // Other tabs reach us at <server>/p2p-circuit/webrtc/p2p/<us>.
+    node.swarm
+        .listen_on(
+            server_addr
+                .clone()
+                .with(Protocol::P2pCircuit)
+                .with(Protocol::WebRTC),
+        )
+        .map_err(|e| format!("cannot accept WebRTC connections: {e}"))?;
+    node.server_addr = Some(server_addr);
     Ok(node)
 }
 

@@ -1,10 +1,10 @@
 //! The options object `Peer.join` takes.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize as _};
 use std::time::Duration;
 
-/// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel })`; every field
-/// is optional.
+/// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel,
+/// iceServers, connectTimeoutMs })`; every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct JoinOptions {
@@ -21,6 +21,29 @@ pub(crate) struct JoinOptions {
     /// Most verbose log level written to the console: `error`, `warn`, `info` (default),
     /// `debug` or `trace`. Applies to the first `join` of the page.
     pub(crate) log_level: Option<String>,
+    /// ICE servers for browser-to-browser connections, as in `RTCConfiguration.iceServers`
+    /// (e.g. `[{ urls: "stun:stun.example.org" }]`); default none (same-network peers only).
+    pub(crate) ice_servers: Option<Vec<IceServer>>,
+    /// Time allowed for a browser-to-browser connection to come up; default 15000 ms.
+    pub(crate) connect_timeout_ms: Option<u32>,
+}
+
+/// One entry of `iceServers`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct IceServer {
+    urls: IceUrls,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+enum IceUrls {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl JoinOptions {
@@ -43,6 +66,22 @@ impl JoinOptions {
 
     pub(crate) fn dial_timeout(&self) -> Duration {
         millis(self.dial_timeout_ms, 5000)
+    }
+
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        millis(self.connect_timeout_ms, 15_000)
+    }
+
+    /// The `RTCConfiguration` for browser-to-browser peer connections.
+    pub(crate) fn rtc_configuration(&self) -> Result<web_sys::RtcConfiguration, String> {
+        let config = web_sys::RtcConfiguration::new();
+        if let Some(servers) = &self.ice_servers {
+            let servers = servers
+                .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+                .map_err(|e| format!("invalid iceServers: {e}"))?;
+            config.set_ice_servers(&servers);
+        }
+        Ok(config)
     }
 
     pub(crate) fn step_timeout(&self) -> Duration {

@@ -6,14 +6,18 @@
 //! on `peer.events`.
 
 mod behaviour;
+mod echo;
 mod events;
 mod fetch_bootstrap;
 mod join;
 mod join_options;
+mod js_listener;
 mod peer;
+mod rtc;
 mod tab_node;
 mod tab_state;
 mod timeout;
+mod webrtc;
 mod webrtc_direct;
 
 pub use peer::Peer;

@@ -1,10 +1,12 @@
 //! `Peer`, the class the page uses.
 
 use super::{
-    events::dispatch, fetch_bootstrap::js_message, join::join, join_options::JoinOptions,
+    echo, events::dispatch, fetch_bootstrap::js_message, join::join, join_options::JoinOptions,
     tab_node::Command, tab_state::TabState,
 };
-use futures::channel::mpsc;
+use futures::channel::{mpsc, oneshot};
+use libp2p::PeerId;
+use libp2p_stream::Control;
 use std::{cell::RefCell, rc::Rc, sync::Once};
 use wasm_bindgen::prelude::*;
 use web_sys::EventTarget;
@@ -16,6 +18,7 @@ pub struct Peer {
     state: Rc<RefCell<TabState>>,
     events: EventTarget,
     commands: mpsc::Sender<Command>,
+    control: Control,
 }
 
 #[wasm_bindgen]
@@ -47,7 +50,9 @@ impl Peer {
             state: node.state.clone(),
             events: node.events.clone(),
             commands,
+            control: node.control.clone(),
         };
+        wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
         wasm_bindgen_futures::spawn_local(node.run(receiver));
         Ok(peer)
     }
@@ -76,6 +81,38 @@ impl Peer {
         to_js(&self.state.borrow().stats())
     }
 
+    /// Opens a direct browser-to-browser WebRTC connection to `peer` (a peer id string of a tab
+    /// joined to the same server), signalled through the server's relay. Resolves once the
+    /// direct connection is up (at once if it already is).
+    pub fn connect(&mut self, peer: String) -> js_sys::Promise {
+        let peer = match parse_peer(&peer) {
+            Ok(peer) => peer,
+            Err(e) => return js_sys::Promise::reject(&e),
+        };
+        let (reply, answer) = oneshot::channel();
+        let sent = self.commands.try_send(Command::Connect(peer, reply));
+        wasm_bindgen_futures::future_to_promise(async move {
+            sent.map_err(|_| JsError::new("peer is closed or busy"))?;
+            match answer.await {
+                Ok(Ok(())) => Ok(JsValue::from_str(&peer.to_string())),
+                Ok(Err(e)) => Err(JsError::new(&e).into()),
+                Err(_) => Err(JsError::new("peer closed before the connection was made").into()),
+            }
+        })
+    }
+
+    /// Sends `data` to `peer` on an echo stream and resolves to what came back (a `Uint8Array`).
+    pub fn echo(&self, peer: String, data: Vec<u8>) -> js_sys::Promise {
+        let peer = parse_peer(&peer);
+        let control = self.control.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let back = echo::echo(control, peer?, data)
+                .await
+                .map_err(|e| JsError::new(&e))?;
+            Ok(js_sys::Uint8Array::from(&back[..]).into())
+        })
+    }
+
     /// Closes every connection and stops the swarm; a `close` event follows.
     pub fn close(&mut self) {
         if self.commands.try_send(Command::Close).is_err() {
@@ -83,6 +120,11 @@ impl Peer {
             dispatch(&self.events, "close", &serde_json::json!({}));
         }
     }
+}
+
+fn parse_peer(peer: &str) -> Result<PeerId, JsValue> {
+    peer.parse()
+        .map_err(|e| JsError::new(&format!("invalid peer id {peer:?}: {e}")).into())
 }
 
 fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsError> {

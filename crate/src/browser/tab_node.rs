@@ -4,40 +4,84 @@ use super::{
     behaviour::{TabBehaviour, TabBehaviourEvent},
     events::dispatch,
     tab_state::TabState,
+    webrtc::WebRtcTransport,
     webrtc_direct::WebRtcDirectTransport,
 };
-use crate::transport_kind::TransportKind;
-use futures::{channel::mpsc, StreamExt};
+use crate::{
+    direct_dial::{DirectDials, Links, Step},
+    error_chain::error_chain,
+    transport_kind::TransportKind,
+};
+use futures::{
+    channel::{mpsc, oneshot},
+    StreamExt,
+};
 use libp2p::{
     core::{muxing::StreamMuxerBox, upgrade::Version},
+    multiaddr::Protocol,
     noise, ping, relay,
-    swarm::SwarmEvent,
-    websocket_websys, yamux, Swarm, SwarmBuilder, Transport as _,
+    swarm::{
+        dial_opts::{DialOpts, PeerCondition},
+        ConnectionId, SwarmEvent,
+    },
+    websocket_websys, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder, Transport as _,
 };
+use libp2p_stream::Control;
 use serde_json::json;
 use std::{cell::RefCell, rc::Rc, time::Duration};
-use web_sys::EventTarget;
+use web_sys::{EventTarget, RtcConfiguration};
 
 /// Connections with nothing open on them are closed after this long.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the JS API asks of the running swarm task.
 pub(crate) enum Command {
+    /// Open a direct WebRTC connection to a peer of the swarm (through the server's relay).
+    Connect(PeerId, oneshot::Sender<Result<(), String>>),
     Close,
 }
 
 /// A swarm plus the state and event target it reports to.
 pub(crate) struct TabNode {
     pub(crate) swarm: Swarm<TabBehaviour>,
+    pub(crate) control: Control,
     pub(crate) state: Rc<RefCell<TabState>>,
     pub(crate) events: EventTarget,
+    /// The address the server was reached at, once joined.
+    pub(crate) server_addr: Option<Multiaddr>,
+    pub(crate) direct_dials: DirectDials<oneshot::Sender<Result<(), String>>>,
 }
 
-/// Builds a swarm with a fresh identity, WebRTC-direct and WebSocket transports, and the relay
-/// client.
-pub(crate) fn build_swarm(ping_interval: Duration) -> Result<Swarm<TabBehaviour>, String> {
-    let swarm = SwarmBuilder::with_new_identity()
+/// Builds a swarm with a fresh identity, the WebRTC-direct, browser-to-browser WebRTC and
+/// WebSocket transports, and the relay client. Returns it with the control of its streams.
+pub(crate) fn build_swarm(
+    ping_interval: Duration,
+    rtc_config: RtcConfiguration,
+    connect_timeout: Duration,
+) -> Result<(Swarm<TabBehaviour>, Control), String> {
+    let keypair = libp2p::identity::Keypair::generate_ed25519();
+    let (relay_transport, relay) = relay::client::new(keypair.public().to_peer_id());
+    let streams = libp2p_stream::Behaviour::new();
+    let control = streams.new_control();
+    let signaling = control.clone();
+    let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_wasm_bindgen()
+        // `/p2p-circuit/webrtc` addresses must reach our WebRTC transport before the relay
+        // transport, which would take them for plain circuits: both sit in one `OrTransport`,
+        // WebRTC first (the builder's `with_relay_client` would put the relay first).
+        .with_other_transport(move |key| {
+            let webrtc = WebRtcTransport::new(signaling, rtc_config, connect_timeout)
+                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)));
+            let relayed = relay_transport
+                .upgrade(Version::V1Lazy)
+                .authenticate(noise::Config::new(key)?)
+                .multiplex(yamux::Config::default())
+                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+            Ok(webrtc
+                .or_transport(relayed)
+                .map(|either, _| either.into_inner()))
+        })
+        .map_err(|e| e.to_string())?
         .with_other_transport(|key| {
             WebRtcDirectTransport::new(key)
                 .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
@@ -51,13 +95,11 @@ pub(crate) fn build_swarm(ping_interval: Duration) -> Result<Swarm<TabBehaviour>
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })
         .map_err(|e| e.to_string())?
-        .with_relay_client(noise::Config::new, yamux::Config::default)
-        .map_err(|e| e.to_string())?
-        .with_behaviour(|key, relay| TabBehaviour::new(key, relay, ping_interval))
+        .with_behaviour(|key| TabBehaviour::new(key, relay, streams, ping_interval))
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
         .build();
-    Ok(swarm)
+    Ok((swarm, control))
 }
 
 impl TabNode {
@@ -71,7 +113,7 @@ impl TabNode {
                 endpoint,
                 ..
             } => {
-                let transport = TransportKind::of(endpoint.get_remote_address());
+                let transport = connection_kind(endpoint);
                 let info = state.opened(*connection_id, *peer_id, transport, endpoint.is_dialer());
                 tracing::info!(peer = %peer_id, %transport, "connection established");
                 drop(state);
@@ -124,8 +166,12 @@ impl TabNode {
     pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
             futures::select! {
-                event = self.swarm.select_next_some() => self.observe(&event),
+                event = self.swarm.select_next_some() => {
+                    self.observe(&event);
+                    self.advance_direct_dials(&event);
+                }
                 command = commands.next() => match command {
+                    Some(Command::Connect(peer, reply)) => self.connect(peer, reply),
                     Some(Command::Close) | None => break,
                 },
             }
@@ -142,4 +188,125 @@ impl TabNode {
         dispatch(&self.events, "close", &json!({}));
         tracing::info!("peer closed");
     }
+}
+
+impl TabNode {
+    /// Starts (or joins) a direct connection attempt to `peer`.
+    fn connect(&mut self, peer: PeerId, reply: oneshot::Sender<Result<(), String>>) {
+        let Some(server_addr) = self.server_addr.clone() else {
+            let _ = reply.send(Err("not joined".into()));
+            return;
+        };
+        let links = self.links_to(peer);
+        let steps = self.direct_dials.request(peer, links, reply);
+        self.run_steps(&server_addr, steps);
+    }
+
+    /// Feeds connection events to the direct dials in progress.
+    fn advance_direct_dials(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
+        let Some(server_addr) = self.server_addr.clone() else {
+            return;
+        };
+        let steps = match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                let transport = connection_kind(endpoint);
+                if transport == TransportKind::WebRtc {
+                    // The direct link is up: the relayed ones were only for signaling.
+                    for relayed in self.relayed_connections(*peer_id) {
+                        self.swarm.close_connection(relayed);
+                    }
+                }
+                self.direct_dials.established(*peer_id, transport)
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                connection_id,
+                error,
+            } => self
+                .direct_dials
+                .failed(*peer, Some(*connection_id), &error_chain(error)),
+            _ => Vec::new(),
+        };
+        self.run_steps(&server_addr, steps);
+    }
+
+    /// Carries out dial steps; a dial that cannot start fails its attempt at once.
+    fn run_steps(
+        &mut self,
+        server_addr: &Multiaddr,
+        steps: Vec<Step<oneshot::Sender<Result<(), String>>>>,
+    ) {
+        let mut queue: std::collections::VecDeque<_> = steps.into();
+        while let Some(step) = queue.pop_front() {
+            let (peer, addr) = match step {
+                Step::Resolve(waiters, result) => {
+                    for waiter in waiters {
+                        let _ = waiter.send(result.clone());
+                    }
+                    continue;
+                }
+                Step::DialRelayed(peer) => (peer, relayed_addr(server_addr, peer)),
+                Step::DialWebRtc(peer) => (peer, webrtc_addr(server_addr, peer)),
+            };
+            let opts = DialOpts::peer_id(peer)
+                .addresses(vec![addr])
+                .condition(PeerCondition::Always)
+                .build();
+            let connection = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => self.direct_dials.dialed(peer, connection),
+                Err(e) => queue.extend(self.direct_dials.failed(peer, None, &error_chain(&e))),
+            }
+        }
+    }
+
+    fn links_to(&self, peer: PeerId) -> Links {
+        let peer = peer.to_string();
+        let state = self.state.borrow();
+        let mut links = Links::default();
+        for info in state.connections.values().filter(|c| c.peer == peer) {
+            links.direct |= info.transport == TransportKind::WebRtc.as_str();
+            links.relayed |= info.transport == TransportKind::Relay.as_str();
+        }
+        links
+    }
+
+    fn relayed_connections(&self, peer: PeerId) -> Vec<ConnectionId> {
+        let peer = peer.to_string();
+        let state = self.state.borrow();
+        state
+            .connections
+            .iter()
+            .filter(|(_, c)| c.peer == peer && c.transport == TransportKind::Relay.as_str())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+/// `<server>/p2p-circuit/webrtc/p2p/<peer>`: a direct connection signalled through the relay.
+fn webrtc_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    server_addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::WebRTC)
+        .with(Protocol::P2p(peer))
+}
+
+/// `<server>/p2p-circuit/p2p/<peer>`: `peer` reached through the server's relay.
+fn relayed_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    server_addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::P2p(peer))
+}
+
+/// How a connection runs, from both of its addresses.
+fn connection_kind(endpoint: &libp2p::core::ConnectedPoint) -> TransportKind {
+    let local = match endpoint {
+        libp2p::core::ConnectedPoint::Listener { local_addr, .. } => Some(local_addr),
+        libp2p::core::ConnectedPoint::Dialer { .. } => None,
+    };
+    TransportKind::of_connection(local, endpoint.get_remote_address())
 }

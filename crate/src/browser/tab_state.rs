@@ -40,6 +40,7 @@ pub(crate) struct StatsView<'a> {
     rtt_p50_ms: Option<f64>,
     rtt_p99_ms: Option<f64>,
     rtt_max_ms: Option<f64>,
+    rtc_peer_connections: usize,
     closed: bool,
 }
 
@@ -99,6 +100,7 @@ impl TabState {
             rtt_p50_ms: rtt.map(|s| s.p50_ms),
             rtt_p99_ms: rtt.map(|s| s.p99_ms),
             rtt_max_ms: rtt.map(|s| s.max_ms),
+            rtc_peer_connections: super::rtc::live_peer_connections(),
             closed: self.closed,
         }
     }

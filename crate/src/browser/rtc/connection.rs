@@ -25,6 +25,15 @@ use web_sys::{
 /// ones are closed.
 const MAX_PENDING_INBOUND: usize = 32;
 
+thread_local! {
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// `RTCPeerConnection`s this page holds open through us (Chrome allows about 500 per page).
+pub(crate) fn live_peer_connections() -> usize {
+    LIVE.with(Cell::get)
+}
+
 /// A libp2p stream over a data channel.
 pub(crate) type DataStream = Stream<DataChannel>;
 
@@ -69,6 +78,7 @@ impl PeerConnection {
             }
         });
         inner.set_onconnectionstatechange(Some(on_state_change.as_ref().unchecked_ref()));
+        LIVE.with(|live| live.set(live.get() + 1));
         Self {
             inner,
             inbound: Some(receiver),
@@ -101,6 +111,7 @@ impl Drop for PeerConnection {
         self.inner.set_ondatachannel(None);
         self.inner.set_onconnectionstatechange(None);
         self.inner.close();
+        LIVE.with(|live| live.set(live.get() - 1));
     }
 }
 
@@ -197,7 +208,7 @@ impl StreamMuxer for Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::browser::webrtc_direct::local_pair;
+    use crate::browser::rtc::local_pair;
     use futures::AsyncReadExt;
     use gloo_timers::future::TimeoutFuture;
     use wasm_bindgen_test::wasm_bindgen_test;

@@ -242,7 +242,7 @@ impl AsyncWrite for DataChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::browser::webrtc_direct::local_pair;
+    use crate::browser::rtc::local_pair;
     use futures::{AsyncReadExt, AsyncWriteExt};
     use wasm_bindgen_test::wasm_bindgen_test;
     use web_sys::{RtcDataChannelInit, RtcPeerConnection};

@@ -1,7 +1,7 @@
-//! The libp2p `Transport` for `/webrtc-direct` dials from a tab: SDP munging per the libp2p
+//! Our libp2p `Transport` for `/webrtc-direct` dials from a tab: SDP munging per the libp2p
 //! WebRTC-direct spec, a Noise handshake on channel 0, then a [`Connection`].
 
-use super::connection::{Connection, PeerConnection};
+use super::rtc::{Connection, ConnectionError, PeerConnection};
 use crate::{browser::fetch_bootstrap::js_message, webrtc_sdp};
 use futures::{future::BoxFuture, FutureExt};
 use libp2p::{
@@ -36,7 +36,7 @@ pub(crate) enum DialError {
     Noise(#[from] libp2p_webrtc_utils::noise::Error),
     /// The established connection failed.
     #[error(transparent)]
-    Connection(#[from] super::connection::ConnectionError),
+    Connection(#[from] ConnectionError),
 }
 
 impl From<JsValue> for DialError {

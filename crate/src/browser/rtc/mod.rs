@@ -1,0 +1,10 @@
+//! `RTCPeerConnection`s as libp2p connections: each libp2p stream is a data channel framed per
+//! the libp2p WebRTC spec. Shared by the WebRTC-direct (tab to server) and the browser-to-browser
+//! WebRTC transports. See [`connection`] for why we do not use the upstream websys transport.
+
+pub(crate) mod connection;
+mod data_channel;
+#[cfg(test)]
+pub(crate) mod local_pair;
+
+pub(crate) use connection::{live_peer_connections, Connection, ConnectionError, PeerConnection};
