@@ -93,7 +93,7 @@ export async function openTab(browser, url, options = {}) {
     window.events = [];
     try {
       window.peer = await Peer.join(options);
-      for (const name of ["connection", "disconnection", "ping", "reservation", "close"]) {
+      for (const name of ["connection", "disconnection", "ping", "reservation", "neighbour", "neighbourgone", "close"]) {
         window.peer.events.addEventListener(name, (e) => window.events.push({ name, detail: e.detail }));
       }
     } catch (error) {

@@ -22,8 +22,8 @@ pub enum Step<W> {
     DialRelayed(PeerId),
     /// Dial the peer's `/webrtc` address (even though connected), then report `dialed`.
     DialWebRtc(PeerId),
-    /// Answer these waiters.
-    Resolve(Vec<W>, Result<(), String>),
+    /// Answer these waiters about this peer.
+    Resolve(PeerId, Vec<W>, Result<(), String>),
 }
 
 #[derive(Debug)]
@@ -51,7 +51,7 @@ impl<W> DirectDials<W> {
     /// Asks for a direct connection to `peer`, given what exists now.
     pub fn request(&mut self, peer: PeerId, links: Links, waiter: W) -> Vec<Step<W>> {
         if links.direct {
-            return vec![Step::Resolve(vec![waiter], Ok(()))];
+            return vec![Step::Resolve(peer, vec![waiter], Ok(()))];
         }
         if let Some(attempt) = self.attempts.get_mut(&peer) {
             attempt.waiters.push(waiter);
@@ -93,7 +93,7 @@ impl<W> DirectDials<W> {
         match transport {
             TransportKind::WebRtc => {
                 let attempt = self.attempts.remove(&peer).expect("present");
-                vec![Step::Resolve(attempt.waiters, Ok(()))]
+                vec![Step::Resolve(peer, attempt.waiters, Ok(()))]
             }
             TransportKind::Relay if attempt.awaiting == TransportKind::Relay => {
                 attempt.awaiting = TransportKind::WebRtc;
@@ -124,6 +124,7 @@ impl<W> DirectDials<W> {
             _ => "direct WebRTC connection",
         };
         vec![Step::Resolve(
+            peer,
             attempt.waiters,
             Err(format!("{stage} to {peer} failed: {reason}")),
         )]
@@ -159,7 +160,7 @@ mod tests {
         dials.dialed(b, ConnectionId::new_unchecked(2));
         assert_eq!(
             dials.established(b, TransportKind::WebRtc),
-            vec![Step::Resolve(vec![1, 2], Ok(()))]
+            vec![Step::Resolve(b, vec![1, 2], Ok(()))]
         );
         assert!(!dials.is_dialing(&b));
     }
@@ -174,7 +175,7 @@ mod tests {
         };
         assert_eq!(
             dials.request(b, direct, 1),
-            vec![Step::Resolve(vec![1], Ok(()))]
+            vec![Step::Resolve(b, vec![1], Ok(()))]
         );
         let relayed = Links {
             direct: false,
@@ -197,6 +198,7 @@ mod tests {
         assert_eq!(
             steps,
             vec![Step::Resolve(
+                b,
                 vec![1],
                 Err(format!("relayed connection to {b} failed: no reservation"))
             )]
@@ -211,7 +213,7 @@ mod tests {
             2,
         );
         assert!(
-            matches!(&dials.failed(b, None, "refused")[..], [Step::Resolve(w, Err(_))] if w == &vec![2])
+            matches!(&dials.failed(b, None, "refused")[..], [Step::Resolve(_, w, Err(_))] if w == &vec![2])
         );
     }
 }

@@ -9,6 +9,7 @@
 pub mod bootstrap;
 pub mod direct_dial;
 pub mod error_chain;
+pub mod mesh;
 pub mod prompt_ping;
 pub mod rtt_stats;
 pub mod signaling;

@@ -1,12 +1,16 @@
 //! The libp2p protocols the server speaks: circuit relay v2 (server side), identify and ping.
 
 use crate::cli::RelayLimits;
-use libp2p::{identify, identity::Keypair, ping, relay, swarm::NetworkBehaviour};
+use libp2p::{identify, identity::Keypair, ping, relay, rendezvous, swarm::NetworkBehaviour};
 use peerfetch::prompt_ping;
 use std::time::Duration;
 
 /// Identify protocol version shared by peerfetch servers and tabs.
 pub const PROTOCOL_VERSION: &str = "/peerfetch/0.1.0";
+
+/// Shortest swarm registration accepted: tabs register for 2 minutes and renew every minute,
+/// so a closed tab leaves the swarm quickly (the protocol's default minimum is 2 hours).
+const MIN_REGISTRATION_TTL_SECS: u64 = 60;
 
 /// The server's network behaviour.
 #[derive(NetworkBehaviour)]
@@ -17,16 +21,24 @@ pub struct ServerBehaviour {
     pub identify: identify::Behaviour,
     /// Answers pings (tabs measure their RTT with it).
     pub ping: prompt_ping::Behaviour,
+    /// Swarm membership: tabs register under their swarm's name and discover each other.
+    pub rendezvous: rendezvous::server::Behaviour,
 }
 
 impl ServerBehaviour {
-    /// Builds the behaviour for the server's key with the given relay limits.
-    pub fn new(keypair: &Keypair, limits: &RelayLimits) -> Self {
+    /// Builds the behaviour for the server's key with the given relay limits and the most
+    /// swarm registrations held at once.
+    pub fn new(keypair: &Keypair, limits: &RelayLimits, max_registrations: usize) -> Self {
         Self {
             relay: relay::Behaviour::new(keypair.public().to_peer_id(), limits.to_config()),
             identify: identify::Behaviour::new(
                 identify::Config::new(PROTOCOL_VERSION.to_owned(), keypair.public())
                     .with_agent_version(format!("peerfetch-server/{}", env!("CARGO_PKG_VERSION"))),
+            ),
+            rendezvous: rendezvous::server::Behaviour::new(
+                rendezvous::server::Config::default()
+                    .with_min_ttl(MIN_REGISTRATION_TTL_SECS)
+                    .with_max_registration_total(max_registrations),
             ),
             ping: prompt_ping::Behaviour::new(
                 ping::Config::new().with_interval(Duration::from_secs(15)),

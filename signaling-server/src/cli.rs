@@ -51,12 +51,24 @@ pub struct Cli {
     pub pkg_dir: PathBuf,
 
     /// Log filter, a level (`info`) or `tracing` directives (`info,libp2p_relay=debug`).
-    #[arg(long, env = "PEERFETCH_LOG", default_value = "info")]
+    #[arg(
+        long,
+        env = "PEERFETCH_LOG",
+        default_value = "info,libp2p_webrtc_utils=warn,dtls=error"
+    )]
     pub log_level: String,
 
     /// Circuit relay v2 limits.
     #[command(flatten)]
     pub relay: RelayLimits,
+
+    /// Swarm registrations (rendezvous) held at once, over all swarms.
+    #[arg(
+        long,
+        env = "PEERFETCH_MAX_SWARM_REGISTRATIONS",
+        default_value_t = 10_000
+    )]
+    pub max_swarm_registrations: usize,
 
     /// Seconds a connection with no open stream and no reservation is kept.
     #[arg(long, env = "PEERFETCH_IDLE_TIMEOUT_SECS", default_value_t = 60)]

@@ -1,7 +1,7 @@
 //! The protocols a tab speaks with the server: relay client, identify, ping.
 
 use crate::prompt_ping;
-use libp2p::{identify, identity::Keypair, ping, relay, swarm::NetworkBehaviour};
+use libp2p::{identify, identity::Keypair, ping, relay, rendezvous, swarm::NetworkBehaviour};
 use std::time::Duration;
 
 /// Identify protocol version shared with `peerfetch-server`.
@@ -15,6 +15,8 @@ pub(crate) struct TabBehaviour {
     pub(crate) ping: prompt_ping::Behaviour,
     /// Opens and accepts plain streams: `/webrtc-signaling` and echo.
     pub(crate) streams: libp2p_stream::Behaviour,
+    /// Registers in the swarm's namespace on the server and discovers the other members.
+    pub(crate) rendezvous: rendezvous::client::Behaviour,
 }
 
 impl TabBehaviour {
@@ -27,6 +29,7 @@ impl TabBehaviour {
         Self {
             relay,
             streams,
+            rendezvous: rendezvous::client::Behaviour::new(key.clone()),
             identify: identify::Behaviour::new(
                 identify::Config::new(PROTOCOL_VERSION.to_owned(), key.public())
                     .with_agent_version(format!("peerfetch-tab/{}", env!("CARGO_PKG_VERSION"))),

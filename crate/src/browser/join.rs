@@ -5,6 +5,7 @@ use super::{
     behaviour::TabBehaviourEvent,
     fetch_bootstrap::fetch_bootstrap,
     join_options::JoinOptions,
+    membership::Membership,
     tab_node::{build_swarm, TabNode},
     tab_state::TabState,
     timeout::with_timeout,
@@ -25,6 +26,11 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         options.rtc_configuration()?,
         options.connect_timeout(),
     )?;
+    let membership = Membership::new(
+        *swarm.local_peer_id(),
+        options.swarm(),
+        options.mesh_config(),
+    )?;
     let mut node = TabNode {
         swarm,
         control,
@@ -35,6 +41,7 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         events: EventTarget::new().map_err(|e| format!("cannot create EventTarget: {e:?}"))?,
         server_addr: None,
         direct_dials: Default::default(),
+        membership,
     };
     let server_addr = connect_to_server(&mut node, &bootstrap, options.dial_timeout()).await?;
     reserve_relay_slot(&mut node, server_addr.clone(), options.step_timeout()).await?;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize as _};
 use std::time::Duration;
 
 /// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel,
-/// iceServers, connectTimeoutMs })`; every field is optional.
+/// iceServers, connectTimeoutMs, meshDegree, maxDegree })`; every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct JoinOptions {
@@ -26,6 +26,10 @@ pub(crate) struct JoinOptions {
     pub(crate) ice_servers: Option<Vec<IceServer>>,
     /// Time allowed for a browser-to-browser connection to come up; default 15000 ms.
     pub(crate) connect_timeout_ms: Option<u32>,
+    /// Direct neighbours the mesh keeps in the swarm; default 8.
+    pub(crate) mesh_degree: Option<u32>,
+    /// Neighbours held at most (inbound links beyond are closed); default twice `meshDegree`.
+    pub(crate) max_degree: Option<u32>,
 }
 
 /// One entry of `iceServers`.
@@ -66,6 +70,20 @@ impl JoinOptions {
 
     pub(crate) fn dial_timeout(&self) -> Duration {
         millis(self.dial_timeout_ms, 5000)
+    }
+
+    pub(crate) fn mesh_config(&self) -> crate::mesh::MeshConfig {
+        let defaults = crate::mesh::MeshConfig::default();
+        let target = self
+            .mesh_degree
+            .map_or(defaults.target_degree, |d| d as usize);
+        crate::mesh::MeshConfig {
+            target_degree: target,
+            max_degree: self
+                .max_degree
+                .map_or(target * 2, |d| (d as usize).max(target)),
+            ..defaults
+        }
     }
 
     pub(crate) fn connect_timeout(&self) -> Duration {

@@ -6,12 +6,15 @@
 //! on `peer.events`.
 
 mod behaviour;
+mod clock;
+mod direct_links;
 mod echo;
 mod events;
 mod fetch_bootstrap;
 mod join;
 mod join_options;
 mod js_listener;
+mod membership;
 mod peer;
 mod rtc;
 mod tab_node;

@@ -33,6 +33,7 @@ impl Peer {
                 .map_err(|e| JsError::new(&format!("invalid join options: {e}")))?
         };
         install_logging(options.log_level().map_err(|e| JsError::new(&e))?);
+        close_links_on_pagehide();
         let server = match &options.server {
             Some(server) => server.clone(),
             None => web_sys::window()
@@ -131,6 +132,23 @@ fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// When the page goes away, close every peer connection synchronously (async cleanup does not
+/// run during unload), so neighbours and the server notice at once instead of after ICE consent
+/// checks time out. One listener for the page's lifetime.
+fn close_links_on_pagehide() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let handler = Closure::<dyn FnMut()>::new(super::rtc::close_all_peer_connections);
+        let _ =
+            window.add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+        // Lives as long as the page, like the listener it backs.
+        handler.forget();
+    });
 }
 
 fn install_logging(level: tracing::Level) {

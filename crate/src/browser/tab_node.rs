@@ -7,23 +7,16 @@ use super::{
     webrtc::WebRtcTransport,
     webrtc_direct::WebRtcDirectTransport,
 };
-use crate::{
-    direct_dial::{DirectDials, Links, Step},
-    error_chain::error_chain,
-    transport_kind::TransportKind,
-};
+use super::{direct_links::Waiter, membership::Membership};
+use crate::direct_dial::DirectDials;
 use futures::{
     channel::{mpsc, oneshot},
     StreamExt,
 };
 use libp2p::{
     core::{muxing::StreamMuxerBox, upgrade::Version},
-    multiaddr::Protocol,
     noise, ping, relay,
-    swarm::{
-        dial_opts::{DialOpts, PeerCondition},
-        ConnectionId, SwarmEvent,
-    },
+    swarm::SwarmEvent,
     websocket_websys, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder, Transport as _,
 };
 use libp2p_stream::Control;
@@ -49,7 +42,8 @@ pub(crate) struct TabNode {
     pub(crate) events: EventTarget,
     /// The address the server was reached at, once joined.
     pub(crate) server_addr: Option<Multiaddr>,
-    pub(crate) direct_dials: DirectDials<oneshot::Sender<Result<(), String>>>,
+    pub(crate) direct_dials: DirectDials<Waiter>,
+    pub(crate) membership: Membership,
 }
 
 /// Builds a swarm with a fresh identity, the WebRTC-direct, browser-to-browser WebRTC and
@@ -113,7 +107,7 @@ impl TabNode {
                 endpoint,
                 ..
             } => {
-                let transport = connection_kind(endpoint);
+                let transport = super::direct_links::connection_kind(endpoint);
                 let info = state.opened(*connection_id, *peer_id, transport, endpoint.is_dialer());
                 tracing::info!(peer = %peer_id, %transport, "connection established");
                 drop(state);
@@ -164,16 +158,20 @@ impl TabNode {
 
     /// Runs the swarm until a [`Command::Close`] arrives or the `Peer` is dropped.
     pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut ticks = gloo_timers::future::IntervalStream::new(1000).fuse();
+        self.drive_membership();
         loop {
             futures::select! {
                 event = self.swarm.select_next_some() => {
                     self.observe(&event);
                     self.advance_direct_dials(&event);
+                    self.observe_membership(&event);
                 }
                 command = commands.next() => match command {
-                    Some(Command::Connect(peer, reply)) => self.connect(peer, reply),
+                    Some(Command::Connect(peer, reply)) => self.connect(peer, Waiter::Page(reply)),
                     Some(Command::Close) | None => break,
                 },
+                _ = ticks.next() => self.drive_membership(),
             }
         }
         let connected: Vec<_> = self.swarm.connected_peers().copied().collect();
@@ -188,125 +186,4 @@ impl TabNode {
         dispatch(&self.events, "close", &json!({}));
         tracing::info!("peer closed");
     }
-}
-
-impl TabNode {
-    /// Starts (or joins) a direct connection attempt to `peer`.
-    fn connect(&mut self, peer: PeerId, reply: oneshot::Sender<Result<(), String>>) {
-        let Some(server_addr) = self.server_addr.clone() else {
-            let _ = reply.send(Err("not joined".into()));
-            return;
-        };
-        let links = self.links_to(peer);
-        let steps = self.direct_dials.request(peer, links, reply);
-        self.run_steps(&server_addr, steps);
-    }
-
-    /// Feeds connection events to the direct dials in progress.
-    fn advance_direct_dials(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
-        let Some(server_addr) = self.server_addr.clone() else {
-            return;
-        };
-        let steps = match event {
-            SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
-            } => {
-                let transport = connection_kind(endpoint);
-                if transport == TransportKind::WebRtc {
-                    // The direct link is up: the relayed ones were only for signaling.
-                    for relayed in self.relayed_connections(*peer_id) {
-                        self.swarm.close_connection(relayed);
-                    }
-                }
-                self.direct_dials.established(*peer_id, transport)
-            }
-            SwarmEvent::OutgoingConnectionError {
-                peer_id: Some(peer),
-                connection_id,
-                error,
-            } => self
-                .direct_dials
-                .failed(*peer, Some(*connection_id), &error_chain(error)),
-            _ => Vec::new(),
-        };
-        self.run_steps(&server_addr, steps);
-    }
-
-    /// Carries out dial steps; a dial that cannot start fails its attempt at once.
-    fn run_steps(
-        &mut self,
-        server_addr: &Multiaddr,
-        steps: Vec<Step<oneshot::Sender<Result<(), String>>>>,
-    ) {
-        let mut queue: std::collections::VecDeque<_> = steps.into();
-        while let Some(step) = queue.pop_front() {
-            let (peer, addr) = match step {
-                Step::Resolve(waiters, result) => {
-                    for waiter in waiters {
-                        let _ = waiter.send(result.clone());
-                    }
-                    continue;
-                }
-                Step::DialRelayed(peer) => (peer, relayed_addr(server_addr, peer)),
-                Step::DialWebRtc(peer) => (peer, webrtc_addr(server_addr, peer)),
-            };
-            let opts = DialOpts::peer_id(peer)
-                .addresses(vec![addr])
-                .condition(PeerCondition::Always)
-                .build();
-            let connection = opts.connection_id();
-            match self.swarm.dial(opts) {
-                Ok(()) => self.direct_dials.dialed(peer, connection),
-                Err(e) => queue.extend(self.direct_dials.failed(peer, None, &error_chain(&e))),
-            }
-        }
-    }
-
-    fn links_to(&self, peer: PeerId) -> Links {
-        let peer = peer.to_string();
-        let state = self.state.borrow();
-        let mut links = Links::default();
-        for info in state.connections.values().filter(|c| c.peer == peer) {
-            links.direct |= info.transport == TransportKind::WebRtc.as_str();
-            links.relayed |= info.transport == TransportKind::Relay.as_str();
-        }
-        links
-    }
-
-    fn relayed_connections(&self, peer: PeerId) -> Vec<ConnectionId> {
-        let peer = peer.to_string();
-        let state = self.state.borrow();
-        state
-            .connections
-            .iter()
-            .filter(|(_, c)| c.peer == peer && c.transport == TransportKind::Relay.as_str())
-            .map(|(id, _)| *id)
-            .collect()
-    }
-}
-
-/// `<server>/p2p-circuit/webrtc/p2p/<peer>`: a direct connection signalled through the relay.
-fn webrtc_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
-    server_addr
-        .clone()
-        .with(Protocol::P2pCircuit)
-        .with(Protocol::WebRTC)
-        .with(Protocol::P2p(peer))
-}
-
-/// `<server>/p2p-circuit/p2p/<peer>`: `peer` reached through the server's relay.
-fn relayed_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
-    server_addr
-        .clone()
-        .with(Protocol::P2pCircuit)
-        .with(Protocol::P2p(peer))
-}
-
-/// How a connection runs, from both of its addresses.
-fn connection_kind(endpoint: &libp2p::core::ConnectedPoint) -> TransportKind {
-    let local = match endpoint {
-        libp2p::core::ConnectedPoint::Listener { local_addr, .. } => Some(local_addr),
-        libp2p::core::ConnectedPoint::Dialer { .. } => None,
-    };
-    TransportKind::of_connection(local, endpoint.get_remote_address())
 }

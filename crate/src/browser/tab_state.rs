@@ -33,6 +33,7 @@ pub(crate) struct StatsView<'a> {
     swarm: &'a str,
     server_transport: Option<&'static str>,
     connections: usize,
+    neighbours: usize,
     relay_reservation: bool,
     pings: u64,
     ping_failures: u64,
@@ -86,6 +87,18 @@ impl TabState {
             .map(|c| c.transport)
     }
 
+    /// Peers with a direct browser-to-browser link.
+    pub(crate) fn neighbours(&self) -> usize {
+        let webrtc = TransportKind::WebRtc.as_str();
+        let peers: std::collections::BTreeSet<&str> = self
+            .connections
+            .values()
+            .filter(|c| c.transport == webrtc)
+            .map(|c| c.peer.as_str())
+            .collect();
+        peers.len()
+    }
+
     pub(crate) fn stats(&self) -> StatsView<'_> {
         let rtt = self.server_rtt.summary();
         StatsView {
@@ -93,6 +106,7 @@ impl TabState {
             swarm: &self.swarm,
             server_transport: self.server_transport(),
             connections: self.connections.len(),
+            neighbours: self.neighbours(),
             relay_reservation: self.reservation,
             pings: rtt.map_or(0, |s| s.count),
             ping_failures: self.ping_failures,

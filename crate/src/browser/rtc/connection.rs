@@ -6,7 +6,7 @@
 //! exists are lost, leaving those streams to time out after 10 s (the ping stall we measured).
 
 use super::data_channel::DataChannel;
-use futures::{channel::mpsc, stream::FuturesUnordered, StreamExt};
+use futures::{channel::mpsc, stream::FuturesUnordered, Future, StreamExt};
 use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
 use libp2p_webrtc_utils::{DropListener, Stream};
 use send_wrapper::SendWrapper;
@@ -26,12 +26,23 @@ use web_sys::{
 const MAX_PENDING_INBOUND: usize = 32;
 
 thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
+    /// Every `RTCPeerConnection` this page holds open through us.
+    static LIVE: std::cell::RefCell<Vec<RtcPeerConnection>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `RTCPeerConnection`s this page holds open through us (Chrome allows about 500 per page).
 pub(crate) fn live_peer_connections() -> usize {
-    LIVE.with(Cell::get)
+    LIVE.with(|live| live.borrow().len())
+}
+
+/// Closes every peer connection at once, synchronously: called when the page goes away, so the
+/// other side learns it now rather than after ICE consent checks time out.
+pub(crate) fn close_all_peer_connections() {
+    LIVE.with(|live| {
+        for pc in live.borrow().iter() {
+            pc.close();
+        }
+    });
 }
 
 /// A libp2p stream over a data channel.
@@ -78,7 +89,7 @@ impl PeerConnection {
             }
         });
         inner.set_onconnectionstatechange(Some(on_state_change.as_ref().unchecked_ref()));
-        LIVE.with(|live| live.set(live.get() + 1));
+        LIVE.with(|live| live.borrow_mut().push(inner.clone()));
         Self {
             inner,
             inbound: Some(receiver),
@@ -111,7 +122,11 @@ impl Drop for PeerConnection {
         self.inner.set_ondatachannel(None);
         self.inner.set_onconnectionstatechange(None);
         self.inner.close();
-        LIVE.with(|live| live.set(live.get() - 1));
+        let inner: &wasm_bindgen::JsValue = &self.inner;
+        LIVE.with(|live| {
+            live.borrow_mut()
+                .retain(|pc| !js_sys::Object::is(pc, inner))
+        });
     }
 }
 
@@ -121,7 +136,14 @@ pub(crate) struct Connection {
     inbound: SendWrapper<mpsc::Receiver<DataChannel>>,
     drop_listeners: SendWrapper<FuturesUnordered<DropListener<DataChannel>>>,
     idle_waker: Option<Waker>,
+    /// Running while the peer connection is `disconnected`; the connection ends if it fires.
+    disconnected_grace: Option<SendWrapper<gloo_timers::future::TimeoutFuture>>,
 }
+
+/// How long a `disconnected` peer connection may take to recover. Chrome only reports `failed`
+/// after about 30 s of lost consent checks; a tab that closed without a goodbye should be
+/// replaced in the mesh sooner than that.
+const DISCONNECTED_GRACE_MS: u32 = 3000;
 
 impl Connection {
     pub(crate) fn new(mut peer: PeerConnection) -> Self {
@@ -134,6 +156,7 @@ impl Connection {
             inbound: SendWrapper::new(inbound),
             drop_listeners: SendWrapper::new(FuturesUnordered::new()),
             idle_waker: None,
+            disconnected_grace: None,
         }
     }
 
@@ -146,12 +169,24 @@ impl Connection {
         stream
     }
 
-    fn check_state(&self, cx: &mut Context<'_>) -> Result<(), ConnectionError> {
+    fn check_state(&mut self, cx: &mut Context<'_>) -> Result<(), ConnectionError> {
+        self.peer.state_waker.set(Some(cx.waker().clone()));
         match self.peer.inner.connection_state() {
             RtcPeerConnectionState::Failed => Err(ConnectionError::Ended("failed")),
             RtcPeerConnectionState::Closed => Err(ConnectionError::Ended("closed")),
+            RtcPeerConnectionState::Disconnected => {
+                let grace = self.disconnected_grace.get_or_insert_with(|| {
+                    SendWrapper::new(gloo_timers::future::TimeoutFuture::new(
+                        DISCONNECTED_GRACE_MS,
+                    ))
+                });
+                match Pin::new(&mut **grace).poll(cx) {
+                    Poll::Ready(()) => Err(ConnectionError::Ended("disconnected")),
+                    Poll::Pending => Ok(()),
+                }
+            }
             _ => {
-                self.peer.state_waker.set(Some(cx.waker().clone()));
+                self.disconnected_grace = None;
                 Ok(())
             }
         }

@@ -13,9 +13,9 @@ pub(crate) async fn connect(
     answerer: &RtcPeerConnection,
 ) -> Result<(), JsValue> {
     let offer = describe(offerer, RtcSdpType::Offer).await?;
-    apply(answerer, RtcSdpType::Offer, &offer).await?;
+    set_description(answerer, Side::Remote, RtcSdpType::Offer, &offer).await?;
     let answer = describe(answerer, RtcSdpType::Answer).await?;
-    apply(offerer, RtcSdpType::Answer, &answer).await
+    set_description(offerer, Side::Remote, RtcSdpType::Answer, &answer).await
 }
 
 async fn describe(pc: &RtcPeerConnection, kind: RtcSdpType) -> Result<String, JsValue> {
@@ -26,25 +26,29 @@ async fn describe(pc: &RtcPeerConnection, kind: RtcSdpType) -> Result<String, Js
     let sdp = js_sys::Reflect::get(&description, &"sdp".into())?
         .as_string()
         .unwrap_or_default();
-    apply_local(pc, kind, &sdp).await?;
+    set_description(pc, Side::Local, kind, &sdp).await?;
     while pc.ice_gathering_state() != RtcIceGatheringState::Complete {
         TimeoutFuture::new(10).await;
     }
     Ok(pc.local_description().map(|d| d.sdp()).unwrap_or_default())
 }
 
-async fn apply_local(pc: &RtcPeerConnection, kind: RtcSdpType, sdp: &str) -> Result<(), JsValue> {
-    let init = RtcSessionDescriptionInit::new(kind);
-    init.set_sdp(sdp);
-    JsFuture::from(pc.set_local_description(&init))
-        .await
-        .map(drop)
+enum Side {
+    Local,
+    Remote,
 }
 
-async fn apply(pc: &RtcPeerConnection, kind: RtcSdpType, sdp: &str) -> Result<(), JsValue> {
+async fn set_description(
+    pc: &RtcPeerConnection,
+    side: Side,
+    kind: RtcSdpType,
+    sdp: &str,
+) -> Result<(), JsValue> {
     let init = RtcSessionDescriptionInit::new(kind);
     init.set_sdp(sdp);
-    JsFuture::from(pc.set_remote_description(&init))
-        .await
-        .map(drop)
+    let promise = match side {
+        Side::Local => pc.set_local_description(&init),
+        Side::Remote => pc.set_remote_description(&init),
+    };
+    JsFuture::from(promise).await.map(drop)
 }

@@ -7,4 +7,6 @@ mod data_channel;
 #[cfg(test)]
 pub(crate) mod local_pair;
 
-pub(crate) use connection::{live_peer_connections, Connection, ConnectionError, PeerConnection};
+pub(crate) use connection::{
+    close_all_peer_connections, live_peer_connections, Connection, ConnectionError, PeerConnection,
+};

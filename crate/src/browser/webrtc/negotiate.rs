@@ -1,7 +1,9 @@
 //! Runs one [`Session`] against a real `RTCPeerConnection` and a signaling stream.
 
 use crate::{
-    browser::{fetch_bootstrap::js_message, js_listener::JsListener, rtc::PeerConnection},
+    browser::{
+        clock::now, fetch_bootstrap::js_message, js_listener::JsListener, rtc::PeerConnection,
+    },
     signaling::session::{Input, Output, Role, SdpKind, Session, SignalingError},
 };
 use futures::{channel::mpsc, io::ReadHalf, AsyncReadExt, AsyncWriteExt, FutureExt, StreamExt};
@@ -30,14 +32,6 @@ impl From<JsValue> for NegotiationError {
     fn from(value: JsValue) -> Self {
         Self::Browser(js_message(&value))
     }
-}
-
-/// Milliseconds since the page loaded, as the session's clock.
-fn now() -> Duration {
-    let millis = web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now());
-    Duration::from_secs_f64(millis / 1000.0)
 }
 
 /// Negotiates a direct peer connection over `stream`; on success the stream is closed and the

@@ -1,0 +1,177 @@
+//! Driving [`DirectDials`](crate::direct_dial::DirectDials) with the swarm: relayed dial, then
+//! the `/webrtc` dial, then the relayed connection closed; duplicate direct links resolved.
+
+use super::{behaviour::TabBehaviourEvent, tab_node::TabNode};
+use crate::{
+    direct_dial::{Links, Step},
+    error_chain::error_chain,
+    transport_kind::TransportKind,
+};
+use futures::channel::oneshot;
+use libp2p::{
+    core::ConnectedPoint,
+    multiaddr::Protocol,
+    swarm::{
+        dial_opts::{DialOpts, PeerCondition},
+        ConnectionId, SwarmEvent,
+    },
+    Multiaddr, PeerId,
+};
+use std::collections::VecDeque;
+
+/// Who waits for a direct-connection attempt.
+pub(crate) enum Waiter {
+    /// A `peer.connect()` promise.
+    Page(oneshot::Sender<Result<(), String>>),
+    /// The mesh, which wants to hear about failures.
+    Mesh,
+}
+
+impl TabNode {
+    /// Starts (or joins) a direct connection attempt to `peer`.
+    pub(crate) fn connect(&mut self, peer: PeerId, waiter: Waiter) {
+        let Some(server_addr) = self.server_addr.clone() else {
+            if let Waiter::Page(reply) = waiter {
+                let _ = reply.send(Err("not joined".into()));
+            }
+            return;
+        };
+        let links = self.links_to(peer);
+        let steps = self.direct_dials.request(peer, links, waiter);
+        self.run_steps(&server_addr, steps);
+    }
+
+    /// Feeds connection events to the attempts in progress; closes what a direct link replaces.
+    pub(crate) fn advance_direct_dials(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
+        let Some(server_addr) = self.server_addr.clone() else {
+            return;
+        };
+        let steps = match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
+            } => {
+                let transport = connection_kind(endpoint);
+                if transport == TransportKind::WebRtc {
+                    self.close_redundant_links(*peer_id, *connection_id, endpoint.is_dialer());
+                }
+                self.direct_dials.established(*peer_id, transport)
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                connection_id,
+                error,
+            } => self
+                .direct_dials
+                .failed(*peer, Some(*connection_id), &error_chain(error)),
+            _ => Vec::new(),
+        };
+        self.run_steps(&server_addr, steps);
+    }
+
+    /// A new direct link to `peer` makes relayed links to it useless; and when both tabs dialed
+    /// each other at once, the link dialed by the tab with the larger peer id is closed (both
+    /// tabs pick the same one).
+    fn close_redundant_links(&mut self, peer: PeerId, new: ConnectionId, we_dialed: bool) {
+        let local = *self.swarm.local_peer_id();
+        let peer_text = peer.to_string();
+        let (relayed, direct): (Vec<_>, Vec<_>) = {
+            let state = self.state.borrow();
+            let links: Vec<_> = state
+                .connections
+                .iter()
+                .filter(|(id, c)| c.peer == peer_text && **id != new)
+                .map(|(id, c)| (*id, c.transport, c.direction == "outbound"))
+                .collect();
+            links
+                .into_iter()
+                .partition(|(_, t, _)| *t == TransportKind::Relay.as_str())
+        };
+        for (id, _, _) in relayed {
+            self.swarm.close_connection(id);
+        }
+        for (old, _, old_we_dialed) in direct
+            .into_iter()
+            .filter(|(_, t, _)| *t == TransportKind::WebRtc.as_str())
+        {
+            // Keep the link dialed by the smaller peer id.
+            let keep_ours = local < peer;
+            let loser = match (we_dialed == keep_ours, old_we_dialed == keep_ours) {
+                (true, _) => old,
+                (false, true) => new,
+                (false, false) => old,
+            };
+            self.swarm.close_connection(loser);
+        }
+    }
+
+    /// Carries out dial steps; a dial that cannot start fails its attempt at once.
+    fn run_steps(&mut self, server_addr: &Multiaddr, steps: Vec<Step<Waiter>>) {
+        let mut queue: VecDeque<_> = steps.into();
+        while let Some(step) = queue.pop_front() {
+            let (peer, addr) = match step {
+                Step::Resolve(peer, waiters, result) => {
+                    for waiter in waiters {
+                        match waiter {
+                            Waiter::Page(reply) => {
+                                let _ = reply.send(result.clone());
+                            }
+                            Waiter::Mesh => self.mesh_dial_finished(peer, result.is_ok()),
+                        }
+                    }
+                    continue;
+                }
+                Step::DialRelayed(peer) => (peer, relayed_addr(server_addr, peer)),
+                Step::DialWebRtc(peer) => (peer, webrtc_addr(server_addr, peer)),
+            };
+            let opts = DialOpts::peer_id(peer)
+                .addresses(vec![addr])
+                .condition(PeerCondition::Always)
+                .build();
+            let connection = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => self.direct_dials.dialed(peer, connection),
+                Err(e) => queue.extend(self.direct_dials.failed(peer, None, &error_chain(&e))),
+            }
+        }
+    }
+
+    fn links_to(&self, peer: PeerId) -> Links {
+        let peer = peer.to_string();
+        let state = self.state.borrow();
+        let mut links = Links::default();
+        for info in state.connections.values().filter(|c| c.peer == peer) {
+            links.direct |= info.transport == TransportKind::WebRtc.as_str();
+            links.relayed |= info.transport == TransportKind::Relay.as_str();
+        }
+        links
+    }
+}
+
+/// How a connection runs, from both of its addresses.
+pub(crate) fn connection_kind(endpoint: &ConnectedPoint) -> TransportKind {
+    let local = match endpoint {
+        ConnectedPoint::Listener { local_addr, .. } => Some(local_addr),
+        ConnectedPoint::Dialer { .. } => None,
+    };
+    TransportKind::of_connection(local, endpoint.get_remote_address())
+}
+
+/// `<server>/p2p-circuit/webrtc/p2p/<peer>`: a direct connection signalled through the relay.
+fn webrtc_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    server_addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::WebRTC)
+        .with(Protocol::P2p(peer))
+}
+
+/// `<server>/p2p-circuit/p2p/<peer>`: `peer` reached through the server's relay.
+fn relayed_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    server_addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::P2p(peer))
+}

@@ -1,0 +1,376 @@
+//! Mesh membership, sans-IO: which swarm peers to hold direct connections to.
+//!
+//! Feed it what discovery found and what happened to connections, with the time; it answers
+//! with dials to start and surplus links to drop. It keeps `target_degree` neighbours, never
+//! dials a peer twice at once or more than `max_dials_in_flight` peers at once, backs off
+//! exponentially from peers whose dials fail, forgets peers discovery stopped reporting, and
+//! drops inbound links past `max_degree` so a popular tab stays within the browser's limits.
+
+use libp2p::PeerId;
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    time::Duration,
+};
+
+/// Mesh parameters.
+#[derive(Debug, Clone)]
+pub struct MeshConfig {
+    /// Direct neighbours to keep.
+    pub target_degree: usize,
+    /// Neighbours held at most (inbound links beyond are dropped).
+    pub max_degree: usize,
+    /// Dials in progress at once.
+    pub max_dials_in_flight: usize,
+    /// Wait after a first failed dial; doubles per failure.
+    pub backoff_base: Duration,
+    /// Longest wait between dials to a failing peer.
+    pub backoff_max: Duration,
+    /// A discovered peer not reported again within this is forgotten.
+    pub candidate_ttl: Duration,
+    /// Candidates remembered at most.
+    pub max_candidates: usize,
+}
+
+impl Default for MeshConfig {
+    fn default() -> Self {
+        Self {
+            target_degree: 8,
+            max_degree: 16,
+            max_dials_in_flight: 3,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            candidate_ttl: Duration::from_secs(120),
+            max_candidates: 256,
+        }
+    }
+}
+
+/// What the caller must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MeshAction {
+    /// Open a direct connection to this peer, then report `connected` or `dial_failed`.
+    Dial(PeerId),
+    /// Close the direct links to this peer (over `max_degree`).
+    Drop(PeerId),
+}
+
+#[derive(Debug, Clone)]
+struct Candidate {
+    last_seen: Duration,
+    failures: u32,
+    retry_at: Duration,
+}
+
+/// The mesh state of one tab in one swarm.
+#[derive(Debug)]
+pub struct Mesh {
+    config: MeshConfig,
+    local: PeerId,
+    neighbours: HashSet<PeerId>,
+    dialing: HashSet<PeerId>,
+    candidates: HashMap<PeerId, Candidate>,
+    actions: VecDeque<MeshAction>,
+}
+
+impl Mesh {
+    /// An empty mesh for the tab `local`.
+    pub fn new(local: PeerId, config: MeshConfig) -> Self {
+        Self {
+            config,
+            local,
+            neighbours: HashSet::new(),
+            dialing: HashSet::new(),
+            candidates: HashMap::new(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// Current neighbours.
+    pub fn neighbours(&self) -> impl Iterator<Item = &PeerId> {
+        self.neighbours.iter()
+    }
+
+    /// Whether more neighbours are wanted (so discovery should run soon).
+    pub fn wants_peers(&self) -> bool {
+        self.neighbours.len() < self.config.target_degree
+    }
+
+    /// Discovery reported `peer` as a member of the swarm.
+    pub fn discovered(&mut self, peer: PeerId, now: Duration) {
+        if peer == self.local {
+            return;
+        }
+        if let Some(candidate) = self.candidates.get_mut(&peer) {
+            candidate.last_seen = now;
+            return;
+        }
+        if self.candidates.len() >= self.config.max_candidates {
+            return;
+        }
+        self.candidates.insert(
+            peer,
+            Candidate {
+                last_seen: now,
+                failures: 0,
+                retry_at: now,
+            },
+        );
+    }
+
+    /// A direct link to `peer` came up (dialed by us or by them).
+    pub fn connected(&mut self, peer: PeerId, now: Duration) {
+        self.dialing.remove(&peer);
+        if let Some(candidate) = self.candidates.get_mut(&peer) {
+            candidate.failures = 0;
+            candidate.last_seen = now;
+        }
+        if self.neighbours.contains(&peer) {
+            return;
+        }
+        if self.neighbours.len() >= self.config.max_degree {
+            self.actions.push_back(MeshAction::Drop(peer));
+            return;
+        }
+        self.neighbours.insert(peer);
+    }
+
+    /// The last direct link to `peer` went away.
+    pub fn disconnected(&mut self, peer: PeerId, now: Duration) {
+        if self.neighbours.remove(&peer) {
+            if let Some(candidate) = self.candidates.get_mut(&peer) {
+                // It may be gone for good: wait a little before trying it again.
+                candidate.retry_at = now + self.config.backoff_base;
+            }
+        }
+    }
+
+    /// Our dial to `peer` failed.
+    pub fn dial_failed(&mut self, peer: PeerId, now: Duration) {
+        self.dialing.remove(&peer);
+        if let Some(candidate) = self.candidates.get_mut(&peer) {
+            candidate.failures = candidate.failures.saturating_add(1);
+            let factor = 1u32 << candidate.failures.saturating_sub(1).min(16);
+            let backoff = self
+                .config
+                .backoff_base
+                .saturating_mul(factor)
+                .min(self.config.backoff_max);
+            candidate.retry_at = now + backoff;
+        }
+    }
+
+    /// The next action at `now`, if any. Call until `None` after every input and on
+    /// [`Mesh::poll_timeout`].
+    pub fn poll_action(&mut self, now: Duration) -> Option<MeshAction> {
+        if let Some(action) = self.actions.pop_front() {
+            return Some(action);
+        }
+        let ttl = self.config.candidate_ttl;
+        let neighbours = &self.neighbours;
+        let dialing = &self.dialing;
+        self.candidates.retain(|peer, c| {
+            neighbours.contains(peer)
+                || dialing.contains(peer)
+                || now.saturating_sub(c.last_seen) < ttl
+        });
+        if self.neighbours.len() + self.dialing.len() >= self.config.target_degree
+            || self.dialing.len() >= self.config.max_dials_in_flight
+        {
+            return None;
+        }
+        let next = self
+            .candidates
+            .iter()
+            .filter(|(peer, c)| {
+                !self.neighbours.contains(*peer)
+                    && !self.dialing.contains(*peer)
+                    && c.retry_at <= now
+            })
+            // Fewest failures first, then a stable order so every tab does not pick the same.
+            .min_by_key(|(peer, c)| (c.failures, spread(&self.local, peer)))
+            .map(|(peer, _)| *peer)?;
+        self.dialing.insert(next);
+        Some(MeshAction::Dial(next))
+    }
+
+    /// When a backed-off candidate becomes eligible again, if the mesh wants one.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        if !self.wants_peers() {
+            return None;
+        }
+        self.candidates
+            .iter()
+            .filter(|(peer, _)| !self.neighbours.contains(*peer) && !self.dialing.contains(*peer))
+            .map(|(_, c)| c.retry_at)
+            .min()
+    }
+}
+
+/// A per-tab ordering of peers, so tabs spread their dials instead of all picking the same one.
+fn spread(local: &PeerId, peer: &PeerId) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    local.hash(&mut hasher);
+    peer.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    fn config(target: usize) -> MeshConfig {
+        MeshConfig {
+            target_degree: target,
+            max_degree: target + 2,
+            max_dials_in_flight: 2,
+            ..MeshConfig::default()
+        }
+    }
+
+    fn actions(mesh: &mut Mesh, now: Duration) -> Vec<MeshAction> {
+        std::iter::from_fn(|| mesh.poll_action(now)).collect()
+    }
+
+    fn dials(actions: &[MeshAction]) -> Vec<PeerId> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                MeshAction::Dial(p) => Some(*p),
+                MeshAction::Drop(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dials_up_to_the_in_flight_limit_then_to_the_target() {
+        let mut mesh = Mesh::new(PeerId::random(), config(3));
+        let peers: Vec<PeerId> = (0..6).map(|_| PeerId::random()).collect();
+        for p in &peers {
+            mesh.discovered(*p, Duration::ZERO);
+        }
+        let first = dials(&actions(&mut mesh, Duration::ZERO));
+        assert_eq!(first.len(), 2, "max 2 in flight");
+        for p in &first {
+            mesh.connected(*p, S);
+        }
+        let second = dials(&actions(&mut mesh, S));
+        assert_eq!(second.len(), 1, "one more reaches the target of 3");
+        assert!(
+            second.iter().all(|p| !first.contains(p)),
+            "never the same peer twice"
+        );
+        mesh.connected(second[0], S);
+        assert!(actions(&mut mesh, S).is_empty());
+        assert!(!mesh.wants_peers());
+    }
+
+    #[test]
+    fn ignores_itself_and_never_dials_a_peer_twice_at_once() {
+        let local = PeerId::random();
+        let mut mesh = Mesh::new(local, config(2));
+        let b = PeerId::random();
+        mesh.discovered(local, Duration::ZERO);
+        mesh.discovered(b, Duration::ZERO);
+        mesh.discovered(b, Duration::ZERO);
+        assert_eq!(
+            actions(&mut mesh, Duration::ZERO),
+            vec![MeshAction::Dial(b)]
+        );
+        assert!(actions(&mut mesh, Duration::ZERO).is_empty());
+    }
+
+    #[test]
+    fn failing_peers_are_backed_off_exponentially() {
+        let mut mesh = Mesh::new(PeerId::random(), config(1));
+        let b = PeerId::random();
+        mesh.discovered(b, Duration::ZERO);
+        let mut now = Duration::ZERO;
+        for expected_wait in [1, 2, 4, 8] {
+            assert_eq!(actions(&mut mesh, now), vec![MeshAction::Dial(b)]);
+            mesh.dial_failed(b, now);
+            mesh.discovered(b, now); // discovery still lists it
+            assert!(actions(
+                &mut mesh,
+                now + S * expected_wait - Duration::from_millis(1)
+            )
+            .is_empty());
+            assert_eq!(mesh.poll_timeout(), Some(now + S * expected_wait));
+            now += S * expected_wait;
+        }
+    }
+
+    #[test]
+    fn lost_neighbours_are_replaced() {
+        let mut mesh = Mesh::new(PeerId::random(), config(2));
+        let peers: Vec<PeerId> = (0..4).map(|_| PeerId::random()).collect();
+        for p in &peers {
+            mesh.discovered(*p, Duration::ZERO);
+        }
+        let first = dials(&actions(&mut mesh, Duration::ZERO));
+        for p in &first {
+            mesh.connected(*p, Duration::ZERO);
+        }
+        mesh.disconnected(first[0], S);
+        let replacement = dials(&actions(&mut mesh, S));
+        assert_eq!(replacement.len(), 1);
+        assert_ne!(
+            replacement[0], first[0],
+            "the lost peer waits; another replaces it"
+        );
+    }
+
+    #[test]
+    fn inbound_links_past_max_degree_are_dropped() {
+        let mut mesh = Mesh::new(PeerId::random(), config(1)); // max_degree 3
+        let peers: Vec<PeerId> = (0..4).map(|_| PeerId::random()).collect();
+        for p in &peers {
+            mesh.connected(*p, Duration::ZERO);
+        }
+        assert_eq!(
+            actions(&mut mesh, Duration::ZERO),
+            vec![MeshAction::Drop(peers[3])]
+        );
+        assert_eq!(mesh.neighbours().count(), 3);
+    }
+
+    #[test]
+    fn peers_discovery_stopped_reporting_are_forgotten() {
+        let mut mesh = Mesh::new(
+            PeerId::random(),
+            MeshConfig {
+                candidate_ttl: S * 10,
+                ..config(1)
+            },
+        );
+        let b = PeerId::random();
+        mesh.discovered(b, Duration::ZERO);
+        assert_eq!(
+            actions(&mut mesh, Duration::ZERO),
+            vec![MeshAction::Dial(b)]
+        );
+        mesh.dial_failed(b, Duration::ZERO);
+        assert!(
+            actions(&mut mesh, S * 11).is_empty(),
+            "expired instead of redialed"
+        );
+        assert_eq!(mesh.poll_timeout(), None);
+    }
+
+    #[test]
+    fn candidate_memory_is_bounded() {
+        let mut mesh = Mesh::new(
+            PeerId::random(),
+            MeshConfig {
+                max_candidates: 5,
+                ..config(1)
+            },
+        );
+        for _ in 0..50 {
+            mesh.discovered(PeerId::random(), Duration::ZERO);
+        }
+        assert_eq!(mesh.candidates.len(), 5);
+    }
+}

@@ -1,0 +1,59 @@
+// Swarm discovery and the bounded mesh: real tabs, real server, rendezvous + /webrtc.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, openTab, waitFor } from "./harness.mjs";
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+const neighbours = (tab) => tab.evaluate(() =>
+  [...new Set(window.peer.connections().filter((c) => c.transport === "webrtc").map((c) => c.peer))]);
+
+test("eight tabs in one swarm and two in another each reach their degree within their swarm, and heal", async () => {
+  const server = await startServer();
+  const degree = 4;
+  try {
+    const x = [];
+    for (let i = 0; i < 8; i++) x.push(await openTab(browser, server.url, { swarm: "x", meshDegree: degree, maxDegree: 6 }));
+    const y = [await openTab(browser, server.url, { swarm: "y", meshDegree: degree }), await openTab(browser, server.url, { swarm: "y", meshDegree: degree })];
+    const ids = new Map();
+    for (const tab of [...x, ...y]) ids.set(tab, await tab.evaluate(() => peer.id));
+    const xIds = new Set(x.map((t) => ids.get(t)));
+
+    const started = Date.now();
+    await waitFor("every x tab has its degree", async () =>
+      (await Promise.all(x.map(neighbours))).every((n) => n.length >= degree), 30000);
+    console.log(`8 tabs reached degree ${degree} in ${Date.now() - started} ms`);
+    for (const tab of x) {
+      const n = await neighbours(tab);
+      assert.ok(n.every((p) => xIds.has(p)), "x tabs only link to x tabs");
+      assert.ok(n.length <= 6, `at most maxDegree neighbours (${n.length})`);
+      const s = await tab.evaluate(() => peer.stats());
+      assert.ok(s.rtcPeerConnections <= 1 + 6, `bounded peer connections (${s.rtcPeerConnections})`);
+      const events = await tab.evaluate(() => window.events.filter((e) => e.name === "connection" && e.detail.transport === "webrtc").length);
+      assert.ok(events >= n.length, "connection events reached the page");
+    }
+    await waitFor("the two y tabs find each other", async () => {
+      const [a, b] = await Promise.all(y.map(neighbours));
+      return a.length === 1 && b.length === 1 && a[0] === ids.get(y[1]) && b[0] === ids.get(y[0]);
+    }, 30000);
+
+    // Close three x tabs: the other five heal back to their degree (a full mesh of five).
+    const closed = x.splice(0, 3);
+    for (const tab of closed) await tab.close();
+    const healStarted = Date.now();
+    const closedIds = new Set(closed.map((t) => ids.get(t)));
+    await waitFor("the remaining x tabs heal", async () =>
+      (await Promise.all(x.map(neighbours))).every((n) => n.length >= degree && n.every((p) => !closedIds.has(p))), 60000);
+    console.log(`healed after closing 3 tabs in ${Date.now() - healStarted} ms`);
+    for (const tab of x) {
+      const events = await tab.evaluate(() => window.events.map((e) => e.name));
+      assert.ok(events.includes("neighbour"), "neighbour events reach the page");
+    }
+    const lost = await Promise.all(x.map((tab) => tab.evaluate(() => window.events.filter((e) => e.name === "neighbourgone").length)));
+    assert.ok(lost.some((n) => n > 0), "neighbourgone events reach the page");
+  } finally {
+    await server.stop();
+  }
+});
