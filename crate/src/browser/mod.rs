@@ -19,6 +19,7 @@ mod peer;
 mod rtc;
 mod tab_node;
 mod tab_state;
+mod throughput;
 mod timeout;
 mod webrtc;
 mod webrtc_direct;

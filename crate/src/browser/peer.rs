@@ -2,7 +2,7 @@
 
 use super::{
     echo, events::dispatch, fetch_bootstrap::js_message, join::join, join_options::JoinOptions,
-    tab_node::Command, tab_state::TabState,
+    tab_node::Command, tab_state::TabState, throughput,
 };
 use futures::channel::{mpsc, oneshot};
 use libp2p::PeerId;
@@ -54,6 +54,7 @@ impl Peer {
             control: node.control.clone(),
         };
         wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
+        wasm_bindgen_futures::spawn_local(throughput::serve(node.control.clone()));
         wasm_bindgen_futures::spawn_local(node.run(receiver));
         Ok(peer)
     }
@@ -111,6 +112,27 @@ impl Peer {
                 .await
                 .map_err(|e| JsError::new(&e))?;
             Ok(js_sys::Uint8Array::from(&back[..]).into())
+        })
+    }
+
+    /// Sends `bytes` bytes to `peer` on one stream and resolves to `{ bytes, ms, megabytesPerSecond }`
+    /// once the peer confirmed it received them all.
+    #[wasm_bindgen(js_name = measureThroughput)]
+    pub fn measure_throughput(&self, peer: String, bytes: f64) -> js_sys::Promise {
+        let peer = parse_peer(&peer);
+        let control = self.control.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let started = super::clock::now();
+            let counted = throughput::send(control, peer?, bytes as u64)
+                .await
+                .map_err(|e| JsError::new(&e))?;
+            let seconds = (super::clock::now() - started).as_secs_f64();
+            let result = serde_json::json!({
+                "bytes": counted,
+                "ms": seconds * 1000.0,
+                "megabytesPerSecond": counted as f64 / seconds / 1e6,
+            });
+            to_js(&result).map_err(Into::into)
         })
     }
 

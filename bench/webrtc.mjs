@@ -1,0 +1,124 @@
+// Benchmark: one libp2p stream between two Rust tabs over direct /webrtc, next to a raw JS
+// RTCDataChannel between the same two tabs (16 KiB and 64 KiB messages), and the time from
+// dial to first byte on a fresh direct connection (median of 20). Prints the figures and writes
+// them to bench/results/. Run with scripts/bench.sh (inside a private network namespace).
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, launchBrowser, openTab, ROOT } from "../tests/harness.mjs";
+
+const BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024);
+const ROUNDS = 3;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Raw RTCDataChannel from `a` to `b` (signalled through this script), `size`-byte messages. */
+async function rawThroughput(a, b, size) {
+  const offer = await a.evaluate(async () => {
+    const pc = new RTCPeerConnection();
+    window.rawPc = pc;
+    window.rawChannel = pc.createDataChannel("raw");
+    await pc.setLocalDescription(await pc.createOffer());
+    while (pc.iceGatheringState !== "complete") await new Promise((r) => setTimeout(r, 10));
+    return pc.localDescription.sdp;
+  });
+  const answer = await b.evaluate(async (offer) => {
+    const pc = new RTCPeerConnection();
+    window.rawPc = pc;
+    pc.ondatachannel = ({ channel }) => {
+      channel.binaryType = "arraybuffer";
+      let received = 0;
+      channel.onmessage = (e) => {
+        if (typeof e.data === "string") { received = 0; return; } // a new round starts
+        received += e.data.byteLength;
+        if (received >= window.rawExpected) channel.send("done");
+      };
+    };
+    await pc.setRemoteDescription({ type: "offer", sdp: offer });
+    await pc.setLocalDescription(await pc.createAnswer());
+    while (pc.iceGatheringState !== "complete") await new Promise((r) => setTimeout(r, 10));
+    return pc.localDescription.sdp;
+  }, offer);
+  await a.evaluate(async (answer) => {
+    await window.rawPc.setRemoteDescription({ type: "answer", sdp: answer });
+    const channel = window.rawChannel;
+    if (channel.readyState !== "open") await new Promise((r) => { channel.onopen = r; });
+  }, answer);
+  const results = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await b.evaluate((bytes) => { window.rawExpected = bytes; }, BYTES);
+    results.push(await a.evaluate(async ({ bytes, size }) => {
+      const channel = window.rawChannel;
+      channel.bufferedAmountLowThreshold = 256 * 1024;
+      const message = new Uint8Array(size);
+      const done = new Promise((r) => { channel.onmessage = r; });
+      channel.send("start");
+      const started = performance.now();
+      for (let sent = 0; sent < bytes; sent += size) {
+        if (channel.bufferedAmount > 1024 * 1024) {
+          await new Promise((r) => { channel.onbufferedamountlow = r; });
+        }
+        channel.send(message);
+      }
+      await done;
+      return bytes / ((performance.now() - started) / 1000) / 1e6;
+    }, { bytes: BYTES, size }));
+  }
+  await a.evaluate(() => window.rawPc.close());
+  await b.evaluate(() => window.rawPc.close());
+  return median(results);
+}
+
+// Twenty short-lived tabs each open a circuit to A; allow them all at once.
+const server = await startServer({ args: ["--max-circuits-per-peer", "64"] });
+const browser = await launchBrowser();
+try {
+  // A large maxDegree: the 20 short-lived tabs of the first-byte test would otherwise be
+  // dropped while A still counts closed ones as neighbours.
+  const options = { swarm: `bench-${Date.now()}`, meshDegree: 1, maxDegree: 64 };
+  const a = await openTab(browser, server.url, options);
+  const b = await openTab(browser, server.url, options);
+  const bId = await b.evaluate(() => peer.id);
+  await a.evaluate((id) => peer.connect(id), bId);
+  await new Promise((r) => setTimeout(r, 4000)); // let ICE settle (see README)
+  const ours = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    ours.push((await a.evaluate(({ id, bytes }) => peer.measureThroughput(id, bytes), { id: bId, bytes: BYTES })).megabytesPerSecond);
+  }
+  const raw16 = await rawThroughput(a, b, 16 * 1024);
+  const raw64 = await rawThroughput(a, b, 64 * 1024);
+
+  const aId = await a.evaluate(() => peer.id);
+  const firstByte = [];
+  for (let i = 0; i < 20; i++) {
+    const c = await openTab(browser, server.url, { swarm: `ttfb-${Date.now()}-${i}` });
+    firstByte.push(await c.evaluate(async (id) => {
+      const started = performance.now();
+      await peer.connect(id);
+      await peer.echo(id, new Uint8Array([1]));
+      return performance.now() - started;
+    }, aId));
+    await c.close();
+  }
+
+  const streamMBps = median(ours);
+  const results = {
+    date: new Date().toISOString(),
+    bytesPerRound: BYTES,
+    rounds: ROUNDS,
+    libp2pStreamMBps: +streamMBps.toFixed(1),
+    rawDataChannel16KiBMBps: +raw16.toFixed(1),
+    rawDataChannel64KiBMBps: +raw64.toFixed(1),
+    ratioTo16KiBRaw: +(streamMBps / raw16).toFixed(3),
+    ratioTo64KiBRaw: +(streamMBps / raw64).toFixed(3),
+    dialToFirstByteMedianMs: +median(firstByte).toFixed(1),
+    dialToFirstByteMs: firstByte.map((x) => +x.toFixed(1)),
+  };
+  console.log(JSON.stringify(results, null, 2));
+  const dir = join(ROOT, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "webrtc.json"), JSON.stringify(results, null, 2) + "\n");
+  console.log(`libp2p stream over /webrtc: ${results.libp2pStreamMBps} MB/s; raw RTCDataChannel: ${results.rawDataChannel16KiBMBps} MB/s (16 KiB), ${results.rawDataChannel64KiBMBps} MB/s (64 KiB); ratio to 16 KiB raw: ${results.ratioTo16KiBRaw}`);
+  console.log(`dial to first byte: median ${results.dialToFirstByteMedianMs} ms over 20`);
+} finally {
+  await browser.close();
+  await server.stop();
+}
