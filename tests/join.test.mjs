@@ -24,7 +24,9 @@ test("two tabs join over WebRTC-direct and hold relay reservations", async () =>
       const id = await tab.evaluate(() => window.peer.id);
       assert.match(id, /^12D3KooW/);
       ids.add(id);
-      assert.deepEqual(await connections(tab), [{ peer: serverId, transport: "webrtc-direct", direction: "outbound" }]);
+      // (The two tabs share a swarm, so their mesh may link them too; only the server link counts here.)
+      const toServer = (await connections(tab)).filter((c) => c.peer === serverId);
+      assert.deepEqual(toServer, [{ peer: serverId, transport: "webrtc-direct", direction: "outbound" }]);
       const s = await stats(tab);
       assert.equal(s.relayReservation, true);
       assert.equal(s.serverTransport, "webrtc-direct");
