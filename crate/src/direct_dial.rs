@@ -73,11 +73,6 @@ impl<W> DirectDials<W> {
         vec![step]
     }
 
-    /// Whether an attempt to `peer` is in progress.
-    pub fn is_dialing(&self, peer: &PeerId) -> bool {
-        self.attempts.contains_key(peer)
-    }
-
     /// The dial asked for by the last step for `peer` started as `connection`.
     pub fn dialed(&mut self, peer: PeerId, connection: ConnectionId) {
         if let Some(attempt) = self.attempts.get_mut(&peer) {
@@ -162,7 +157,11 @@ mod tests {
             dials.established(b, TransportKind::WebRtc),
             vec![Step::Resolve(b, vec![1, 2], Ok(()))]
         );
-        assert!(!dials.is_dialing(&b));
+        assert_eq!(
+            dials.request(b, Links::default(), 3),
+            vec![Step::DialRelayed(b)],
+            "the attempt is over: a new one may start"
+        );
     }
 
     #[test]

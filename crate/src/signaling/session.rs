@@ -133,11 +133,6 @@ impl Session {
         }
     }
 
-    /// The role this session plays.
-    pub fn role(&self) -> Role {
-        self.role
-    }
-
     /// Whether the exchange ended well.
     pub fn is_done(&self) -> bool {
         self.state == State::Done
