@@ -25,6 +25,9 @@ pub struct MeshConfig {
     pub backoff_base: Duration,
     /// Longest wait between dials to a failing peer.
     pub backoff_max: Duration,
+    /// Wait before redialing a peer whose link just dropped: it most likely left, and its
+    /// registration outlives it, so it must not hold dial slots the live candidates need.
+    pub rejoin_delay: Duration,
     /// A discovered peer not reported again within this is forgotten.
     pub candidate_ttl: Duration,
     /// Candidates remembered at most.
@@ -39,6 +42,7 @@ impl Default for MeshConfig {
             max_dials_in_flight: 3,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
+            rejoin_delay: Duration::from_secs(30),
             candidate_ttl: Duration::from_secs(120),
             max_candidates: 256,
         }
@@ -138,8 +142,7 @@ impl Mesh {
     pub fn disconnected(&mut self, peer: PeerId, now: Duration) {
         if self.neighbours.remove(&peer) {
             if let Some(candidate) = self.candidates.get_mut(&peer) {
-                // It may be gone for good: wait a little before trying it again.
-                candidate.retry_at = now + self.config.backoff_base;
+                candidate.retry_at = now + self.config.rejoin_delay;
             }
         }
     }
@@ -305,7 +308,7 @@ mod tests {
     #[test]
     fn lost_neighbours_are_replaced() {
         let mut mesh = Mesh::new(PeerId::random(), config(2));
-        let peers: Vec<PeerId> = (0..4).map(|_| PeerId::random()).collect();
+        let peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
         for p in &peers {
             mesh.discovered(*p, Duration::ZERO);
         }
