@@ -29,8 +29,10 @@ test("eight tabs in one swarm and two in another each reach their degree within 
       const n = await neighbours(tab);
       assert.ok(n.every((p) => xIds.has(p)), "x tabs only link to x tabs");
       assert.ok(n.length <= 6, `at most maxDegree neighbours (${n.length})`);
-      const s = await tab.evaluate(() => peer.stats());
-      assert.ok(s.rtcPeerConnections <= 1 + 6, `bounded peer connections (${s.rtcPeerConnections})`);
+      // Negotiations in flight and duplicate links being closed hold peer connections for a
+      // moment; once settled a page holds the server link plus at most maxDegree neighbours.
+      await waitFor("peer connections settle within 1 + maxDegree", async () =>
+        (await tab.evaluate(() => peer.stats())).rtcPeerConnections <= 1 + 6);
       const events = await tab.evaluate(() => window.events.filter((e) => e.name === "connection" && e.detail.transport === "webrtc").length);
       assert.ok(events >= n.length, "connection events reached the page");
     }
