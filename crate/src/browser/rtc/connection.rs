@@ -71,8 +71,14 @@ impl PeerConnection {
         let (mut sender, receiver) = mpsc::channel(MAX_PENDING_INBOUND);
         let on_data_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(
             move |event: RtcDataChannelEvent| {
+                let channel = event.channel();
+                // js-libp2p's dialer (and ours) opens an `init` channel only to get a data
+                // section into the offer, then closes it: it is not a libp2p stream.
+                if channel.label() == "init" {
+                    return;
+                }
                 // Wrapping at once installs `onmessage` before any message can be dispatched.
-                let channel = DataChannel::new(event.channel());
+                let channel = DataChannel::new(channel);
                 if sender.try_send(channel).is_err() {
                     tracing::warn!("remote opened more than {MAX_PENDING_INBOUND} unaccepted streams; dropping one");
                 }
