@@ -9,6 +9,7 @@
 pub mod bootstrap;
 pub mod direct_dial;
 pub mod error_chain;
+pub mod fin_ack_filter;
 pub mod mesh;
 pub mod prompt_ping;
 pub mod rtt_stats;

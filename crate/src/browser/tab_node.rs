@@ -127,14 +127,16 @@ impl TabNode {
             SwarmEvent::Behaviour(TabBehaviourEvent::Ping(ping::Event {
                 peer, result, ..
             })) => match result {
-                Ok(rtt) if *peer == state.server => {
-                    state.server_rtt.record(*rtt);
+                Ok(rtt) => {
+                    // `stats()` summarises the server link; events report every peer.
+                    if *peer == state.server {
+                        state.server_rtt.record(*rtt);
+                    }
                     drop(state);
                     let detail =
                         json!({ "peer": peer.to_string(), "rttMs": rtt.as_secs_f64() * 1000.0 });
                     dispatch(&self.events, "ping", &detail);
                 }
-                Ok(_) => {}
                 Err(e) => {
                     state.ping_failures += 1;
                     tracing::debug!(%peer, "ping failed: {e}");

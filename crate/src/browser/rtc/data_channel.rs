@@ -1,6 +1,7 @@
 //! An `RTCDataChannel` as `AsyncRead + AsyncWrite`, with its JS handlers installed the moment the
 //! channel is known (so no message is missed) and a send queue deep enough for throughput.
 
+use crate::fin_ack_filter::FinAckFilter;
 use bytes::BytesMut;
 use futures::{task::AtomicWaker, AsyncRead, AsyncWrite};
 use send_wrapper::SendWrapper;
@@ -38,6 +39,8 @@ struct Channel {
 #[derive(Default)]
 struct Shared {
     read_buffer: RefCell<BytesMut>,
+    /// Removes js-libp2p's `FIN_ACK` frames, which our framing crate does not know.
+    fin_acks: RefCell<FinAckFilter>,
     overloaded: Cell<bool>,
     read_waker: AtomicWaker,
     write_waker: AtomicWaker,
@@ -103,9 +106,10 @@ impl DataChannel {
                 if buffer.len() + data.length() as usize > MAX_READ_BUFFER {
                     shared.overloaded.set(true);
                 } else {
-                    let start = buffer.len();
-                    buffer.resize(start + data.length() as usize, 0);
-                    data.copy_to(&mut buffer[start..]);
+                    shared
+                        .fin_acks
+                        .borrow_mut()
+                        .push(&data.to_vec(), &mut buffer);
                 }
                 shared.read_waker.wake();
             }

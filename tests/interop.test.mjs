@@ -1,0 +1,93 @@
+// Interop: a js-libp2p tab (npm libp2p + @libp2p/webrtc + @libp2p/circuit-relay-v2 +
+// @libp2p/websockets, bundled here with esbuild) and one of our Rust tabs connect over
+// browser-to-browser /webrtc through our server, in both directions, and ping and echo.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { startServer, launchBrowser, openTab, waitFor, ROOT } from "./harness.mjs";
+
+let browser;
+let bundle;
+before(async () => {
+  browser = await launchBrowser();
+  const result = await build({
+    entryPoints: [join(ROOT, "tests/js-libp2p/peer.mjs")],
+    bundle: true, format: "esm", platform: "browser", write: false, logLevel: "error",
+  });
+  bundle = result.outputFiles[0].text;
+});
+after(async () => { await browser?.close(); });
+
+/** A tab running js-libp2p, joined to `server`; `window.js` holds its helpers. */
+async function openJsTab(server) {
+  const page = await browser.context.newPage();
+  const log = [];
+  page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+  page.consoleLog = log;
+  await page.route(`${server.url}/js-libp2p.js`, (route) =>
+    route.fulfill({ status: 200, contentType: "text/javascript", body: bundle }));
+  await page.goto(`${server.url}/test.html`);
+  await page.evaluate(async () => {
+    const { startJsPeer } = await import("/js-libp2p.js");
+    window.js = await startJsPeer(location.origin);
+  });
+  return page;
+}
+
+const pattern = (size) => {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = Math.imul(i, 2654435761) >>> 24;
+  return data;
+};
+
+test("a Rust tab dials a js-libp2p tab over /webrtc: ping and echo", async () => {
+  const server = await startServer();
+  try {
+    const jsTab = await openJsTab(server);
+    const rust = await openTab(browser, server.url, { swarm: "interop-rust" });
+    const jsId = await jsTab.evaluate(() => window.js.id);
+    await rust.evaluate((id) => peer.connect(id), jsId);
+    const links = (await rust.evaluate(() => peer.connections())).filter((c) => c.peer === jsId);
+    assert.deepEqual(links.map((c) => c.transport), ["webrtc"], "a direct link, the relayed one closed");
+    const echoed = await rust.evaluate(async (id) => {
+      const data = new Uint8Array(1024 * 1024);
+      for (let i = 0; i < data.length; i++) data[i] = Math.imul(i, 2654435761) >>> 24;
+      const back = await peer.echo(id, data);
+      return back.length === data.length && back.every((b, i) => b === data[i]);
+    }, jsId);
+    assert.equal(echoed, true, "1 MiB echoed byte-exact by js-libp2p");
+    await waitFor("a ping from the Rust tab to js-libp2p", () =>
+      rust.evaluate((id) => window.events.some((e) => e.name === "ping" && e.detail.peer === id), jsId), 20000);
+    const rtt = await jsTab.evaluate((id) => window.js.ping(id), await rust.evaluate(() => peer.id));
+    assert.ok(rtt >= 0, "js-libp2p pings the Rust tab back");
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a js-libp2p tab dials a Rust tab over /webrtc: ping and echo", async () => {
+  const server = await startServer();
+  try {
+    const rust = await openTab(browser, server.url, { swarm: "interop-rust" });
+    const jsTab = await openJsTab(server);
+    const rustId = await rust.evaluate(() => peer.id);
+    const remote = await jsTab.evaluate((id) => window.js.dialWebRtc(id), rustId);
+    assert.match(remote, /\/p2p-circuit\/webrtc\/p2p\//);
+    const jsId = await jsTab.evaluate(() => window.js.id);
+    await waitFor("the Rust tab sees an inbound webrtc link", async () =>
+      (await rust.evaluate(() => peer.connections())).some((c) => c.peer === jsId && c.transport === "webrtc" && c.direction === "inbound"));
+    const rtt = await jsTab.evaluate((id) => window.js.ping(id), rustId);
+    assert.ok(rtt >= 0);
+    const same = await jsTab.evaluate(async (id) => {
+      const data = new Uint8Array(1024 * 1024);
+      for (let i = 0; i < data.length; i++) data[i] = Math.imul(i, 2654435761) >>> 24;
+      const back = await window.js.echo(id, data);
+      return back.length === data.length && back.every((b, i) => b === data[i]);
+    }, rustId);
+    assert.equal(same, true, "1 MiB echoed byte-exact by the Rust tab");
+  } finally {
+    await server.stop();
+  }
+});

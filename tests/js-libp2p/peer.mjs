@@ -1,0 +1,85 @@
+// A js-libp2p browser peer for the interop test, bundled by the test with esbuild and served to
+// the page. It joins our server like a tab does (WebSocket, relay reservation, /webrtc listener)
+// and speaks our echo protocol.
+import { createLibp2p } from "libp2p";
+import { webSockets } from "@libp2p/websockets";
+import { webRTC } from "@libp2p/webrtc";
+import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import { ping } from "@libp2p/ping";
+import { multiaddr } from "@multiformats/multiaddr";
+import { peerIdFromString } from "@libp2p/peer-id";
+
+const ECHO = "/peerfetch/echo/1.0.0";
+const WINDOW = 2 * 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+const bytesOf = (chunk) => (chunk instanceof Uint8Array ? chunk : chunk.subarray());
+
+/** Starts a node connected to the server behind `origin`; resolves once it is dialable over /webrtc. */
+export async function startJsPeer(origin) {
+  const bootstrap = await (await fetch(`${origin}/bootstrap`)).json();
+  const node = await createLibp2p({
+    addresses: { listen: ["/p2p-circuit", "/webrtc"] },
+    transports: [webSockets(), webRTC({ rtcConfiguration: { iceServers: [] } }), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: { identify: identify(), ping: ping() },
+  });
+  await node.handle(ECHO, async (stream) => {
+    for await (const chunk of stream) {
+      if (!stream.send(bytesOf(chunk))) await stream.onDrain();
+    }
+    await stream.close();
+  });
+  const ws = bootstrap.addrs.find((a) => a.includes("/ws/"));
+  await node.dial(multiaddr(ws));
+  const deadline = Date.now() + 15000;
+  while (!node.getMultiaddrs().some((ma) => ma.toString().includes("/p2p-circuit/webrtc"))) {
+    if (Date.now() > deadline) throw new Error("js-libp2p got no /webrtc address through the relay");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    node,
+    id: node.peerId.toString(),
+    serverWs: ws,
+    /** Dials a Rust tab over browser-to-browser WebRTC through the server. */
+    async dialWebRtc(peer) {
+      const addr = multiaddr(`${ws}/p2p-circuit/webrtc/p2p/${peer}`);
+      const connection = await node.dial(addr);
+      return connection.remoteAddr.toString();
+    },
+    transportsTo(peer) {
+      return node.getConnections(peerIdFromString(peer)).map((c) => c.remoteAddr.toString());
+    },
+    async ping(peer) {
+      return node.services.ping.ping(peerIdFromString(peer));
+    },
+    /** Sends `data` on an echo stream to `peer` and returns what came back. */
+    async echo(peer, data) {
+      const stream = await node.dialProtocol(peerIdFromString(peer), ECHO);
+      const received = [];
+      let receivedBytes = 0;
+      const reading = (async () => {
+        for await (const chunk of stream) {
+          const bytes = bytesOf(chunk).slice();
+          received.push(bytes);
+          receivedBytes += bytes.length;
+        }
+      })();
+      for (let sent = 0; sent < data.length; sent += CHUNK) {
+        while (sent - receivedBytes > WINDOW) await new Promise((r) => setTimeout(r, 1));
+        if (!stream.send(data.subarray(sent, sent + CHUNK))) await stream.onDrain();
+      }
+      await stream.close();
+      await reading;
+      const out = new Uint8Array(receivedBytes);
+      let at = 0;
+      for (const bytes of received) { out.set(bytes, at); at += bytes.length; }
+      return out;
+    },
+  };
+}
