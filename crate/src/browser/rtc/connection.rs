@@ -263,7 +263,11 @@ mod tests {
         let channel = remote.create_data_channel("early");
         let on_open = Closure::<dyn FnMut(Event)>::new({
             let channel = channel.clone();
-            move |_| channel.send_with_u8_array(b"first").expect("send")
+            move |_| {
+                // One framed message: varint length 7, then `message` (field 2) = "first".
+                let frame = [7, 0x12, 5, b'f', b'i', b'r', b's', b't'];
+                channel.send_with_u8_array(&frame).expect("send")
+            }
         });
         channel.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         local_pair::connect(&remote, local.js())
@@ -271,7 +275,8 @@ mod tests {
             .expect("local pair connects");
         TimeoutFuture::new(500).await;
         let mut inbound = local.inbound.take().expect("unaccepted");
-        let mut accepted = inbound.next().await.expect("the remote's channel");
+        let accepted = inbound.next().await.expect("the remote's channel");
+        let (mut accepted, _listener) = libp2p_webrtc_utils::Stream::new(accepted);
         let mut got = [0u8; 5];
         accepted.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"first");

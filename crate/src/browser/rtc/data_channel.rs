@@ -251,29 +251,37 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
     use web_sys::{RtcDataChannelInit, RtcPeerConnection};
 
-    /// The same pre-negotiated channel (id 7) on both ends of a local peer-connection pair.
+    type FramedStream = libp2p_webrtc_utils::Stream<DataChannel>;
+    type Listener = libp2p_webrtc_utils::DropListener<DataChannel>;
+
+    /// libp2p streams over the same pre-negotiated channel (id 7) on both ends of a local
+    /// peer-connection pair: data channels always carry the spec's framing, which is what the
+    /// channel's `FIN_ACK` filter parses.
     async fn negotiated_pair() -> (
-        RtcPeerConnection,
-        RtcPeerConnection,
-        DataChannel,
-        DataChannel,
+        (RtcPeerConnection, RtcPeerConnection, Listener, Listener),
+        FramedStream,
+        FramedStream,
     ) {
         let a = RtcPeerConnection::new().expect("peer connection");
         let b = RtcPeerConnection::new().expect("peer connection");
         let init = RtcDataChannelInit::new();
         init.set_negotiated(true);
         init.set_id(7);
-        let left = DataChannel::new(a.create_data_channel_with_data_channel_dict("t", &init));
-        let right = DataChannel::new(b.create_data_channel_with_data_channel_dict("t", &init));
+        let (left, left_listener) = libp2p_webrtc_utils::Stream::new(DataChannel::new(
+            a.create_data_channel_with_data_channel_dict("t", &init),
+        ));
+        let (right, right_listener) = libp2p_webrtc_utils::Stream::new(DataChannel::new(
+            b.create_data_channel_with_data_channel_dict("t", &init),
+        ));
         local_pair::connect(&a, &b)
             .await
             .expect("local pair connects");
-        (a, b, left, right)
+        ((a, b, left_listener, right_listener), left, right)
     }
 
     #[wasm_bindgen_test]
     async fn carries_three_mebibytes_byte_exact_in_order() {
-        let (_a, _b, mut left, mut right) = negotiated_pair().await;
+        let (_keep, mut left, mut right) = negotiated_pair().await;
         let sent: Vec<u8> = (0..3 * 1024 * 1024u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
             .collect();
@@ -282,6 +290,7 @@ mod tests {
             for piece in sent.chunks(64 * 1024) {
                 left.write_all(piece).await.expect("write");
             }
+            left.flush().await.expect("flush");
             left
         };
         let read = async move {
@@ -296,7 +305,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn reader_sees_end_of_stream_when_the_remote_closes() {
-        let (_a, _b, mut left, mut right) = negotiated_pair().await;
+        let (_keep, mut left, mut right) = negotiated_pair().await;
         left.write_all(b"last words").await.expect("write");
         left.close().await.expect("close");
         let mut got = Vec::new();
