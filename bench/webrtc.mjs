@@ -5,6 +5,7 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, launchBrowser, openTab, ROOT } from "../tests/harness.mjs";
+import { bundleJsPeer, openJsTab } from "../tests/js-libp2p/tab.mjs";
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024);
 const ROUNDS = 3;
@@ -99,6 +100,20 @@ try {
     await c.close();
   }
 
+  // The same measure for js-libp2p dialing the same Rust tab: dial, 1-byte echo, hang up.
+  const jsTab = await openJsTab(browser, server, await bundleJsPeer());
+  const jsFirstByte = [];
+  for (let i = 0; i < 20; i++) {
+    jsFirstByte.push(await jsTab.evaluate(async (id) => {
+      const started = performance.now();
+      await window.js.dialWebRtc(id);
+      await window.js.echo(id, new Uint8Array([1]));
+      const elapsed = performance.now() - started;
+      await window.js.hangUp(id);
+      return elapsed;
+    }, aId));
+  }
+
   const streamMBps = median(ours);
   const results = {
     date: new Date().toISOString(),
@@ -111,13 +126,15 @@ try {
     ratioTo64KiBRaw: +(streamMBps / raw64).toFixed(3),
     dialToFirstByteMedianMs: +median(firstByte).toFixed(1),
     dialToFirstByteMs: firstByte.map((x) => +x.toFixed(1)),
+    jsLibp2pDialToFirstByteMedianMs: +median(jsFirstByte).toFixed(1),
+    jsLibp2pDialToFirstByteMs: jsFirstByte.map((x) => +x.toFixed(1)),
   };
   console.log(JSON.stringify(results, null, 2));
   const dir = join(ROOT, "bench/results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "webrtc.json"), JSON.stringify(results, null, 2) + "\n");
   console.log(`libp2p stream over /webrtc: ${results.libp2pStreamMBps} MB/s; raw RTCDataChannel: ${results.rawDataChannel16KiBMBps} MB/s (16 KiB), ${results.rawDataChannel64KiBMBps} MB/s (64 KiB); ratio to 16 KiB raw: ${results.ratioTo16KiBRaw}`);
-  console.log(`dial to first byte: median ${results.dialToFirstByteMedianMs} ms over 20`);
+  console.log(`dial to first byte: median ${results.dialToFirstByteMedianMs} ms over 20 (js-libp2p dialing the same tab: ${results.jsLibp2pDialToFirstByteMedianMs} ms)`);
 } finally {
   await browser.close();
   await server.stop();

@@ -3,44 +3,18 @@
 // browser-to-browser /webrtc through our server, in both directions, and ping and echo.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { build } from "esbuild";
-import { startServer, launchBrowser, openTab, waitFor, ROOT } from "./harness.mjs";
+import { startServer, launchBrowser, openTab, waitFor } from "./harness.mjs";
+import { bundleJsPeer, openJsTab as openJsTabWith } from "./js-libp2p/tab.mjs";
 
 let browser;
 let bundle;
 before(async () => {
   browser = await launchBrowser();
-  const result = await build({
-    entryPoints: [join(ROOT, "tests/js-libp2p/peer.mjs")],
-    bundle: true, format: "esm", platform: "browser", write: false, logLevel: "error",
-  });
-  bundle = result.outputFiles[0].text;
+  bundle = await bundleJsPeer();
 });
 after(async () => { await browser?.close(); });
 
-/** A tab running js-libp2p, joined to `server`; `window.js` holds its helpers. */
-async function openJsTab(server) {
-  const page = await browser.context.newPage();
-  const log = [];
-  page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
-  page.consoleLog = log;
-  await page.route(`${server.url}/js-libp2p.js`, (route) =>
-    route.fulfill({ status: 200, contentType: "text/javascript", body: bundle }));
-  await page.goto(`${server.url}/test.html`);
-  await page.evaluate(async () => {
-    const { startJsPeer } = await import("/js-libp2p.js");
-    window.js = await startJsPeer(location.origin);
-  });
-  return page;
-}
-
-const pattern = (size) => {
-  const data = new Uint8Array(size);
-  for (let i = 0; i < size; i++) data[i] = Math.imul(i, 2654435761) >>> 24;
-  return data;
-};
+const openJsTab = (server) => openJsTabWith(browser, server, bundle);
 
 test("a Rust tab dials a js-libp2p tab over /webrtc: ping and echo", async () => {
   const server = await startServer();

@@ -55,6 +55,10 @@ export async function startJsPeer(origin) {
     transportsTo(peer) {
       return node.getConnections(peerIdFromString(peer)).map((c) => c.remoteAddr.toString());
     },
+    /** Closes every connection to `peer`. */
+    async hangUp(peer) {
+      await node.hangUp(peerIdFromString(peer));
+    },
     async ping(peer) {
       return node.services.ping.ping(peerIdFromString(peer));
     },
