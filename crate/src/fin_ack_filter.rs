@@ -7,7 +7,7 @@
 //! framing sees them. Everything else passes through unchanged, in whole frames; bytes that do not
 //! parse as frames pass through as they are, for the framing to reject with its own error.
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 
 /// A frame's body when it is only `flag = FIN_ACK` (field 1, varint 3).
 const FIN_ACK_BODY: [u8; 2] = [0x08, 0x03];
@@ -23,35 +23,46 @@ pub struct FinAckFilter {
 
 impl FinAckFilter {
     /// Feeds bytes as received; appends to `out` every complete frame that is not a `FIN_ACK`.
+    /// Whole frames are copied straight from `bytes`; only a frame cut at the end waits.
     pub fn push(&mut self, bytes: &[u8], out: &mut BytesMut) {
         if self.passthrough {
             out.extend_from_slice(bytes);
-            return;
-        }
-        self.pending.extend_from_slice(bytes);
-        loop {
-            let mut peek = &self.pending[..];
-            let len = match prost::encoding::decode_varint(&mut peek) {
-                Ok(len) if len <= MAX_BODY => len as usize,
-                Ok(_) => return self.give_up(out),
-                Err(_) if self.pending.len() < 10 => return, // maybe an incomplete varint
-                Err(_) => return self.give_up(out),
-            };
-            let prefix = self.pending.len() - peek.len();
-            if peek.len() < len {
-                return;
-            }
-            if peek[..len] == FIN_ACK_BODY {
-                self.pending.advance(prefix + len);
-            } else {
-                out.extend_from_slice(&self.pending.split_to(prefix + len));
-            }
+        } else if self.pending.is_empty() {
+            let used = self.drain_frames(bytes, out);
+            self.pending.extend_from_slice(&bytes[used..]);
+        } else {
+            self.pending.extend_from_slice(bytes);
+            let pending = self.pending.split();
+            let used = self.drain_frames(&pending, out);
+            self.pending.extend_from_slice(&pending[used..]);
         }
     }
 
-    fn give_up(&mut self, out: &mut BytesMut) {
-        self.passthrough = true;
-        out.extend_from_slice(&self.pending.split());
+    /// Moves the complete frames at the start of `bytes` to `out` (dropping `FIN_ACK`s) and
+    /// returns how many bytes it used.
+    fn drain_frames(&mut self, bytes: &[u8], out: &mut BytesMut) -> usize {
+        let mut at = 0;
+        while at < bytes.len() {
+            let mut peek = &bytes[at..];
+            let len = match prost::encoding::decode_varint(&mut peek) {
+                Ok(len) if len <= MAX_BODY => len as usize,
+                Err(_) if bytes.len() - at < 10 => return at, // maybe an incomplete varint
+                _ => {
+                    self.passthrough = true;
+                    out.extend_from_slice(&bytes[at..]);
+                    return bytes.len();
+                }
+            };
+            if peek.len() < len {
+                return at;
+            }
+            let end = bytes.len() - peek.len() + len;
+            if peek[..len] != FIN_ACK_BODY {
+                out.extend_from_slice(&bytes[at..end]);
+            }
+            at = end;
+        }
+        at
     }
 }
 
