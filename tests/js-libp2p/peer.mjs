@@ -18,12 +18,20 @@ const CHUNK = 64 * 1024;
 
 const bytesOf = (chunk) => (chunk instanceof Uint8Array ? chunk : chunk.subarray());
 
-/** Starts a node connected to the server behind `origin`; resolves once it is dialable over /webrtc. */
-export async function startJsPeer(origin) {
+/**
+ * Starts a node connected to the server behind `origin`; resolves once it is reachable through
+ * the relay (and over /webrtc unless `webrtc` is false). With `silentSignaling` it accepts
+ * signaling streams and never answers (for the timeout test).
+ */
+export async function startJsPeer(origin, { webrtc = true, silentSignaling = false } = {}) {
   const bootstrap = await (await fetch(`${origin}/bootstrap`)).json();
   const node = await createLibp2p({
-    addresses: { listen: ["/p2p-circuit", "/webrtc"] },
-    transports: [webSockets(), webRTC({ rtcConfiguration: { iceServers: [] } }), circuitRelayTransport()],
+    addresses: { listen: webrtc ? ["/p2p-circuit", "/webrtc"] : ["/p2p-circuit"] },
+    transports: [
+      webSockets(),
+      ...(webrtc ? [webRTC({ rtcConfiguration: { iceServers: [] } })] : []),
+      circuitRelayTransport(),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: { denyDialMultiaddr: () => false },
@@ -35,11 +43,15 @@ export async function startJsPeer(origin) {
     }
     await stream.close();
   });
+  if (silentSignaling) {
+    await node.handle("/webrtc-signaling/0.0.1", () => {}, { runOnLimitedConnection: true });
+  }
   const ws = bootstrap.addrs.find((a) => a.includes("/ws/"));
   await node.dial(multiaddr(ws));
+  const wanted = webrtc ? "/p2p-circuit/webrtc" : "/p2p-circuit";
   const deadline = Date.now() + 15000;
-  while (!node.getMultiaddrs().some((ma) => ma.toString().includes("/p2p-circuit/webrtc"))) {
-    if (Date.now() > deadline) throw new Error("js-libp2p got no /webrtc address through the relay");
+  while (!node.getMultiaddrs().some((ma) => ma.toString().includes(wanted))) {
+    if (Date.now() > deadline) throw new Error(`js-libp2p got no ${wanted} address through the relay`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -14,7 +14,7 @@ export async function bundleJsPeer() {
 }
 
 /** A tab running js-libp2p, joined to `server`; `window.js` holds its helpers. */
-export async function openJsTab(browser, server, bundle) {
+export async function openJsTab(browser, server, bundle, options = {}) {
   const page = await browser.context.newPage();
   const log = [];
   page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
@@ -23,9 +23,9 @@ export async function openJsTab(browser, server, bundle) {
   await page.route(`${server.url}/js-libp2p.js`, (route) =>
     route.fulfill({ status: 200, contentType: "text/javascript", body: bundle }));
   await page.goto(`${server.url}/test.html`);
-  await page.evaluate(async () => {
+  await page.evaluate(async (options) => {
     const { startJsPeer } = await import("/js-libp2p.js");
-    window.js = await startJsPeer(location.origin);
-  });
+    window.js = await startJsPeer(location.origin, options);
+  }, options);
   return page;
 }

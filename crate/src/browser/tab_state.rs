@@ -42,6 +42,7 @@ pub(crate) struct StatsView<'a> {
     rtt_p99_ms: Option<f64>,
     rtt_max_ms: Option<f64>,
     rtc_peer_connections: usize,
+    data_channels: usize,
     closed: bool,
 }
 
@@ -115,6 +116,7 @@ impl TabState {
             rtt_p99_ms: rtt.map(|s| s.p99_ms),
             rtt_max_ms: rtt.map(|s| s.max_ms),
             rtc_peer_connections: super::rtc::live_peer_connections(),
+            data_channels: super::rtc::live_data_channels(),
             closed: self.closed,
         }
     }

@@ -57,8 +57,18 @@ struct Handlers {
     _on_close: Closure<dyn FnMut(Event)>,
 }
 
+thread_local! {
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Data channels this page holds open through us.
+pub(crate) fn live_data_channels() -> usize {
+    LIVE.with(Cell::get)
+}
+
 impl Drop for Handlers {
     fn drop(&mut self) {
+        LIVE.with(|live| live.set(live.get() - 1));
         self.channel.set_onopen(None);
         self.channel.set_onmessage(None);
         self.channel.set_onbufferedamountlow(None);
@@ -88,6 +98,7 @@ impl DataChannel {
     }
 
     fn wrap(inner: RtcDataChannel, keep_open: bool) -> Self {
+        LIVE.with(|live| live.set(live.get() + 1));
         inner.set_binary_type(RtcDataChannelType::Arraybuffer);
         inner.set_buffered_amount_low_threshold(LOW_WATER_MARK);
         let shared = Rc::new(Shared::default());
