@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize as _};
 use std::time::Duration;
 
 /// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel,
-/// iceServers, connectTimeoutMs, meshDegree, maxDegree })`; every field is optional.
+/// iceServers, iceTransportPolicy, connectTimeoutMs, meshDegree, maxDegree })`; every field is
+/// optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct JoinOptions {
@@ -24,6 +25,9 @@ pub(crate) struct JoinOptions {
     /// ICE servers for browser-to-browser connections, as in `RTCConfiguration.iceServers`
     /// (e.g. `[{ urls: "stun:stun.example.org" }]`); default none (same-network peers only).
     pub(crate) ice_servers: Option<Vec<IceServer>>,
+    /// `RTCConfiguration.iceTransportPolicy` for browser-to-browser links: `"all"` (default) or
+    /// `"relay"` (only TURN candidates, e.g. to hide host addresses).
+    pub(crate) ice_transport_policy: Option<String>,
     /// Time allowed for a browser-to-browser connection to come up; default 15000 ms.
     pub(crate) connect_timeout_ms: Option<u32>,
     /// Direct neighbours the mesh keeps in the swarm; default 8.
@@ -98,6 +102,15 @@ impl JoinOptions {
                 .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
                 .map_err(|e| format!("invalid iceServers: {e}"))?;
             config.set_ice_servers(&servers);
+        }
+        match self.ice_transport_policy.as_deref() {
+            None | Some("all") => {}
+            Some("relay") => config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay),
+            Some(other) => {
+                return Err(format!(
+                    "invalid iceTransportPolicy {other:?}: use \"all\" or \"relay\""
+                ))
+            }
         }
         Ok(config)
     }

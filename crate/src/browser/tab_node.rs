@@ -92,6 +92,9 @@ pub(crate) fn build_swarm(
         .with_behaviour(|key| TabBehaviour::new(key, relay, streams, ping_interval))
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        // The swarm's own dial timeout (10 s by default) must not cut a WebRTC negotiation
+        // short: ours ends first, with an error that says which step failed.
+        .with_connection_timeout(connect_timeout + Duration::from_secs(5))
         .build();
     Ok((swarm, control))
 }
