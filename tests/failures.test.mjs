@@ -1,17 +1,17 @@
 // Browser-to-browser failures surface as distinct errors and leak no RTCPeerConnection or data
 // channel. The remote ends are js-libp2p tabs set up to refuse or to stall.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, openTab, waitFor } from "./harness.mjs";
-import { bundleJsPeer, openJsTab } from "./js-libp2p/tab.mjs";
+import { startServer, openTab, waitFor } from "./harness.mjs";
+import { browserWithJsPeer } from "./js-libp2p/tab.mjs";
 
-let browser;
-let bundle;
-before(async () => {
-  browser = await launchBrowser();
-  bundle = await bundleJsPeer();
-});
-after(async () => { await browser?.close(); });
+const suite = browserWithJsPeer();
+
+/** Counts once the server link is steady (its ping streams open right after joining). */
+const baseline = async (tab) => {
+  await new Promise((r) => setTimeout(r, 2000));
+  return counts(tab);
+};
 
 const counts = (tab) => tab.evaluate(() => {
   const { rtcPeerConnections, dataChannels } = window.peer.stats();
@@ -30,9 +30,9 @@ const connectError = (tab, id) =>
 test("a peer without /webrtc-signaling refuses: a clear error, nothing leaked", async () => {
   const server = await startServer();
   try {
-    const refuser = await openJsTab(browser, server, bundle, { webrtc: false });
-    const rust = await openTab(browser, server.url, { swarm: "failures" });
-    const before = await counts(rust);
+    const refuser = await suite.openJsTab(server, { webrtc: false });
+    const rust = await openTab(suite.browser, server.url, { swarm: "failures" });
+    const before = await baseline(rust);
     const message = await connectError(rust, await refuser.evaluate(() => window.js.id));
     console.log(`refusal: ${message}`);
     assert.match(message, /^direct WebRTC connection to \S+ failed: .*cannot open a signaling stream: .*does not support \/webrtc-signaling\/0\.0\.1/);
@@ -45,9 +45,9 @@ test("a peer without /webrtc-signaling refuses: a clear error, nothing leaked", 
 test("a peer that never answers the offer times out: a clear error, nothing leaked", async () => {
   const server = await startServer();
   try {
-    const staller = await openJsTab(browser, server, bundle, { webrtc: false, silentSignaling: true });
-    const rust = await openTab(browser, server.url, { swarm: "failures", connectTimeoutMs: 2000 });
-    const before = await counts(rust);
+    const staller = await suite.openJsTab(server, { webrtc: false, silentSignaling: true });
+    const rust = await openTab(suite.browser, server.url, { swarm: "failures", connectTimeoutMs: 2000 });
+    const before = await baseline(rust);
     const started = Date.now();
     const message = await connectError(rust, await staller.evaluate(() => window.js.id));
     console.log(`timeout: ${message}`);

@@ -1,26 +1,18 @@
 // Interop: a js-libp2p tab (npm libp2p + @libp2p/webrtc + @libp2p/circuit-relay-v2 +
 // @libp2p/websockets, bundled here with esbuild) and one of our Rust tabs connect over
 // browser-to-browser /webrtc through our server, in both directions, and ping and echo.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, openTab, waitFor } from "./harness.mjs";
-import { bundleJsPeer, openJsTab as openJsTabWith } from "./js-libp2p/tab.mjs";
+import { startServer, openTab, waitFor } from "./harness.mjs";
+import { browserWithJsPeer } from "./js-libp2p/tab.mjs";
 
-let browser;
-let bundle;
-before(async () => {
-  browser = await launchBrowser();
-  bundle = await bundleJsPeer();
-});
-after(async () => { await browser?.close(); });
-
-const openJsTab = (server) => openJsTabWith(browser, server, bundle);
+const suite = browserWithJsPeer();
 
 test("a Rust tab dials a js-libp2p tab over /webrtc: ping and echo", async () => {
   const server = await startServer();
   try {
-    const jsTab = await openJsTab(server);
-    const rust = await openTab(browser, server.url, { swarm: "interop-rust" });
+    const jsTab = await suite.openJsTab(server);
+    const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust" });
     const jsId = await jsTab.evaluate(() => window.js.id);
     await rust.evaluate((id) => peer.connect(id), jsId);
     const links = (await rust.evaluate(() => peer.connections())).filter((c) => c.peer === jsId);
@@ -44,8 +36,8 @@ test("a Rust tab dials a js-libp2p tab over /webrtc: ping and echo", async () =>
 test("a js-libp2p tab dials a Rust tab over /webrtc: ping and echo", async () => {
   const server = await startServer();
   try {
-    const rust = await openTab(browser, server.url, { swarm: "interop-rust" });
-    const jsTab = await openJsTab(server);
+    const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust" });
+    const jsTab = await suite.openJsTab(server);
     const rustId = await rust.evaluate(() => peer.id);
     const remote = await jsTab.evaluate((id) => window.js.dialWebRtc(id), rustId);
     assert.match(remote, /\/p2p-circuit\/webrtc\/p2p\//);

@@ -2,7 +2,8 @@
 // the page by Playwright (the server serves only our own files).
 import { join } from "node:path";
 import { build } from "esbuild";
-import { ROOT } from "../harness.mjs";
+import { before, after } from "node:test";
+import { ROOT, launchBrowser } from "../harness.mjs";
 
 /** The browser bundle of ./peer.mjs. */
 export async function bundleJsPeer() {
@@ -28,4 +29,19 @@ export async function openJsTab(browser, server, bundle, options = {}) {
     window.js = await startJsPeer(location.origin, options);
   }, options);
   return page;
+}
+
+/**
+ * For a test file: launches the browser and bundles js-libp2p before its tests, closes the
+ * browser after. Returns `{ browser, openJsTab(server, options) }` (valid inside tests).
+ */
+export function browserWithJsPeer() {
+  const suite = { browser: undefined, bundle: undefined };
+  before(async () => {
+    suite.browser = await launchBrowser();
+    suite.bundle = await bundleJsPeer();
+  });
+  after(async () => { await suite.browser?.close(); });
+  suite.openJsTab = (server, options) => openJsTab(suite.browser, server, suite.bundle, options);
+  return suite;
 }

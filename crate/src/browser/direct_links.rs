@@ -113,6 +113,13 @@ impl TabNode {
         while let Some(step) = queue.pop_front() {
             let (peer, addr) = match step {
                 Step::Resolve(peer, waiters, result) => {
+                    if result.is_err() {
+                        // The relayed connection was only for signaling: do not hold a circuit
+                        // on the server for a link that did not come up.
+                        for relayed in self.links_of(peer, TransportKind::Relay) {
+                            self.swarm.close_connection(relayed);
+                        }
+                    }
                     for waiter in waiters {
                         match waiter {
                             Waiter::Page(reply) => {
