@@ -59,6 +59,13 @@ impl TransportKind {
     }
 }
 
+/// Serialized as its JS name (`"webrtc-direct"`, …).
+impl serde::Serialize for TransportKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for TransportKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

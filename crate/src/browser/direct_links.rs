@@ -75,33 +75,30 @@ impl TabNode {
     /// each other at once, the link dialed by the tab with the larger peer id is closed (both
     /// tabs pick the same one).
     fn close_redundant_links(&mut self, peer: PeerId, new: ConnectionId, we_dialed: bool) {
-        let local = *self.swarm.local_peer_id();
-        let peer_text = peer.to_string();
-        let (relayed, direct): (Vec<_>, Vec<_>) = {
+        let (relayed, direct) = {
             let state = self.state.borrow();
-            let links: Vec<_> = state
+            let direct: Vec<_> = state
                 .connections
                 .iter()
-                .filter(|(id, c)| c.peer == peer_text && **id != new)
-                .map(|(id, c)| (*id, c.transport, c.direction == "outbound"))
+                .filter(|(id, c)| {
+                    c.peer == peer && c.transport == TransportKind::WebRtc && **id != new
+                })
+                .map(|(id, c)| (*id, c.direction == "outbound"))
                 .collect();
-            links
-                .into_iter()
-                .partition(|(_, t, _)| *t == TransportKind::Relay.as_str())
+            (state.links(peer, TransportKind::Relay), direct)
         };
-        for (id, _, _) in relayed {
+        for id in relayed {
             self.swarm.close_connection(id);
         }
-        for (old, _, old_we_dialed) in direct
-            .into_iter()
-            .filter(|(_, t, _)| *t == TransportKind::WebRtc.as_str())
-        {
-            // Keep the link dialed by the smaller peer id.
-            let keep_ours = local < peer;
-            let loser = match (we_dialed == keep_ours, old_we_dialed == keep_ours) {
-                (true, _) => old,
-                (false, true) => new,
-                (false, false) => old,
+        // Keep the link dialed by the smaller peer id.
+        let keep_ours = *self.swarm.local_peer_id() < peer;
+        for (old, old_we_dialed) in direct {
+            let new_is_keeper = we_dialed == keep_ours;
+            let old_is_keeper = old_we_dialed == keep_ours;
+            let loser = if new_is_keeper || !old_is_keeper {
+                old
+            } else {
+                new
             };
             self.swarm.close_connection(loser);
         }
@@ -116,7 +113,8 @@ impl TabNode {
                     if result.is_err() {
                         // The relayed connection was only for signaling: do not hold a circuit
                         // on the server for a link that did not come up.
-                        for relayed in self.links_of(peer, TransportKind::Relay) {
+                        let relayed = self.state.borrow().links(peer, TransportKind::Relay);
+                        for relayed in relayed {
                             self.swarm.close_connection(relayed);
                         }
                     }
@@ -146,14 +144,11 @@ impl TabNode {
     }
 
     fn links_to(&self, peer: PeerId) -> Links {
-        let peer = peer.to_string();
         let state = self.state.borrow();
-        let mut links = Links::default();
-        for info in state.connections.values().filter(|c| c.peer == peer) {
-            links.direct |= info.transport == TransportKind::WebRtc.as_str();
-            links.relayed |= info.transport == TransportKind::Relay.as_str();
+        Links {
+            direct: !state.links(peer, TransportKind::WebRtc).is_empty(),
+            relayed: !state.links(peer, TransportKind::Relay).is_empty(),
         }
-        links
     }
 }
 

@@ -88,7 +88,7 @@ impl TabNode {
             match action {
                 MeshAction::Dial(peer) => self.connect(peer, Waiter::Mesh),
                 MeshAction::Drop(peer) => {
-                    for id in self.links_of(peer, TransportKind::WebRtc) {
+                    for id in self.state.borrow().links(peer, TransportKind::WebRtc) {
                         self.swarm.close_connection(id);
                     }
                 }
@@ -131,7 +131,11 @@ impl TabNode {
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, .. }
-                if self.links_of(*peer_id, TransportKind::WebRtc).is_empty()
+                if self
+                    .state
+                    .borrow()
+                    .links(*peer_id, TransportKind::WebRtc)
+                    .is_empty()
                     && self.membership.mesh.neighbours().any(|p| p == peer_id) =>
             {
                 self.membership.mesh.disconnected(*peer_id, now);
@@ -151,21 +155,5 @@ impl TabNode {
         if !ok {
             self.membership.mesh.dial_failed(peer, now());
         }
-    }
-
-    /// Open connections to `peer` over `transport`.
-    pub(crate) fn links_of(
-        &self,
-        peer: PeerId,
-        transport: TransportKind,
-    ) -> Vec<libp2p::swarm::ConnectionId> {
-        let peer = peer.to_string();
-        let state = self.state.borrow();
-        state
-            .connections
-            .iter()
-            .filter(|(_, c)| c.peer == peer && c.transport == transport.as_str())
-            .map(|(id, _)| *id)
-            .collect()
     }
 }

@@ -8,9 +8,14 @@ use std::collections::BTreeMap;
 /// One open connection, as `connections()` reports it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ConnectionInfo {
-    pub(crate) peer: String,
-    pub(crate) transport: &'static str,
+    #[serde(serialize_with = "as_string")]
+    pub(crate) peer: PeerId,
+    pub(crate) transport: TransportKind,
     pub(crate) direction: &'static str,
+}
+
+fn as_string<S: serde::Serializer>(peer: &PeerId, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(peer)
 }
 
 /// The tab's live state, shared between the swarm task and the JS API.
@@ -31,7 +36,7 @@ pub(crate) struct TabState {
 pub(crate) struct StatsView<'a> {
     server: String,
     swarm: &'a str,
-    server_transport: Option<&'static str>,
+    server_transport: Option<TransportKind>,
     connections: usize,
     neighbours: usize,
     relay_reservation: bool,
@@ -67,8 +72,8 @@ impl TabState {
         dialer: bool,
     ) -> ConnectionInfo {
         let info = ConnectionInfo {
-            peer: peer.to_string(),
-            transport: transport.as_str(),
+            peer,
+            transport,
             direction: if dialer { "outbound" } else { "inbound" },
         };
         self.connections.insert(id, info.clone());
@@ -80,22 +85,29 @@ impl TabState {
     }
 
     /// The transport of the first open connection to the server.
-    pub(crate) fn server_transport(&self) -> Option<&'static str> {
-        let server = self.server.to_string();
+    pub(crate) fn server_transport(&self) -> Option<TransportKind> {
         self.connections
             .values()
-            .find(|c| c.peer == server)
+            .find(|c| c.peer == self.server)
             .map(|c| c.transport)
+    }
+
+    /// Open connections to `peer` over `transport`.
+    pub(crate) fn links(&self, peer: PeerId, transport: TransportKind) -> Vec<ConnectionId> {
+        self.connections
+            .iter()
+            .filter(|(_, c)| c.peer == peer && c.transport == transport)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Peers with a direct browser-to-browser link.
     pub(crate) fn neighbours(&self) -> usize {
-        let webrtc = TransportKind::WebRtc.as_str();
-        let peers: std::collections::BTreeSet<&str> = self
+        let peers: std::collections::BTreeSet<&PeerId> = self
             .connections
             .values()
-            .filter(|c| c.transport == webrtc)
-            .map(|c| c.peer.as_str())
+            .filter(|c| c.transport == TransportKind::WebRtc)
+            .map(|c| &c.peer)
             .collect();
         peers.len()
     }
