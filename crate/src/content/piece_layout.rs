@@ -1,0 +1,117 @@
+//! How content is cut: 16 KiB chunk groups (the unit of verification) gathered into 256 KiB
+//! pieces (the unit of announcement, request and storage).
+
+use std::ops::Range;
+
+use bao_tree::{BaoTree, BlockSize, ChunkNum, ChunkRanges};
+
+use super::content_id::{ContentId, MAX_CONTENT_LEN};
+
+/// Chunk groups of 16 KiB (2^4 BLAKE3 chunks): each is hashed and checked on its own.
+pub const CHUNK_GROUP: BlockSize = BlockSize::from_chunk_log(4);
+
+/// Bytes in a piece; the last piece of a resource may be shorter.
+pub const PIECE_LEN: u64 = 256 * 1024;
+
+/// Largest number of pieces a resource has ([`MAX_CONTENT_LEN`] / [`PIECE_LEN`]).
+pub const MAX_PIECES: u32 = (MAX_CONTENT_LEN / PIECE_LEN) as u32;
+
+const CHUNK_LEN: u64 = 1024;
+
+/// The piece geometry of one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PieceLayout {
+    len: u64,
+}
+
+impl PieceLayout {
+    /// The layout of `id`'s content.
+    pub fn of(id: &ContentId) -> Self {
+        Self { len: id.len() }
+    }
+
+    /// The layout of `len` bytes (at most [`MAX_CONTENT_LEN`]).
+    pub fn with_len(len: u64) -> Self {
+        debug_assert!(len <= MAX_CONTENT_LEN);
+        Self { len }
+    }
+
+    /// Content length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether there are no bytes (and so no pieces).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many pieces there are.
+    pub fn piece_count(&self) -> u32 {
+        self.len.div_ceil(PIECE_LEN) as u32
+    }
+
+    /// Byte range of piece `index`, or `None` past the end.
+    pub fn piece_bytes(&self, index: u32) -> Option<Range<u64>> {
+        let start = u64::from(index) * PIECE_LEN;
+        (start < self.len).then(|| start..(start + PIECE_LEN).min(self.len))
+    }
+
+    /// The BLAKE3 chunks of piece `index`, as a bao range query.
+    pub fn piece_chunks(&self, index: u32) -> Option<ChunkRanges> {
+        let bytes = self.piece_bytes(index)?;
+        let start = ChunkNum(bytes.start / CHUNK_LEN);
+        let end = ChunkNum(bytes.end.div_ceil(CHUNK_LEN));
+        Some(ChunkRanges::from(start..end))
+    }
+
+    /// The bao tree over the whole content.
+    pub fn tree(&self) -> BaoTree {
+        BaoTree::new(self.len, CHUNK_GROUP)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_the_content_exactly() {
+        for len in [
+            0,
+            1,
+            PIECE_LEN - 1,
+            PIECE_LEN,
+            PIECE_LEN + 1,
+            10 * PIECE_LEN + 7,
+        ] {
+            let layout = PieceLayout::with_len(len);
+            let mut next = 0;
+            for i in 0..layout.piece_count() {
+                let bytes = layout.piece_bytes(i).unwrap();
+                assert_eq!(bytes.start, next);
+                assert!(bytes.end > bytes.start && bytes.end - bytes.start <= PIECE_LEN);
+                next = bytes.end;
+            }
+            assert_eq!(next, len);
+            assert_eq!(layout.piece_bytes(layout.piece_count()), None);
+        }
+    }
+
+    #[test]
+    fn a_piece_is_sixteen_chunk_groups() {
+        assert_eq!(PIECE_LEN, 16 * CHUNK_GROUP.bytes() as u64);
+        let chunks = PieceLayout::with_len(3 * PIECE_LEN)
+            .piece_chunks(1)
+            .unwrap();
+        assert_eq!(chunks, ChunkRanges::from(ChunkNum(256)..ChunkNum(512)));
+    }
+
+    #[test]
+    fn the_largest_resource_fits_a_u32_piece_index() {
+        assert_eq!(
+            PieceLayout::with_len(MAX_CONTENT_LEN).piece_count(),
+            MAX_PIECES
+        );
+    }
+}
