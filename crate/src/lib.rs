@@ -11,10 +11,12 @@ pub mod content;
 pub mod direct_dial;
 pub mod error_chain;
 pub mod fin_ack_filter;
+pub mod length_prefixed;
 pub mod mesh;
 pub mod prompt_ping;
 pub mod rtt_stats;
 pub mod signaling;
+pub mod swarm;
 pub mod transport_kind;
 pub mod webrtc_sdp;
 

@@ -1,8 +1,10 @@
 //! The `/webrtc-signaling/0.0.1` message (libp2p WebRTC spec): a protobuf `Message { type,
 //! data }`, each prefixed with its length as an unsigned varint.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use prost::Message as _;
+
+use crate::length_prefixed::{encode_frame, FrameError, FromFrame, MessageDecoder};
 
 /// Protocol id of the signaling stream.
 pub const PROTOCOL: &str = "/webrtc-signaling/0.0.1";
@@ -41,12 +43,9 @@ enum WireType {
 /// Why bytes from the remote are not a valid signaling message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
-    /// The length prefix announces more than [`MAX_MESSAGE_LEN`].
-    #[error("signaling message of {0} bytes exceeds the {MAX_MESSAGE_LEN}-byte limit")]
-    TooLarge(u64),
-    /// The length prefix is not a valid varint.
-    #[error("malformed length prefix")]
-    BadLength,
+    /// The length prefix is malformed or exceeds [`MAX_MESSAGE_LEN`].
+    #[error("signaling stream: {0}")]
+    Frame(#[from] FrameError),
     /// The protobuf does not decode.
     #[error("malformed signaling message: {0}")]
     Malformed(String),
@@ -71,10 +70,7 @@ impl Signal {
             kind: Some(kind as i32),
             data: Some(data),
         };
-        let mut out = BytesMut::with_capacity(wire.encoded_len() + 5);
-        wire.encode_length_delimited(&mut out)
-            .expect("BytesMut grows as needed");
-        out.freeze()
+        encode_frame(&wire)
     }
 
     fn from_wire(wire: Wire) -> Result<Self, MessageError> {
@@ -97,56 +93,29 @@ impl Signal {
     }
 }
 
-/// Reassembles messages from the bytes of a signaling stream, in whatever pieces they come.
-#[derive(Debug, Default)]
-pub struct SignalDecoder {
-    buffer: BytesMut,
-}
+/// Reassembles signals from the bytes of a signaling stream.
+pub type SignalDecoder = MessageDecoder<Signal>;
 
-impl SignalDecoder {
-    /// Appends bytes read from the stream.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.buffer.put_slice(bytes);
-    }
+impl FromFrame for Signal {
+    type Error = MessageError;
+    const MAX_LEN: usize = MAX_MESSAGE_LEN;
 
-    /// The next whole message, `Ok(None)` when more bytes are needed. After an error the stream
-    /// must be reset: the decoder's position is lost.
-    pub fn next_signal(&mut self) -> Result<Option<Signal>, MessageError> {
-        let mut peek = &self.buffer[..];
-        let len = match prost::encoding::decode_varint(&mut peek) {
-            Ok(len) => len,
-            // Up to 10 bytes of varint; fewer may simply be incomplete.
-            Err(_)
-                if self.buffer.len() < 10 && self.buffer.last().is_none_or(|b| b & 0x80 != 0) =>
-            {
-                return Ok(None)
-            }
-            Err(_) => return Err(MessageError::BadLength),
-        };
-        if len > MAX_MESSAGE_LEN as u64 {
-            return Err(MessageError::TooLarge(len));
-        }
-        let prefix = self.buffer.len() - peek.len();
-        let len = len as usize;
-        if peek.len() < len {
-            return Ok(None);
-        }
-        self.buffer.advance(prefix);
-        let body = self.buffer.split_to(len);
-        let wire = Wire::decode(&body[..]).map_err(|e| MessageError::Malformed(e.to_string()))?;
-        Signal::from_wire(wire).map(Some)
+    fn from_frame(body: Bytes) -> Result<Self, MessageError> {
+        let wire = Wire::decode(body).map_err(|e| MessageError::Malformed(e.to_string()))?;
+        Signal::from_wire(wire)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
 
     fn decode_all(bytes: &[u8]) -> Result<Vec<Signal>, MessageError> {
         let mut decoder = SignalDecoder::default();
         decoder.push(bytes);
         let mut out = Vec::new();
-        while let Some(signal) = decoder.next_signal()? {
+        while let Some(signal) = decoder.next_message()? {
             out.push(signal);
         }
         Ok(out)
@@ -168,7 +137,7 @@ mod tests {
         let mut out = Vec::new();
         for byte in &wire {
             decoder.push(&[*byte]);
-            while let Some(signal) = decoder.next_signal().expect("valid") {
+            while let Some(signal) = decoder.next_message().expect("valid") {
                 out.push(signal);
             }
         }
@@ -195,7 +164,10 @@ mod tests {
         prost::encoding::encode_varint((MAX_MESSAGE_LEN + 1) as u64, &mut bytes);
         assert_eq!(
             decode_all(&bytes),
-            Err(MessageError::TooLarge((MAX_MESSAGE_LEN + 1) as u64))
+            Err(MessageError::Frame(FrameError::TooLarge {
+                len: (MAX_MESSAGE_LEN + 1) as u64,
+                max: MAX_MESSAGE_LEN
+            }))
         );
     }
 
@@ -205,7 +177,7 @@ mod tests {
             decode_all(&[3, 0xff, 0xff, 0xff]),
             Err(MessageError::Malformed(_))
         ));
-        assert_eq!(decode_all(&[0xff; 11]), Err(MessageError::BadLength));
+        assert_eq!(decode_all(&[0xff; 11]), Err(MessageError::Frame(FrameError::BadLength)));
         let unknown = Wire {
             kind: Some(9),
             data: Some("x".into()),

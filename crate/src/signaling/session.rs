@@ -180,7 +180,7 @@ impl Session {
             Input::StreamBytes(bytes) => {
                 self.decoder.push(&bytes);
                 loop {
-                    match self.decoder.next_signal() {
+                    match self.decoder.next_message() {
                         Ok(Some(signal)) => self.on_remote(signal)?,
                         Ok(None) => return Ok(()),
                         Err(e) => return self.fail(e.into()),
@@ -304,7 +304,7 @@ mod tests {
                 decoder.push(b);
             }
         }
-        std::iter::from_fn(|| decoder.next_signal().expect("we send valid messages")).collect()
+        std::iter::from_fn(|| decoder.next_message().expect("we send valid messages")).collect()
     }
 
     fn candidate(n: u8) -> Option<String> {
