@@ -110,6 +110,16 @@ impl Bitfield {
         true
     }
 
+    /// Removes piece `index`; returns whether it was there.
+    pub fn remove(&mut self, index: u32) -> bool {
+        if !self.contains(index) {
+            return false;
+        }
+        self.bits[(index / 8) as usize] &= !(0x80 >> (index % 8));
+        self.ones -= 1;
+        true
+    }
+
     /// The pieces in the set, in order.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.len).filter(|i| self.contains(*i))
@@ -156,6 +166,11 @@ mod tests {
                 }
             }
             let back = Bitfield::from_bytes(field.as_bytes(), len).unwrap();
+            let mut emptied = back.clone();
+            for index in back.iter() {
+                prop_assert!(emptied.remove(index));
+            }
+            prop_assert_eq!(emptied, Bitfield::empty(len));
             prop_assert_eq!(back.count() as usize, back.iter().count());
             prop_assert_eq!(&back, &field);
         }

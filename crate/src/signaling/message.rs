@@ -177,7 +177,10 @@ mod tests {
             decode_all(&[3, 0xff, 0xff, 0xff]),
             Err(MessageError::Malformed(_))
         ));
-        assert_eq!(decode_all(&[0xff; 11]), Err(MessageError::Frame(FrameError::BadLength)));
+        assert_eq!(
+            decode_all(&[0xff; 11]),
+            Err(MessageError::Frame(FrameError::BadLength))
+        );
         let unknown = Wire {
             kind: Some(9),
             data: Some("x".into()),

@@ -231,20 +231,27 @@ pub(crate) mod strategy {
         let piece = 0..MAX_PIECES;
         let bytes = |max| proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from);
         prop_oneof![
-            (any::<[u8; 32]>(), 0..=crate::content::content_id::MAX_CONTENT_LEN).prop_map(
-                |(hash, len)| SwarmMessage::Want(
+            (
+                any::<[u8; 32]>(),
+                0..=crate::content::content_id::MAX_CONTENT_LEN
+            )
+                .prop_map(|(hash, len)| SwarmMessage::Want(
                     ContentId::new(blake3::Hash::from_bytes(hash), len).unwrap()
-                )
-            ),
+                )),
             bytes(2048).prop_map(SwarmMessage::Have),
             piece.clone().prop_map(SwarmMessage::HavePiece),
-            (any::<u32>(), piece.clone()).prop_map(|(id, piece)| SwarmMessage::Request { id, piece }),
+            (any::<u32>(), piece.clone())
+                .prop_map(|(id, piece)| SwarmMessage::Request { id, piece }),
             (any::<u32>(), piece, bytes(4096))
                 .prop_map(|(id, piece, encoded)| SwarmMessage::Piece { id, piece, encoded }),
             any::<u32>().prop_map(|id| SwarmMessage::Cancel { id }),
             (any::<u32>(), any::<bool>()).prop_map(|(id, busy)| SwarmMessage::Reject {
                 id,
-                reason: if busy { RejectReason::Busy } else { RejectReason::NotHave },
+                reason: if busy {
+                    RejectReason::Busy
+                } else {
+                    RejectReason::NotHave
+                },
             }),
         ]
     }
@@ -270,28 +277,53 @@ mod tests {
         let cases = [
             (Wire::default(), "unknown message kind"),
             (
-                Wire { kind: Kind::Request as i32, piece: Some(1), ..Wire::default() },
+                Wire {
+                    kind: Kind::Request as i32,
+                    piece: Some(1),
+                    ..Wire::default()
+                },
                 "missing request id",
             ),
             (
-                Wire { kind: Kind::HavePiece as i32, piece: Some(MAX_PIECES), ..Wire::default() },
+                Wire {
+                    kind: Kind::HavePiece as i32,
+                    piece: Some(MAX_PIECES),
+                    ..Wire::default()
+                },
                 "missing or out-of-range piece index",
             ),
             (
-                Wire { kind: Kind::Want as i32, data: Bytes::from_static(&[1; 31]), len: Some(1), ..Wire::default() },
+                Wire {
+                    kind: Kind::Want as i32,
+                    data: Bytes::from_static(&[1; 31]),
+                    len: Some(1),
+                    ..Wire::default()
+                },
                 "content hash is not 32 bytes",
             ),
             (
-                Wire { kind: Kind::Reject as i32, id: Some(1), reason: Some(9), ..Wire::default() },
+                Wire {
+                    kind: Kind::Reject as i32,
+                    id: Some(1),
+                    reason: Some(9),
+                    ..Wire::default()
+                },
                 "missing or unknown reject reason",
             ),
             (
-                Wire { kind: Kind::Have as i32, data: vec![0; MAX_BITFIELD_LEN + 1].into(), ..Wire::default() },
+                Wire {
+                    kind: Kind::Have as i32,
+                    data: vec![0; MAX_BITFIELD_LEN + 1].into(),
+                    ..Wire::default()
+                },
                 "bitfield longer than any resource",
             ),
         ];
         for (wire, why) in cases {
-            assert_eq!(decode_all(&framed(&wire)), Err(SwarmMessageError::Invalid(why)));
+            assert_eq!(
+                decode_all(&framed(&wire)),
+                Err(SwarmMessageError::Invalid(why))
+            );
         }
         let too_long = Wire {
             kind: Kind::Want as i32,
