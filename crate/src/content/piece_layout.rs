@@ -57,12 +57,15 @@ impl PieceLayout {
         (start < self.len).then(|| start..(start + PIECE_LEN).min(self.len))
     }
 
-    /// The BLAKE3 chunks of piece `index`, as a bao range query.
+    /// The BLAKE3 chunks of piece `index`, as a bao range query. The last piece's range is
+    /// open-ended, the canonical form bao-tree encodes and decodes by.
     pub fn piece_chunks(&self, index: u32) -> Option<ChunkRanges> {
         let bytes = self.piece_bytes(index)?;
         let start = ChunkNum(bytes.start / CHUNK_LEN);
-        let end = ChunkNum(bytes.end.div_ceil(CHUNK_LEN));
-        Some(ChunkRanges::from(start..end))
+        if bytes.end == self.len {
+            return Some(ChunkRanges::from(start..));
+        }
+        Some(ChunkRanges::from(start..ChunkNum(bytes.end / CHUNK_LEN)))
     }
 
     /// The bao tree over the whole content.

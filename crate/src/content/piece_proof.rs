@@ -66,6 +66,11 @@ impl VerifiedPiece {
         &self.data
     }
 
+    /// The hash pairs that proved this piece, in wire order.
+    pub fn hash_pairs(&self) -> &[(TreeNode, (blake3::Hash, blake3::Hash))] {
+        &self.hash_pairs
+    }
+
     /// Records the hash pairs that proved this piece, so the piece can be served onward.
     pub fn save_hashes(&self, outboard: &mut Outboard) {
         for (node, pair) in &self.hash_pairs {
