@@ -14,6 +14,7 @@ pub mod fin_ack_filter;
 pub mod length_prefixed;
 pub mod mesh;
 pub mod prompt_ping;
+pub mod rate_limit;
 pub mod rtt_stats;
 pub mod signaling;
 pub mod swarm;

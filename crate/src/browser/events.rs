@@ -7,14 +7,13 @@
 //! - `reservation` `{ relay }`: the relay reservation was accepted (or renewed);
 //! - `close` `{}`: the peer stopped (after `close()`).
 
+use super::js_value::to_plain_js;
 use serde::Serialize;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 /// Dispatches `name` with `detail` on `target`; a page listener that throws does not stop us.
 pub(crate) fn dispatch(target: &EventTarget, name: &str, detail: &impl Serialize) {
-    let detail = detail
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(wasm_bindgen::JsValue::NULL);
+    let detail = to_plain_js(detail).unwrap_or(wasm_bindgen::JsValue::NULL);
     let init = CustomEventInit::new();
     init.set_detail(&detail);
     match CustomEvent::new_with_event_init_dict(name, &init) {

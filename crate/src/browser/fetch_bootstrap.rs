@@ -1,5 +1,6 @@
 //! Fetching and parsing the server's `GET /bootstrap`.
 
+use super::js_error::js_message;
 use crate::bootstrap::Bootstrap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -26,12 +27,4 @@ pub(crate) async fn fetch_bootstrap(server: &str) -> Result<Bootstrap, String> {
         .as_string()
         .unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| format!("bad bootstrap document from {url}: {e}"))
-}
-
-/// The message of a JS error (or its string form).
-pub(crate) fn js_message(value: &wasm_bindgen::JsValue) -> String {
-    match value.dyn_ref::<js_sys::Error>() {
-        Some(error) => String::from(error.message()),
-        None => format!("{value:?}"),
-    }
 }

@@ -42,6 +42,7 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         server_addr: None,
         direct_dials: Default::default(),
         membership,
+        providers: Default::default(),
     };
     let server_addr = connect_to_server(&mut node, &bootstrap, options.dial_timeout()).await?;
     reserve_relay_slot(&mut node, server_addr.clone(), options.step_timeout()).await?;

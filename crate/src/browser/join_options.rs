@@ -1,11 +1,11 @@
 //! The options object `Peer.join` takes.
 
-use serde::{Deserialize, Serialize as _};
+use serde::Deserialize;
 use std::time::Duration;
 
 /// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel,
-/// iceServers, iceTransportPolicy, connectTimeoutMs, meshDegree, maxDegree })`; every field is
-/// optional.
+/// iceServers, iceTransportPolicy, connectTimeoutMs, meshDegree, maxDegree, storageQuotaBytes,
+/// uploadLimitBytesPerSecond })`; every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct JoinOptions {
@@ -34,6 +34,12 @@ pub(crate) struct JoinOptions {
     pub(crate) mesh_degree: Option<u32>,
     /// Neighbours held at most (inbound links beyond are closed); default twice `meshDegree`.
     pub(crate) max_degree: Option<u32>,
+    /// Bytes of shared and downloaded content the tab keeps; default 4 GiB.
+    pub(crate) storage_quota_bytes: Option<f64>,
+    /// Cap on the bytes per second the tab uploads to other tabs; default none.
+    pub(crate) upload_limit_bytes_per_second: Option<f64>,
+    /// Test builds only (feature `corrupt-uploads`): serve damaged pieces.
+    pub(crate) corrupt_uploads: Option<bool>,
 }
 
 /// One entry of `iceServers`.
@@ -98,8 +104,7 @@ impl JoinOptions {
     pub(crate) fn rtc_configuration(&self) -> Result<web_sys::RtcConfiguration, String> {
         let config = web_sys::RtcConfiguration::new();
         if let Some(servers) = &self.ice_servers {
-            let servers = servers
-                .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            let servers = super::js_value::to_plain_js(servers)
                 .map_err(|e| format!("invalid iceServers: {e}"))?;
             config.set_ice_servers(&servers);
         }
@@ -113,6 +118,33 @@ impl JoinOptions {
             }
         }
         Ok(config)
+    }
+
+    /// The content store's quota in bytes.
+    pub(crate) fn storage_quota(&self) -> Result<u64, String> {
+        match self.storage_quota_bytes {
+            None => Ok(4 << 30),
+            Some(bytes) if bytes >= 0.0 && bytes.is_finite() => Ok(bytes as u64),
+            Some(_) => Err("storageQuotaBytes must be a number of bytes".into()),
+        }
+    }
+
+    /// The content service's settings.
+    pub(crate) fn service_config(&self) -> Result<super::content_service::ServiceConfig, String> {
+        let upload_limit = match self.upload_limit_bytes_per_second {
+            None => None,
+            Some(rate) if rate >= 1.0 && rate.is_finite() => Some(rate as u64),
+            Some(_) => return Err("uploadLimitBytesPerSecond must be at least 1".into()),
+        };
+        #[cfg(not(feature = "corrupt-uploads"))]
+        if self.corrupt_uploads.is_some() {
+            return Err("corruptUploads exists only in test builds".into());
+        }
+        Ok(super::content_service::ServiceConfig {
+            upload_limit,
+            #[cfg(feature = "corrupt-uploads")]
+            corrupt_uploads: self.corrupt_uploads.unwrap_or(false),
+        })
     }
 
     pub(crate) fn step_timeout(&self) -> Duration {

@@ -103,15 +103,20 @@ impl TabNode {
             SwarmEvent::Behaviour(TabBehaviourEvent::Rendezvous(
                 rendezvous::client::Event::Discovered { registrations, .. },
             )) => {
-                for registration in registrations {
+                let ours = registrations
+                    .iter()
+                    .filter(|r| r.namespace == self.membership.namespace);
+                for registration in ours {
                     self.membership
                         .mesh
                         .discovered(registration.record.peer_id(), now);
                 }
             }
             SwarmEvent::Behaviour(TabBehaviourEvent::Rendezvous(
-                rendezvous::client::Event::RegisterFailed { error, .. },
-            )) => tracing::warn!(?error, "swarm registration refused"),
+                rendezvous::client::Event::RegisterFailed {
+                    error, namespace, ..
+                },
+            )) => tracing::warn!(?error, %namespace, "registration refused"),
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
             } if super::direct_links::connection_kind(endpoint) == TransportKind::WebRtc => {

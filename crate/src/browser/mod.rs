@@ -7,16 +7,25 @@
 
 mod behaviour;
 mod clock;
+mod content_fetch;
+mod content_options;
+mod content_service;
+mod content_store;
 mod direct_links;
 mod echo;
 mod events;
 mod fetch_bootstrap;
 mod join;
 mod join_options;
+mod js_error;
 mod js_listener;
+mod js_value;
 mod membership;
 mod peer;
+mod providers;
 mod rtc;
+mod share;
+mod swarm_link;
 mod tab_node;
 mod tab_state;
 mod throughput;

@@ -1,10 +1,25 @@
 //! `Peer`, the class the page uses.
 
 use super::{
-    echo, events::dispatch, fetch_bootstrap::js_message, join::join, join_options::JoinOptions,
-    tab_node::Command, tab_state::TabState, throughput,
+    content_options::{DownloadOptions, ShareOptions},
+    content_service::{ContentService, Request, ServiceHandle, TransferInfo},
+    content_store::ContentStore,
+    echo,
+    events::dispatch,
+    join::join,
+    join_options::JoinOptions,
+    js_error::js_message,
+    js_value::to_plain_js,
+    share::share_blob,
+    tab_node::Command,
+    tab_state::TabState,
+    throughput,
 };
-use futures::channel::{mpsc, oneshot};
+use crate::content::content_id::ContentId;
+use futures::{
+    channel::{mpsc, oneshot},
+    FutureExt, StreamExt,
+};
 use libp2p::PeerId;
 use libp2p_stream::Control;
 use std::{cell::RefCell, rc::Rc, sync::Once};
@@ -19,6 +34,15 @@ pub struct Peer {
     events: EventTarget,
     commands: mpsc::Sender<Command>,
     control: Control,
+    /// Sharing and downloading, or why the tab cannot (no storage).
+    content: Result<Content, String>,
+}
+
+/// The tab's content store and the service serving and fetching from it.
+#[derive(Clone)]
+struct Content {
+    store: Rc<ContentStore>,
+    service: ServiceHandle,
 }
 
 #[wasm_bindgen]
@@ -45,13 +69,34 @@ impl Peer {
         let node = join(&options, &server)
             .await
             .map_err(|e| JsError::new(&e))?;
-        let (commands, receiver) = mpsc::channel(4);
+        let (commands, receiver) = mpsc::channel(64);
+        let config = options.service_config().map_err(|e| JsError::new(&e))?;
+        let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
+        let content = match ContentStore::open(quota).await {
+            Ok(store) => {
+                let store = Rc::new(store);
+                let local = *node.swarm.local_peer_id();
+                ContentService::start(
+                    store.clone(),
+                    node.control.clone(),
+                    commands.clone(),
+                    local,
+                    config,
+                )
+                .map(|service| Content { store, service })
+            }
+            Err(e) => {
+                tracing::warn!("sharing is off: {e}");
+                Err(e.to_string())
+            }
+        };
         let peer = Peer {
             id: node.swarm.local_peer_id().to_string(),
             state: node.state.clone(),
             events: node.events.clone(),
             commands,
             control: node.control.clone(),
+            content,
         };
         wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
         wasm_bindgen_futures::spawn_local(throughput::serve(node.control.clone()));
@@ -136,6 +181,142 @@ impl Peer {
         })
     }
 
+    /// Hashes `file` (a `File` or `Blob`), stores it and serves it to other tabs; resolves to
+    /// its content id. `options`: `{ name, type, onProgress }`, where `onProgress` gets
+    /// `{ phase: "hashing" | "storing", bytes, total }`.
+    pub fn share(&self, file: web_sys::Blob, options: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let options = ShareOptions::read(&options).map_err(|e| JsError::new(&e))?;
+            let mut meta = options.meta;
+            if meta.name.is_none() {
+                meta.name = file.dyn_ref::<web_sys::File>().map(|f| f.name());
+            }
+            if meta.mime.is_none() && !file.type_().is_empty() {
+                meta.mime = Some(file.type_());
+            }
+            let id = share_blob(&content.store, &file, options.on_progress.as_ref())
+                .await
+                .map_err(|e| JsError::new(&e))?;
+            content
+                .store
+                .write_meta(&id, &meta)
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            let _ = content
+                .service
+                .requests
+                .unbounded_send(Request::Shared(id, meta));
+            Ok(JsValue::from_str(&id.to_string()))
+        })
+    }
+
+    /// Downloads the resource `cid` from the tabs that have it, verifying every piece; resolves
+    /// to a `Blob` once all of it is verified and stored. `options`: `{ name, type, onProgress,
+    /// timeoutMs, signal }`; `onProgress` gets `{ bytes, total, bytesPerSecond, peers }`.
+    /// Rejects with `not found in swarm`, `storage quota full` or `cancelled` errors.
+    pub fn download(&self, cid: String, options: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let id = parse_content_id(&cid)?;
+            let options = DownloadOptions::read(&options).map_err(|e| JsError::new(&e))?;
+            let (reply, blob) = oneshot::channel();
+            let (abort_tx, mut aborted) = mpsc::channel::<()>(1);
+            let _abort_listener = match &options.signal {
+                Some(signal) if signal.aborted() => {
+                    return Err(JsError::new("cancelled: the signal was already aborted").into())
+                }
+                Some(signal) => Some(super::js_listener::JsListener::forward(
+                    signal,
+                    "abort",
+                    abort_tx.clone(),
+                    |_| Some(()),
+                )),
+                None => None,
+            };
+            content
+                .service
+                .requests
+                .unbounded_send(Request::Download {
+                    id,
+                    meta: options.meta,
+                    progress: options.on_progress,
+                    not_found_after: options.not_found_after,
+                    reply,
+                })
+                .map_err(|_| JsError::new("peer is closed"))?;
+            let mut blob = blob.fuse();
+            futures::select! {
+                result = blob => match result {
+                    Ok(Ok(blob)) => Ok(blob.into()),
+                    Ok(Err(e)) => Err(JsError::new(&e).into()),
+                    Err(_) => Err(JsError::new("cancelled: the peer closed").into()),
+                },
+                _ = aborted.next() => {
+                    drop(abort_tx);
+                    let _ = content.service.requests.unbounded_send(Request::Cancel(id));
+                    Err(JsError::new("cancelled: the download was aborted").into())
+                }
+            }
+        })
+    }
+
+    /// Whether every piece of `cid` is stored in this tab.
+    pub fn has(&self, cid: String) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let id = parse_content_id(&cid)?;
+            let have = content
+                .store
+                .pieces(&id)
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            Ok(JsValue::from_bool(have.is_full()))
+        })
+    }
+
+    /// Stops serving `cid`, cancels its download, and deletes what is stored of it.
+    pub fn remove(&self, cid: String) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let id = parse_content_id(&cid)?;
+            let (reply, removed) = oneshot::channel();
+            content
+                .service
+                .requests
+                .unbounded_send(Request::Remove(id, reply))
+                .map_err(|_| JsError::new("peer is closed"))?;
+            match removed.await {
+                Ok(Ok(())) => Ok(JsValue::UNDEFINED),
+                Ok(Err(e)) => Err(JsError::new(&e).into()),
+                Err(_) => Err(JsError::new("peer closed").into()),
+            }
+        })
+    }
+
+    /// Every resource the tab holds or fetches: `[{ cid, name, bytes, total, pieces,
+    /// totalPieces, downloading, peers: [{ peer, bytesReceived, bytesSent, connected }],
+    /// banned }]`.
+    pub fn transfers(&self) -> Result<JsValue, JsError> {
+        match &self.content {
+            Ok(content) => to_js(&*content.service.transfers.borrow()),
+            Err(_) => to_js(&Vec::<TransferInfo>::new()),
+        }
+    }
+
+    /// Bytes of content stored in this tab and the quota: `{ usedBytes, quotaBytes }`.
+    pub fn storage(&self) -> Result<JsValue, JsError> {
+        let content = self.content.as_ref().map_err(|e| JsError::new(e))?;
+        to_js(&serde_json::json!({
+            "usedBytes": content.store.used(),
+            "quotaBytes": content.store.quota(),
+        }))
+    }
+
     /// Closes every connection and stops the swarm; a `close` event follows.
     pub fn close(&mut self) {
         if self.commands.try_send(Command::Close).is_err() {
@@ -150,10 +331,14 @@ fn parse_peer(peer: &str) -> Result<PeerId, JsValue> {
         .map_err(|e| JsError::new(&format!("invalid peer id {peer:?}: {e}")).into())
 }
 
+fn parse_content_id(cid: &str) -> Result<ContentId, JsValue> {
+    cid.trim()
+        .parse()
+        .map_err(|e| JsError::new(&format!("invalid content id: {e}")).into())
+}
+
 fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&e.to_string()))
+    to_plain_js(value).map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// When the page goes away, close every peer connection synchronously (async cleanup does not

@@ -7,7 +7,12 @@ use super::{
     webrtc::WebRtcTransport,
     webrtc_direct::WebRtcDirectTransport,
 };
-use super::{direct_links::Waiter, membership::Membership};
+use super::{
+    direct_links::Waiter,
+    membership::Membership,
+    providers::{Providers, ProvidersReply},
+};
+use crate::content::content_id::ContentId;
 use crate::direct_dial::DirectDials;
 use futures::{
     channel::{mpsc, oneshot},
@@ -31,6 +36,12 @@ const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) enum Command {
     /// Open a direct WebRTC connection to a peer of the swarm (through the server's relay).
     Connect(PeerId, oneshot::Sender<Result<(), String>>),
+    /// Announce at the server that this tab serves a resource, until withdrawn.
+    Provide(ContentId),
+    /// Stop announcing a resource.
+    Unprovide(ContentId),
+    /// Ask the server which tabs serve a resource.
+    FindProviders(ContentId, ProvidersReply),
     Close,
 }
 
@@ -44,6 +55,7 @@ pub(crate) struct TabNode {
     pub(crate) server_addr: Option<Multiaddr>,
     pub(crate) direct_dials: DirectDials<Waiter>,
     pub(crate) membership: Membership,
+    pub(crate) providers: Providers,
 }
 
 /// Builds a swarm with a fresh identity, the WebRTC-direct, browser-to-browser WebRTC and
@@ -171,12 +183,19 @@ impl TabNode {
                     self.observe(&event);
                     self.advance_direct_dials(&event);
                     self.observe_membership(&event);
+                    self.observe_providers(&event);
                 }
                 command = commands.next() => match command {
                     Some(Command::Connect(peer, reply)) => self.connect(peer, Waiter::Page(reply)),
+                    Some(Command::Provide(id)) => self.provide(&id),
+                    Some(Command::Unprovide(id)) => self.unprovide(&id),
+                    Some(Command::FindProviders(id, reply)) => self.find_providers(&id, reply),
                     Some(Command::Close) | None => break,
                 },
-                _ = ticks.next() => self.drive_membership(),
+                _ = ticks.next() => {
+                    self.drive_membership();
+                    self.renew_provider_records();
+                }
             }
         }
         let connected: Vec<_> = self.swarm.connected_peers().copied().collect();

@@ -74,6 +74,11 @@ pub fn encoded_from_stored(
     Ok(out.freeze())
 }
 
+/// Bytes of proof (hash pairs) stored after piece `index`'s data.
+pub fn proof_len(layout: &PieceLayout, index: u32) -> Result<usize, PieceError> {
+    piece_shape(layout, index).map(|(_, pairs)| pairs)
+}
+
 /// Bytes of data and of hash pairs in piece `index`'s encoding.
 fn piece_shape(layout: &PieceLayout, index: u32) -> Result<(usize, usize), PieceError> {
     let (mut data, mut pairs) = (0, 0);

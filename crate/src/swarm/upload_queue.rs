@@ -95,7 +95,13 @@ impl<P: Clone + Ord> UploadQueue<P> {
 
     /// The next request to serve: the oldest of the peer whose turn it is.
     pub fn next_upload(&mut self) -> Option<Upload<P>> {
-        let peer = self.turns.pop_front()?;
+        self.next_upload_if(|_| true)
+    }
+
+    /// The next request from a peer `ready` accepts, taking turns among those peers.
+    pub fn next_upload_if(&mut self, ready: impl Fn(&P) -> bool) -> Option<Upload<P>> {
+        let turn = self.turns.iter().position(ready)?;
+        let peer = self.turns.remove(turn).expect("position is in range");
         let queue = self
             .queues
             .get_mut(&peer)
@@ -133,6 +139,19 @@ mod tests {
             .collect();
         assert_eq!(order, [('a', 1), ('b', 1), ('a', 2)]);
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn busy_peers_wait_their_next_turn() {
+        let have = Bitfield::full(4);
+        let mut queue = UploadQueue::new(8);
+        for (peer, id) in [('a', 1), ('b', 1), ('a', 2)] {
+            assert_eq!(queue.request(peer, id, 0, &have), None);
+        }
+        let next = queue.next_upload_if(|peer| *peer != 'a').unwrap();
+        assert_eq!((next.peer, next.id), ('b', 1));
+        assert_eq!(queue.next_upload_if(|peer| *peer != 'a'), None);
+        assert_eq!(queue.len(), 2);
     }
 
     #[test]

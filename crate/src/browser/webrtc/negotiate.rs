@@ -1,9 +1,7 @@
 //! Runs one [`Session`] against a real `RTCPeerConnection` and a signaling stream.
 
 use crate::{
-    browser::{
-        clock::now, fetch_bootstrap::js_message, js_listener::JsListener, rtc::PeerConnection,
-    },
+    browser::{clock::now, js_error::js_message, js_listener::JsListener, rtc::PeerConnection},
     signaling::session::{Input, Output, Role, SdpKind, Session, SignalingError},
 };
 use futures::{channel::mpsc, io::ReadHalf, AsyncReadExt, AsyncWriteExt, FutureExt, StreamExt};

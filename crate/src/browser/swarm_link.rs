@@ -1,0 +1,158 @@
+//! A `/peerfetch/swarm/1` stream in the tab: one task reads and decodes what the peer sends and
+//! reports it as [`LinkEvent`]s, another writes what the content service queues, in order.
+
+use bytes::Bytes;
+use futures::{
+    channel::{mpsc, oneshot},
+    future::{AbortHandle, Abortable},
+    AsyncReadExt, AsyncWriteExt, StreamExt,
+};
+use libp2p::{PeerId, Stream};
+
+use crate::swarm::message::{SwarmDecoder, SwarmMessage};
+
+/// Names a link for the life of the tab.
+pub(crate) type LinkId = u64;
+
+/// Bytes read per call.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// What a link reports.
+pub(crate) enum LinkEvent {
+    /// Bytes arrived that do not yet make a whole message (a piece is on its way).
+    Progress(LinkId),
+    /// A whole message arrived.
+    Message(LinkId, SwarmMessage),
+    /// The peer sent bytes that are not a valid message; the stream is unusable.
+    Malformed(LinkId, String),
+    /// The stream ended (closed by the peer, or failed).
+    Closed(LinkId, Option<String>),
+}
+
+/// Something to write on a link.
+pub(crate) struct Outgoing {
+    /// One encoded message.
+    pub(crate) bytes: Bytes,
+    /// Told once the bytes are handed to the stream.
+    pub(crate) written: Option<oneshot::Sender<()>>,
+}
+
+/// A running link. Dropping it (and every [`LinkWriter`] of it) stops reading and closes the
+/// stream once queued writes are done.
+pub(crate) struct Link {
+    /// The peer at the other end.
+    pub(crate) peer: PeerId,
+    /// Whether this tab opened the stream.
+    pub(crate) outbound: bool,
+    writer: LinkWriter,
+    reader: AbortHandle,
+}
+
+/// Queues messages on a link, in order.
+#[derive(Clone)]
+pub(crate) struct LinkWriter(mpsc::UnboundedSender<Outgoing>);
+
+impl LinkWriter {
+    /// Queues an encoded message; the receiver fires once it is on the stream.
+    pub(crate) fn send_tracked(&self, bytes: Bytes) -> oneshot::Receiver<()> {
+        let (written, done) = oneshot::channel();
+        let _ = self.0.unbounded_send(Outgoing {
+            bytes,
+            written: Some(written),
+        });
+        done
+    }
+}
+
+impl Link {
+    /// Starts reading and writing `stream`, reporting to `events`.
+    pub(crate) fn start(
+        id: LinkId,
+        peer: PeerId,
+        outbound: bool,
+        stream: Stream,
+        events: mpsc::UnboundedSender<LinkEvent>,
+    ) -> Self {
+        let (reader, mut writer) = stream.split();
+        let (queue, mut queued) = mpsc::unbounded::<Outgoing>();
+        wasm_bindgen_futures::spawn_local(async move {
+            while let Some(outgoing) = queued.next().await {
+                // Streams buffer writes until flushed; a message must not wait for the next.
+                let written = match writer.write_all(&outgoing.bytes).await {
+                    Ok(()) => writer.flush().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
+                    tracing::debug!(%peer, "swarm stream write failed: {e}");
+                    return;
+                }
+                if let Some(written) = outgoing.written {
+                    let _ = written.send(());
+                }
+            }
+            let _ = writer.close().await;
+        });
+        let (abort, registration) = AbortHandle::new_pair();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = Abortable::new(read_messages(id, reader, events), registration).await;
+        });
+        Self {
+            peer,
+            outbound,
+            writer: LinkWriter(queue),
+            reader: abort,
+        }
+    }
+
+    /// Queues a message.
+    pub(crate) fn send(&self, message: &SwarmMessage) {
+        let _ = self.writer.0.unbounded_send(Outgoing {
+            bytes: message.encode(),
+            written: None,
+        });
+    }
+
+    /// A handle to queue messages from elsewhere.
+    pub(crate) fn writer(&self) -> LinkWriter {
+        self.writer.clone()
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+async fn read_messages(
+    id: LinkId,
+    mut reader: futures::io::ReadHalf<Stream>,
+    events: mpsc::UnboundedSender<LinkEvent>,
+) {
+    let mut decoder = SwarmDecoder::default();
+    let mut buffer = vec![0u8; READ_CHUNK];
+    loop {
+        let read = match reader.read(&mut buffer).await {
+            Ok(0) => return drop(events.unbounded_send(LinkEvent::Closed(id, None))),
+            Ok(n) => n,
+            Err(e) => {
+                return drop(events.unbounded_send(LinkEvent::Closed(id, Some(e.to_string()))))
+            }
+        };
+        decoder.push(&buffer[..read]);
+        loop {
+            match decoder.next_message() {
+                Ok(Some(message)) => {
+                    let _ = events.unbounded_send(LinkEvent::Message(id, message));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return drop(events.unbounded_send(LinkEvent::Malformed(id, e.to_string())))
+                }
+            }
+        }
+        if decoder.buffered() > 0 {
+            let _ = events.unbounded_send(LinkEvent::Progress(id));
+        }
+    }
+}
