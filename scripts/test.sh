@@ -16,6 +16,6 @@ scripts/fuzz.sh
 CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=120 \
   tests/in-netns.sh cargo test -p peerfetch --target wasm32-unknown-unknown
 
-scripts/build-wasm.sh
+scripts/build-wasm.sh --test-builds
 cargo build --release -p peerfetch-server
 tests/in-netns.sh node --test --test-concurrency=1 tests/

@@ -2,17 +2,35 @@
 // content addressing, verified multi-peer download, churn, a lying peer, reload and resume.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, openTab, waitFor } from "./harness.mjs";
+import { join } from "node:path";
+import { startServer, launchBrowser, openTab, waitFor, ROOT } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
+let tabs = [];
 /** A tab in a browser of its own (its own Origin Private File System). */
 async function tabOfItsOwn(server, options = {}) {
   const browser = await launchBrowser();
   browsers.push(browser);
-  return openTab(browser, server.url, options);
+  const tab = await openTab(browser, server.url, options);
+  tabs.push(tab);
+  return tab;
 }
 after(async () => { for (const b of browsers) await b.close(); });
+
+/** Runs a test body; on failure prints the tabs' warnings and errors first. */
+const logged = (body) => async () => {
+  tabs = [];
+  try {
+    await body();
+  } catch (error) {
+    for (const [i, tab] of tabs.entries()) {
+      const lines = tab.consoleLog.filter((l) => /WARN|ERROR|pageerror|panicked/.test(l));
+      console.log(`tab ${i} console:\n${lines.slice(-30).join("\n")}`);
+    }
+    throw error;
+  }
+};
 
 /** Makes `size` pseudo-random bytes from `seed` in the tab as `window.original`; returns its SHA-256. */
 const makeFile = (tab, size, seed) => tab.evaluate(async ({ size, seed }) => {
@@ -38,7 +56,7 @@ const download = (tab, cid, options = {}) => tab.evaluate(async ({ cid, options 
   return { sha256, size: blob.size, type: blob.type, last: reports.at(-1), reports: reports.length, ms };
 }, { cid, options });
 
-test("a shared file downloads byte-exact in another browser; unknown content says not found", async () => {
+test("a shared file downloads byte-exact in another browser; unknown content says not found", { timeout: 120000 }, logged(async () => {
   const server = await startServer();
   try {
     const a = await tabOfItsOwn(server, { swarm: "share-basic" });
@@ -60,4 +78,113 @@ test("a shared file downloads byte-exact in another browser; unknown content say
   } finally {
     await server.stop();
   }
-});
+}));
+
+/** Verified bytes `tab` received from each peer for `cid`, as { peerId: bytes }. */
+const receivedFrom = (tab, cid) => tab.evaluate((cid) => Object.fromEntries(
+  (peer.transfers().find((t) => t.cid === cid)?.peers ?? []).map((p) => [p.peer, p.bytesReceived])), cid);
+
+test("64 MiB: B and C download from A; B then downloads from A and C at once", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "share-64" });
+    const b = await tabOfItsOwn(server, { swarm: "share-64" });
+    const c = await tabOfItsOwn(server, { swarm: "share-64" });
+    const sha = await makeFile(a, 64 * MiB, 64);
+    const cid = await a.evaluate(() => peer.share(window.original));
+    const fromA = await download(c, cid);
+    assert.equal(fromA.sha256, sha, "C's copy equals the original");
+    console.log(`64 MiB, one source: ${fromA.ms.toFixed(0)} ms (${(64 * MiB / fromA.ms / 1000).toFixed(1)} MB/s)`);
+    const both = await download(b, cid);
+    assert.equal(both.sha256, sha, "B's copy equals the original");
+    console.log(`64 MiB, two sources: ${both.ms.toFixed(0)} ms (${(64 * MiB / both.ms / 1000).toFixed(1)} MB/s)`);
+    const [aId, cId] = [await a.evaluate(() => peer.id), await c.evaluate(() => peer.id)];
+    const sources = await receivedFrom(b, cid);
+    console.log(`B received: from A ${sources[aId]} bytes, from C ${sources[cId]} bytes`);
+    assert.ok(sources[aId] > 4 * MiB && sources[cId] > 4 * MiB, "both A and C served B");
+    assert.equal(sources[aId] + sources[cId], 64 * MiB, "every byte came from one of them, once");
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("the first source closes mid-transfer: the download finishes from the other", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    // Capped uploads keep the transfer long enough to close A in the middle of it.
+    const capped = { swarm: "share-churn", uploadLimitBytesPerSecond: 3_000_000 };
+    const a = await tabOfItsOwn(server, capped);
+    const c = await tabOfItsOwn(server, capped);
+    const b = await tabOfItsOwn(server, { swarm: "share-churn" });
+    const sha = await makeFile(a, 24 * MiB, 24);
+    assert.equal(await makeFile(c, 24 * MiB, 24), sha);
+    const cid = await a.evaluate(() => peer.share(window.original));
+    assert.equal(await c.evaluate(() => peer.share(window.original)), cid);
+    const aId = await a.evaluate(() => peer.id);
+    const result = download(b, cid);
+    await waitFor("A serving B", async () => ((await receivedFrom(b, cid))[aId] ?? 0) > 2 * MiB, 30000);
+    await a.close();
+    const got = await result;
+    assert.equal(got.sha256, sha, "finished byte-exact without A");
+    const sources = await receivedFrom(b, cid);
+    console.log(`after A closed: ${JSON.stringify(sources)}`);
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("reloading mid-download resumes from the stored pieces", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "share-resume", uploadLimitBytesPerSecond: 4_000_000 });
+    const b = await tabOfItsOwn(server, { swarm: "share-resume" });
+    const sha = await makeFile(a, 32 * MiB, 32);
+    const cid = await a.evaluate(() => peer.share(window.original));
+    b.evaluate((cid) => { window.first = peer.download(cid).catch((e) => e.message); }, cid);
+    await waitFor("a third downloaded", async () =>
+      (await b.evaluate((cid) => peer.transfers().find((t) => t.cid === cid)?.bytes ?? 0, cid)) > 10 * MiB, 30000);
+    await b.reload();
+    await b.evaluate(async () => {
+      const { default: init, Peer } = await import("/pkg/peerfetch.js");
+      await init();
+      window.peer = await Peer.join({ swarm: "share-resume" });
+    });
+    const stored = await b.evaluate((cid) => peer.storage().usedBytes, cid);
+    assert.ok(stored >= 10 * MiB, `pieces survived the reload (${stored} bytes stored)`);
+    const got = await download(b, cid);
+    assert.equal(got.sha256, sha, "resumed download is byte-exact");
+    const fetched = Object.values(await receivedFrom(b, cid)).reduce((x, y) => x + y, 0);
+    console.log(`stored before resuming: ${stored} bytes; fetched after: ${fetched} bytes`);
+    assert.ok(fetched <= 32 * MiB - stored + 2 * 256 * 1024, "stored pieces were not fetched again");
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("a tab serving corrupted pieces is detected and banned; the download is still correct", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  // The liar's page comes from a second server serving the test-only build; it joins the first.
+  const liarOrigin = await startServer({ args: ["--pkg-dir", join(ROOT, "target/pkg-corrupt")] });
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "share-liar", uploadLimitBytesPerSecond: 4_000_000 });
+    const liarBrowser = await launchBrowser();
+    browsers.push(liarBrowser);
+    const liar = await openTab(liarBrowser, liarOrigin.url, { server: server.url, swarm: "share-liar", corruptUploads: true });
+    tabs.push(liar);
+    assert.equal(await liar.evaluate(() => String(window.joinError)), "undefined");
+    const b = await tabOfItsOwn(server, { swarm: "share-liar" });
+    const sha = await makeFile(a, 16 * MiB, 16);
+    assert.equal(await makeFile(liar, 16 * MiB, 16), sha);
+    const cid = await a.evaluate(() => peer.share(window.original));
+    assert.equal(await liar.evaluate(() => peer.share(window.original)), cid);
+    const got = await download(b, cid);
+    assert.equal(got.sha256, sha, "only verified bytes were kept");
+    const liarId = await liar.evaluate(() => peer.id);
+    const transfer = await b.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
+    assert.deepEqual(transfer.banned, [liarId], "the liar is banned");
+    assert.equal(transfer.peers.find((p) => p.peer === liarId)?.bytesReceived ?? 0, 0, "nothing from the liar was kept");
+  } finally {
+    await liarOrigin.stop();
+    await server.stop();
+  }
+}));

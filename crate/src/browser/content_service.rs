@@ -38,6 +38,8 @@ const MAX_LINKS: usize = 8;
 const UPLOADS_PER_PEER: u32 = 2;
 /// How often a fetch asks the server for providers while it has room for more links.
 const LOOKUP_EVERY: Duration = Duration::from_secs(3);
+/// How long a provider that could not be reached is left alone.
+const UNREACHABLE_REST: Duration = Duration::from_secs(30);
 /// How often the service runs its timers.
 const TICK_MS: u32 = 250;
 
@@ -45,14 +47,8 @@ const TICK_MS: u32 = 250;
 pub(crate) enum Request {
     /// A resource was hashed and stored by `share()`: serve it.
     Shared(ContentId, ContentMeta),
-    /// Fetch a resource; the reply gets its `Blob` once every piece is verified and stored.
-    Download {
-        id: ContentId,
-        meta: ContentMeta,
-        progress: Option<Function>,
-        not_found_after: Duration,
-        reply: FetchReply,
-    },
+    /// Fetch a resource; the waiter gets its `Blob` once every piece is verified and stored.
+    Download(ContentId, Waiter),
     /// Give up fetching a resource; waiters get `cancelled`.
     Cancel(ContentId),
     /// Stop serving a resource and delete it.
@@ -66,6 +62,18 @@ pub(crate) struct ServiceHandle {
     pub(crate) requests: mpsc::UnboundedSender<Request>,
     /// What `peer.transfers()` returns, kept up to date.
     pub(crate) transfers: Rc<RefCell<Vec<TransferInfo>>>,
+}
+
+/// A page waiting for a download.
+pub(crate) struct Waiter {
+    /// Name and type to record (from the link).
+    pub(crate) meta: ContentMeta,
+    /// Called with progress reports.
+    pub(crate) progress: Option<Function>,
+    /// Give up when no provider turns up for this long.
+    pub(crate) not_found_after: Duration,
+    /// Gets the `Blob`, or why not.
+    pub(crate) reply: FetchReply,
 }
 
 /// Tuning of the service, from the join options.
@@ -113,6 +121,7 @@ enum Done {
     Uploaded(ContentId, PeerId, u64),
     Assembled(ContentId, Result<web_sys::Blob, String>),
     Loaded(ContentId, Bitfield, ContentMeta),
+    FetchReady(ContentId, Result<Bitfield, StoreError>, Waiter),
 }
 
 /// A resource the tab holds (some or all of) or fetches.
@@ -126,6 +135,8 @@ struct Resource {
     uploading: HashMap<PeerId, u32>,
     links: HashMap<PeerId, LinkId>,
     dialing: HashSet<PeerId>,
+    /// Providers that could not be reached, and until when not to try again.
+    unreachable: HashMap<PeerId, Duration>,
     received: HashMap<PeerId, u64>,
     sent: HashMap<PeerId, u64>,
     banned: HashSet<PeerId>,
@@ -142,6 +153,7 @@ impl Resource {
             uploading: HashMap::new(),
             links: HashMap::new(),
             dialing: HashSet::new(),
+            unreachable: HashMap::new(),
             received: HashMap::new(),
             sent: HashMap::new(),
             banned: HashSet::new(),
@@ -281,13 +293,7 @@ impl ContentService {
                 let have = Bitfield::full(PieceLayout::of(&id).piece_count());
                 self.hold(id, have, meta);
             }
-            Request::Download {
-                id,
-                meta,
-                progress,
-                not_found_after,
-                reply,
-            } => self.download(id, meta, progress, not_found_after, reply),
+            Request::Download(id, waiter) => self.download(id, waiter),
             Request::Cancel(id) => {
                 if let Some(fetch) = self.resources.get_mut(&id).and_then(|r| r.fetch.take()) {
                     fetch.settle(Err(format!("cancelled: download of {id} stopped")));
@@ -333,61 +339,66 @@ impl ContentService {
         self.finish_if_complete(id);
     }
 
-    fn download(
-        &mut self,
-        id: ContentId,
-        meta: ContentMeta,
-        progress: Option<Function>,
-        not_found_after: Duration,
-        reply: FetchReply,
-    ) {
-        let now = now();
-        let resource = self.resources.entry(id).or_insert_with(|| {
-            Resource::new(
-                Bitfield::empty(PieceLayout::of(&id).piece_count()),
-                meta.clone(),
-            )
-        });
-        if resource.meta.name.is_none() && resource.meta.mime.is_none() {
-            resource.meta = meta.clone();
+    /// Adds a waiter to `id`'s fetch, starting it once the store says which pieces it holds
+    /// already (so an interrupted download resumes instead of fetching them again).
+    fn download(&mut self, id: ContentId, waiter: Waiter) {
+        if let Some(fetch) = self.fetch_mut(&id) {
+            fetch.last_activity = now();
+            fetch.not_found_after = waiter.not_found_after;
+            fetch.wait(waiter.reply, waiter.progress);
+            return;
         }
-        if resource.fetch.is_none() {
-            if resource.have.is_full() {
-                // Held already: assemble the Blob from the store.
-                let mut fetch = Fetch::new(
-                    Download::new(id, resource.have.clone(), DownloadConfig::default()),
-                    now,
-                );
-                fetch.finishing = true;
-                resource.fetch = Some(fetch);
-            } else {
-                // What the store holds from an interrupted visit is not fetched again.
-                let store = self.store.clone();
-                let done = self.done.clone();
-                let meta = meta.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let have = store.pieces(&id).await.unwrap_or_else(|e| {
-                        tracing::warn!(%id, "cannot read stored pieces: {e}");
-                        Bitfield::empty(PieceLayout::of(&id).piece_count())
-                    });
-                    let _ = store.write_meta(&id, &meta).await;
-                    let _ = done.unbounded_send(Done::Loaded(id, have, meta));
-                });
-                let config = DownloadConfig {
-                    seed: u64::from(now.subsec_nanos()) ^ self.next_link,
-                    ..DownloadConfig::default()
-                };
-                let mut fetch = Fetch::new(Download::new(id, resource.have.clone(), config), now);
-                for peer in resource.links.keys() {
-                    fetch.download.add_peer(*peer, now);
-                }
-                resource.fetch = Some(fetch);
+        let store = self.store.clone();
+        let done = self.done.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let have = store.pieces(&id).await;
+            if have.is_ok() {
+                let _ = store.write_meta(&id, &waiter.meta).await;
+            }
+            let _ = done.unbounded_send(Done::FetchReady(id, have, waiter));
+        });
+    }
+
+    /// Starts `id`'s fetch from the pieces held (or fails it if the store could not say).
+    fn start_fetch(&mut self, id: ContentId, have: Result<Bitfield, StoreError>, waiter: Waiter) {
+        let now = now();
+        if self.fetch_mut(&id).is_some() {
+            // Another request started it meanwhile.
+            return self.download(id, waiter);
+        }
+        let have = match have {
+            Ok(have) => have,
+            Err(e) => {
+                let _ = waiter.reply.send(Err(e.to_string()));
+                return;
+            }
+        };
+        let resource = self
+            .resources
+            .entry(id)
+            .or_insert_with(|| Resource::new(Bitfield::empty(have.len()), ContentMeta::default()));
+        let newly_held: Vec<u32> = have.iter().filter(|i| resource.have.insert(*i)).collect();
+        if resource.meta.name.is_none() && resource.meta.mime.is_none() {
+            resource.meta = waiter.meta.clone();
+        }
+        let config = DownloadConfig {
+            seed: u64::from(now.subsec_nanos()) ^ self.next_link,
+            ..DownloadConfig::default()
+        };
+        let mut fetch = Fetch::new(Download::new(id, resource.have.clone(), config), now);
+        fetch.finishing = resource.have.is_full();
+        fetch.not_found_after = waiter.not_found_after;
+        fetch.wait(waiter.reply, waiter.progress);
+        for peer in resource.links.keys() {
+            fetch.download.add_peer(*peer, now);
+        }
+        // Peers linked already learn what the store held beyond what they were told.
+        for link in resource.links.values().filter_map(|l| self.links.get(l)) {
+            for index in &newly_held {
+                link.link.send(&SwarmMessage::HavePiece(*index));
             }
         }
-        let fetch = resource.fetch.as_mut().expect("set above");
-        fetch.wait(reply, progress);
-        fetch.last_activity = now;
-        fetch.not_found_after = not_found_after;
+        resource.fetch = Some(fetch);
         self.tell_node(Command::Provide(id));
         self.finish_if_complete(id);
         self.lookup_due(id);
@@ -434,6 +445,7 @@ impl ContentService {
 
     /// Dials providers of `id` it is not linked to, up to [`MAX_LINKS`].
     fn dial_providers(&mut self, id: ContentId, providers: Vec<PeerId>) {
+        let now = now();
         let Some(resource) = self.resources.get_mut(&id) else {
             return;
         };
@@ -447,7 +459,12 @@ impl ContentService {
             if resource.links.len() + resource.dialing.len() >= MAX_LINKS {
                 break;
             }
+            let resting = resource
+                .unreachable
+                .get(&peer)
+                .is_some_and(|until| *until > now);
             if peer == self.local
+                || resting
                 || resource.links.contains_key(&peer)
                 || resource.dialing.contains(&peer)
                 || resource.banned.contains(&peer)
@@ -742,6 +759,8 @@ impl ContentService {
                 tracing::info!(%id, %peer, "cannot reach provider: {error}");
                 if let Some(resource) = self.resources.get_mut(&id) {
                     resource.dialing.remove(&peer);
+                    // A closed tab stays registered until its record expires.
+                    resource.unreachable.insert(peer, now() + UNREACHABLE_REST);
                 }
             }
             Done::Providers(id, Ok(peers)) => self.dial_providers(id, peers),
@@ -765,52 +784,10 @@ impl ContentService {
                     fetch.settle(result);
                 }
             }
-            Done::Loaded(id, have, meta) => {
-                let loaded = self.resources.get_mut(&id).map(|resource| {
-                    let mut missing = resource.have.clone();
-                    for index in have.iter() {
-                        missing.insert(index);
-                    }
-                    missing
-                });
-                match loaded {
-                    // A fetch started before the store answered: restart its download from
-                    // everything held.
-                    Some(all) if self.fetch_mut(&id).is_some() => self.resume_fetch(id, all),
-                    _ => self.hold(id, have, meta),
-                }
-            }
+            Done::Loaded(id, have, meta) => self.hold(id, have, meta),
+            Done::FetchReady(id, have, waiter) => self.start_fetch(id, have, waiter),
         }
         self.publish_transfers();
-    }
-
-    /// Restarts `id`'s download holding `have` (pieces found in the store count as held).
-    fn resume_fetch(&mut self, id: ContentId, have: Bitfield) {
-        let now = now();
-        let resource = self.resources.get_mut(&id).expect("checked by caller");
-        let fetch = resource.fetch.as_mut().expect("checked by caller");
-        if have.count() == resource.have.count() {
-            return;
-        }
-        resource.have = have.clone();
-        let config = DownloadConfig {
-            seed: u64::from(now.subsec_nanos()),
-            ..DownloadConfig::default()
-        };
-        fetch.download = Download::new(id, have, config);
-        for peer in resource.links.keys() {
-            fetch.download.add_peer(*peer, now);
-        }
-        // Peers learn what we hold now.
-        for link in resource.links.values() {
-            if let Some(state) = self.links.get(link) {
-                for index in resource.have.iter() {
-                    state.link.send(&SwarmMessage::HavePiece(index));
-                }
-            }
-        }
-        self.drain_download(id);
-        self.finish_if_complete(id);
     }
 
     fn on_stored(&mut self, id: ContentId, index: u32, result: Result<(), StoreError>) {

@@ -2,7 +2,7 @@
 
 use super::{
     content_options::{DownloadOptions, ShareOptions},
-    content_service::{ContentService, Request, ServiceHandle, TransferInfo},
+    content_service::{ContentService, Request, ServiceHandle, TransferInfo, Waiter},
     content_store::ContentStore,
     echo,
     events::dispatch,
@@ -239,13 +239,15 @@ impl Peer {
             content
                 .service
                 .requests
-                .unbounded_send(Request::Download {
+                .unbounded_send(Request::Download(
                     id,
-                    meta: options.meta,
-                    progress: options.on_progress,
-                    not_found_after: options.not_found_after,
-                    reply,
-                })
+                    Waiter {
+                        meta: options.meta,
+                        progress: options.on_progress,
+                        not_found_after: options.not_found_after,
+                        reply,
+                    },
+                ))
                 .map_err(|_| JsError::new("peer is closed"))?;
             let mut blob = blob.fuse();
             futures::select! {
