@@ -35,7 +35,7 @@ use crate::swarm::upload_queue::{Upload, UploadQueue, DEFAULT_MAX_QUEUED};
 /// Links held per resource.
 const MAX_LINKS: usize = 8;
 /// Pieces being read or written to a peer at once.
-const UPLOADS_PER_PEER: u32 = 2;
+const UPLOADS_PER_PEER: u32 = 4;
 /// How often a fetch asks the server for providers while it has room for more links.
 const LOOKUP_EVERY: Duration = Duration::from_secs(3);
 /// How long a provider that could not be reached is left alone.

@@ -371,3 +371,13 @@ fn install_logging(level: tracing::Level) {
         );
     });
 }
+
+/// Hashes and verifies `megabytes` MiB of generated content in this tab; returns `{ bytes,
+/// hashMegabytesPerSecond, verifyMegabytesPerSecond }`. For benchmarks.
+#[wasm_bindgen(js_name = measureVerification)]
+pub fn measure_verification(megabytes: u32) -> Result<JsValue, JsError> {
+    let speed = crate::content::verify_speed::measure((megabytes as usize) << 20, || {
+        super::clock::now().as_secs_f64()
+    });
+    to_js(&speed)
+}

@@ -11,6 +11,7 @@ pub mod content_id;
 pub mod piece_layout;
 pub mod piece_proof;
 pub mod stored_piece;
+pub mod verify_speed;
 
 /// The hash pairs of a content's BLAKE3 tree above its chunk groups, in pre-order: what a peer
 /// needs beside the bytes to prove any piece. 64 bytes per chunk group (0.4% of the content).

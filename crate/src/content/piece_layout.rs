@@ -10,8 +10,12 @@ use super::content_id::{ContentId, MAX_CONTENT_LEN};
 /// Chunk groups of 16 KiB (2^4 BLAKE3 chunks): each is hashed and checked on its own.
 pub const CHUNK_GROUP: BlockSize = BlockSize::from_chunk_log(4);
 
-/// Bytes in a piece; the last piece of a resource may be shorter.
-pub const PIECE_LEN: u64 = 256 * 1024;
+/// Chunk groups in a piece.
+pub const GROUPS_PER_PIECE: u64 = 64;
+
+/// Bytes in a piece (1 MiB); the last piece of a resource may be shorter. Large enough that
+/// per-piece costs (a request, a file write, a file read) stay small next to moving the bytes.
+pub const PIECE_LEN: u64 = GROUPS_PER_PIECE * 16 * 1024;
 
 /// Largest number of pieces a resource has ([`MAX_CONTENT_LEN`] / [`PIECE_LEN`]).
 pub const MAX_PIECES: u32 = (MAX_CONTENT_LEN / PIECE_LEN) as u32;
@@ -102,12 +106,14 @@ mod tests {
     }
 
     #[test]
-    fn a_piece_is_sixteen_chunk_groups() {
-        assert_eq!(PIECE_LEN, 16 * CHUNK_GROUP.bytes() as u64);
+    fn a_piece_is_whole_chunk_groups() {
+        assert_eq!(PIECE_LEN, GROUPS_PER_PIECE * CHUNK_GROUP.bytes() as u64);
         let chunks = PieceLayout::with_len(3 * PIECE_LEN)
             .piece_chunks(1)
             .unwrap();
-        assert_eq!(chunks, ChunkRanges::from(ChunkNum(256)..ChunkNum(512)));
+        let chunks_per_piece = PIECE_LEN / 1024;
+        let second = ChunkNum(chunks_per_piece)..ChunkNum(2 * chunks_per_piece);
+        assert_eq!(chunks, ChunkRanges::from(second));
     }
 
     #[test]

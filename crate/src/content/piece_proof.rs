@@ -10,12 +10,12 @@ use bytes::{BufMut, Bytes, BytesMut};
 use positioned_io::ReadAt;
 
 use super::content_id::ContentId;
-use super::piece_layout::{PieceLayout, PIECE_LEN};
+use super::piece_layout::{PieceLayout, GROUPS_PER_PIECE, PIECE_LEN};
 use super::Outboard;
 
 /// Largest encoded piece: a whole piece plus the hash pairs on its path from the root (at most
-/// one per tree level, 64 levels) and inside it (15 for 16 chunk groups).
-pub const MAX_ENCODED_PIECE: usize = PIECE_LEN as usize + (64 + 15) * 64;
+/// one per tree level, 64 levels) and inside it (one fewer than its chunk groups).
+pub const MAX_ENCODED_PIECE: usize = PIECE_LEN as usize + (64 + GROUPS_PER_PIECE as usize - 1) * 64;
 
 /// A piece whose every chunk group matched the content's root hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
