@@ -38,8 +38,10 @@ const MAX_LINKS: usize = 8;
 const UPLOADS_PER_PEER: u32 = 4;
 /// How often a fetch asks the server for providers while it has room for more links.
 const LOOKUP_EVERY: Duration = Duration::from_secs(3);
-/// How long a provider that could not be reached is left alone.
-const UNREACHABLE_REST: Duration = Duration::from_secs(30);
+/// How long a provider that could not be reached is left alone after its first failure; each
+/// further failure doubles it, up to [`MAX_UNREACHABLE_REST`].
+const UNREACHABLE_REST: Duration = Duration::from_secs(2);
+const MAX_UNREACHABLE_REST: Duration = Duration::from_secs(30);
 /// How often the service runs its timers.
 const TICK_MS: u32 = 250;
 
@@ -135,8 +137,8 @@ struct Resource {
     uploading: HashMap<PeerId, u32>,
     links: HashMap<PeerId, LinkId>,
     dialing: HashSet<PeerId>,
-    /// Providers that could not be reached, and until when not to try again.
-    unreachable: HashMap<PeerId, Duration>,
+    /// Providers that could not be reached: until when not to try again, and the last rest.
+    unreachable: HashMap<PeerId, (Duration, Duration)>,
     received: HashMap<PeerId, u64>,
     sent: HashMap<PeerId, u64>,
     banned: HashSet<PeerId>,
@@ -462,7 +464,7 @@ impl ContentService {
             let resting = resource
                 .unreachable
                 .get(&peer)
-                .is_some_and(|until| *until > now);
+                .is_some_and(|(until, _)| *until > now);
             if peer == self.local
                 || resting
                 || resource.links.contains_key(&peer)
@@ -759,11 +761,20 @@ impl ContentService {
                 tracing::info!(%id, %peer, "cannot reach provider: {error}");
                 if let Some(resource) = self.resources.get_mut(&id) {
                     resource.dialing.remove(&peer);
-                    // A closed tab stays registered until its record expires.
-                    resource.unreachable.insert(peer, now() + UNREACHABLE_REST);
+                    // A closed tab stays registered until its record expires: back off.
+                    let rest = resource
+                        .unreachable
+                        .get(&peer)
+                        .map_or(UNREACHABLE_REST, |(_, rest)| {
+                            (*rest * 2).min(MAX_UNREACHABLE_REST)
+                        });
+                    resource.unreachable.insert(peer, (now() + rest, rest));
                 }
             }
-            Done::Providers(id, Ok(peers)) => self.dial_providers(id, peers),
+            Done::Providers(id, Ok(peers)) => {
+                tracing::debug!(%id, providers = peers.len(), "provider lookup answered");
+                self.dial_providers(id, peers)
+            }
             Done::Providers(id, Err(e)) => tracing::warn!(%id, "provider lookup failed: {e}"),
             Done::Stored(id, index, result) => self.on_stored(id, index, result),
             Done::Read(id, upload, result) => self.on_read(id, upload, result),

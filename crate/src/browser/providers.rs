@@ -11,6 +11,8 @@ use std::time::Duration;
 
 /// Seconds a provider registration lasts on the server; renewed at half that.
 const PROVIDER_TTL: u64 = 120;
+/// A lookup not answered within this long is sent again.
+const LOOKUP_RETRY: Duration = Duration::from_secs(5);
 /// Providers asked for per lookup.
 const LOOKUP_LIMIT: u64 = 50;
 
@@ -22,7 +24,8 @@ pub(crate) type ProvidersReply = oneshot::Sender<Result<Vec<PeerId>, String>>;
 pub(crate) struct Providers {
     /// Announced namespaces and when to renew each.
     provided: HashMap<rendezvous::Namespace, Duration>,
-    lookups: HashMap<rendezvous::Namespace, Vec<ProvidersReply>>,
+    /// Lookups in flight: who waits, and when the question was sent.
+    lookups: HashMap<rendezvous::Namespace, (Vec<ProvidersReply>, Duration)>,
 }
 
 /// The rendezvous namespace of `id` within `swarm`.
@@ -69,9 +72,16 @@ impl TabNode {
                 return;
             }
         };
-        let waiting = self.providers.lookups.entry(namespace.clone()).or_default();
+        let now = now();
+        let (waiting, asked) = self
+            .providers
+            .lookups
+            .entry(namespace.clone())
+            .or_insert_with(|| (Vec::new(), now));
         waiting.push(reply);
-        if waiting.len() == 1 {
+        // A question unanswered for long is asked again rather than waited on forever.
+        if waiting.len() == 1 || now.saturating_sub(*asked) > LOOKUP_RETRY {
+            *asked = now;
             let server = self.state.borrow().server;
             self.swarm.behaviour_mut().rendezvous.discover(
                 Some(namespace),
@@ -131,12 +141,12 @@ impl TabNode {
             ),
             _ => return,
         };
-        for reply in self
+        let (waiting, _) = self
             .providers
             .lookups
             .remove(&namespace)
-            .unwrap_or_default()
-        {
+            .unwrap_or_default();
+        for reply in waiting {
             let _ = reply.send(answer.clone());
         }
     }
