@@ -6,67 +6,11 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, launchBrowser, openTab, ROOT } from "../tests/harness.mjs";
 import { bundleJsPeer, openJsTab } from "../tests/js-libp2p/tab.mjs";
+import { rawThroughput } from "./raw-channel.mjs";
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024);
 const ROUNDS = 3;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Raw RTCDataChannel from `a` to `b` (signalled through this script), `size`-byte messages. */
-async function rawThroughput(a, b, size) {
-  const offer = await a.evaluate(async () => {
-    const pc = new RTCPeerConnection();
-    window.rawPc = pc;
-    window.rawChannel = pc.createDataChannel("raw");
-    await pc.setLocalDescription(await pc.createOffer());
-    while (pc.iceGatheringState !== "complete") await new Promise((r) => setTimeout(r, 10));
-    return pc.localDescription.sdp;
-  });
-  const answer = await b.evaluate(async (offer) => {
-    const pc = new RTCPeerConnection();
-    window.rawPc = pc;
-    pc.ondatachannel = ({ channel }) => {
-      channel.binaryType = "arraybuffer";
-      let received = 0;
-      channel.onmessage = (e) => {
-        if (typeof e.data === "string") { received = 0; return; } // a new round starts
-        received += e.data.byteLength;
-        if (received >= window.rawExpected) channel.send("done");
-      };
-    };
-    await pc.setRemoteDescription({ type: "offer", sdp: offer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    while (pc.iceGatheringState !== "complete") await new Promise((r) => setTimeout(r, 10));
-    return pc.localDescription.sdp;
-  }, offer);
-  await a.evaluate(async (answer) => {
-    await window.rawPc.setRemoteDescription({ type: "answer", sdp: answer });
-    const channel = window.rawChannel;
-    if (channel.readyState !== "open") await new Promise((r) => { channel.onopen = r; });
-  }, answer);
-  const results = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    await b.evaluate((bytes) => { window.rawExpected = bytes; }, BYTES);
-    results.push(await a.evaluate(async ({ bytes, size }) => {
-      const channel = window.rawChannel;
-      channel.bufferedAmountLowThreshold = 256 * 1024;
-      const message = new Uint8Array(size);
-      const done = new Promise((r) => { channel.onmessage = r; });
-      channel.send("start");
-      const started = performance.now();
-      for (let sent = 0; sent < bytes; sent += size) {
-        if (channel.bufferedAmount > 1024 * 1024) {
-          await new Promise((r) => { channel.onbufferedamountlow = r; });
-        }
-        channel.send(message);
-      }
-      await done;
-      return bytes / ((performance.now() - started) / 1000) / 1e6;
-    }, { bytes: BYTES, size }));
-  }
-  await a.evaluate(() => window.rawPc.close());
-  await b.evaluate(() => window.rawPc.close());
-  return median(results);
-}
 
 // Twenty short-lived tabs each open a circuit to A; allow them all at once.
 const server = await startServer({ args: ["--max-circuits-per-peer", "64"] });
@@ -84,8 +28,8 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     ours.push((await a.evaluate(({ id, bytes }) => peer.measureThroughput(id, bytes), { id: bId, bytes: BYTES })).megabytesPerSecond);
   }
-  const raw16 = await rawThroughput(a, b, 16 * 1024);
-  const raw64 = await rawThroughput(a, b, 64 * 1024);
+  const raw16 = await rawThroughput(a, b, { size: 16 * 1024, bytes: BYTES, rounds: ROUNDS });
+  const raw64 = await rawThroughput(a, b, { size: 64 * 1024, bytes: BYTES, rounds: ROUNDS });
 
   const aId = await a.evaluate(() => peer.id);
   const firstByte = [];

@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build-wasm.sh
 cargo build --release -p peerfetch-server
+cargo build --release -p peerfetch --example verify_speed
 tests/in-netns.sh node bench/webrtc.mjs
+tests/in-netns.sh node bench/files.mjs

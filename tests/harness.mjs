@@ -68,6 +68,8 @@ export async function launchBrowser() {
   });
   return {
     context,
+    /** The profile folder, which names this browser's processes on their command line. */
+    profile,
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

@@ -544,3 +544,143 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::content_hasher::ContentHasher;
+    use crate::content::piece_proof::encode_piece;
+    use bytes::Bytes;
+
+    const T0: Duration = Duration::ZERO;
+
+    fn content(pieces: u64) -> (Vec<u8>, ContentId, crate::content::Outboard) {
+        let data: Vec<u8> = (0..pieces * PIECE_LEN).map(|i| (i % 253) as u8).collect();
+        let mut hasher = ContentHasher::new(data.len() as u64).unwrap();
+        hasher.update(&data).unwrap();
+        let (id, outboard) = hasher.finish().unwrap();
+        (data, id, outboard)
+    }
+
+    fn have(pieces: u32, held: &[u32]) -> SwarmMessage {
+        let mut field = Bitfield::empty(pieces);
+        for piece in held {
+            field.insert(*piece);
+        }
+        SwarmMessage::Have(Bytes::copy_from_slice(field.as_bytes()))
+    }
+
+    fn requests(download: &mut Download<char>) -> Vec<(char, u32, u32)> {
+        std::iter::from_fn(|| download.poll_event())
+            .filter_map(|event| match event {
+                Event::Send(peer, SwarmMessage::Request { id, piece }) => Some((peer, id, piece)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn asks_for_the_rarest_piece_first() {
+        let (_, id, _) = content(4);
+        let config = DownloadConfig {
+            initial_window: 1,
+            ..DownloadConfig::default()
+        };
+        let mut download = Download::new(id, Bitfield::empty(4), config);
+        for peer in ['a', 'b', 'c'] {
+            download.add_peer(peer, T0);
+        }
+        // Pieces 0-2 are held by two peers, piece 3 only by `c`.
+        download.handle(&'a', have(4, &[0, 1, 2]), T0);
+        download.handle(&'b', have(4, &[0, 1, 2]), T0);
+        requests(&mut download);
+        download.handle(&'c', have(4, &[0, 1, 2, 3]), T0);
+        let asked = requests(&mut download);
+        assert_eq!(asked.len(), 1);
+        assert_eq!((asked[0].0, asked[0].2), ('c', 3));
+    }
+
+    #[test]
+    fn bad_bitfields_and_mismatched_answers_ban_the_peer() {
+        let (data, id, outboard) = content(2);
+        let mut download = Download::new(id, Bitfield::empty(2), DownloadConfig::default());
+        download.add_peer('a', T0);
+        download.handle(
+            &'a',
+            SwarmMessage::Have(Bytes::from_static(&[0xff, 0xff])),
+            T0,
+        );
+        assert!(download.is_banned(&'a'));
+        download.add_peer('a', T0);
+        assert!(matches!(
+            download.poll_event(),
+            Some(Event::Drop('a', DropReason::Protocol(_)))
+        ));
+        assert!(matches!(
+            download.poll_event(),
+            Some(Event::Drop('a', DropReason::Banned))
+        ));
+
+        download.add_peer('b', T0);
+        download.handle(&'b', have(2, &[0, 1]), T0);
+        let (_, request, piece) = requests(&mut download)[0];
+        let other = 1 - piece;
+        let range = PieceLayout::of(&id).piece_bytes(other).unwrap();
+        let encoded = encode_piece(
+            &outboard,
+            other,
+            &data[range.start as usize..range.end as usize],
+        )
+        .unwrap();
+        // A valid piece, but not the one asked for under that request id.
+        download.handle(
+            &'b',
+            SwarmMessage::Piece {
+                id: request,
+                piece: other,
+                encoded,
+            },
+            T0,
+        );
+        assert!(download.is_banned(&'b'));
+        assert!(!download.have().contains(other));
+    }
+
+    #[test]
+    fn a_silent_peer_loses_its_requests_and_is_dropped_after_three_stalls() {
+        let (_, id, _) = content(2);
+        let config = DownloadConfig::default();
+        let stall = config.stall_timeout;
+        let mut download = Download::new(id, Bitfield::empty(2), config);
+        download.add_peer('a', T0);
+        download.handle(&'a', have(2, &[0, 1]), T0);
+        assert_eq!(requests(&mut download).len(), 2);
+        // Ticks every half second for a minute: the peer never answers.
+        let (mut stalls, mut dropped_at) = (0, None);
+        for tick in 1..=120u32 {
+            let now = T0 + Duration::from_millis(500) * tick;
+            download.tick(now);
+            let events: Vec<_> = std::iter::from_fn(|| download.poll_event()).collect();
+            if events
+                .iter()
+                .any(|e| matches!(e, Event::Send('a', SwarmMessage::Cancel { .. })))
+            {
+                stalls += 1;
+                assert!(
+                    now.saturating_sub(T0) >= stall,
+                    "no stall before the timeout"
+                );
+            }
+            if events
+                .iter()
+                .any(|e| matches!(e, Event::Drop('a', DropReason::Stalled)))
+            {
+                assert!(dropped_at.is_none());
+                dropped_at = Some(stalls);
+            }
+        }
+        assert_eq!(dropped_at, Some(3), "dropped at its third stall");
+        assert_eq!(download.peers().count(), 0);
+        assert!(!download.is_banned(&'a'), "a stalled peer may come back");
+    }
+}
