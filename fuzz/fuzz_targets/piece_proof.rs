@@ -13,7 +13,9 @@ use peerfetch::content::piece_proof::{encode_piece, verify_piece};
 fn known() -> &'static (ContentId, Vec<u8>, Vec<u8>) {
     static KNOWN: OnceLock<(ContentId, Vec<u8>, Vec<u8>)> = OnceLock::new();
     KNOWN.get_or_init(|| {
-        let content: Vec<u8> = (0..3 * 256 * 1024 + 777u32).map(|i| (i * 7 + i / 4099) as u8).collect();
+        let content: Vec<u8> = (0..3 * 256 * 1024 + 777u32)
+            .map(|i| (i * 7 + i / 4099) as u8)
+            .collect();
         let mut hasher = ContentHasher::new(content.len() as u64).unwrap();
         hasher.update(&content).unwrap();
         let (id, outboard) = hasher.finish().unwrap();

@@ -30,10 +30,7 @@ pub fn stored_from_encoded(
     index: u32,
     encoded: &[u8],
 ) -> Result<Bytes, PieceError> {
-    let (data_len, pairs_len) = piece_shape(layout, index)?;
-    if encoded.len() != data_len + pairs_len {
-        return Err(PieceError::Truncated);
-    }
+    let (_, pairs_len) = sized_shape(layout, index, encoded.len())?;
     let mut data = BytesMut::with_capacity(encoded.len());
     let mut pairs = Vec::with_capacity(pairs_len);
     let mut rest = encoded;
@@ -56,10 +53,7 @@ pub fn encoded_from_stored(
     index: u32,
     stored: &[u8],
 ) -> Result<Bytes, PieceError> {
-    let (data_len, pairs_len) = piece_shape(layout, index)?;
-    if stored.len() != data_len + pairs_len {
-        return Err(PieceError::Truncated);
-    }
+    let (data_len, _) = sized_shape(layout, index, stored.len())?;
     let (mut data, mut pairs) = stored.split_at(data_len);
     let mut out = BytesMut::with_capacity(stored.len());
     for item in items(layout, index)? {
@@ -77,6 +71,15 @@ pub fn encoded_from_stored(
 /// Bytes of proof (hash pairs) stored after piece `index`'s data.
 pub fn proof_len(layout: &PieceLayout, index: u32) -> Result<usize, PieceError> {
     piece_shape(layout, index).map(|(_, pairs)| pairs)
+}
+
+/// The shape of piece `index`, checked against the `len` bytes at hand.
+fn sized_shape(layout: &PieceLayout, index: u32, len: usize) -> Result<(usize, usize), PieceError> {
+    let (data, pairs) = piece_shape(layout, index)?;
+    if len != data + pairs {
+        return Err(PieceError::Truncated);
+    }
+    Ok((data, pairs))
 }
 
 /// Bytes of data and of hash pairs in piece `index`'s encoding.
