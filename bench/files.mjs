@@ -87,13 +87,6 @@ try {
   const shared = await Promise.all(capped.map((page) => share(page, cappedBytes, 3)));
   const threeCapped = await download(sink, shared[0]);
 
-  // Hashing speed, wasm and native.
-  const wasm = await sink.evaluate(async () => {
-    const { measureVerification } = await import("/pkg/peerfetch.js");
-    return measureVerification(256);
-  });
-  const native = JSON.parse(execFileSync(join(ROOT, "target/release/examples/verify_speed"), ["256"], { encoding: "utf8" }));
-
   // Peak memory of the downloading tab over a large download.
   const large = await share(source, LARGE_BYTES, 4);
   let peak = rendererRss(sink.browser);
@@ -101,6 +94,19 @@ try {
   const before = rendererRss(sink.browser);
   const largeMBps = await download(sink, large);
   clearInterval(sampler);
+  const wasmMemory = await sink.evaluate(async () => {
+    const { default: init } = await import("/pkg/peerfetch.js");
+    return (await init()).memory.buffer.byteLength;
+  });
+
+  // Hashing speed, wasm and native.
+  // In a tab of its own: the 256 MiB it hashes would stay in that tab's wasm memory.
+  const hasher = await tab(server, { swarm: `${swarm}-hash` });
+  const wasm = await hasher.evaluate(async () => {
+    const { measureVerification } = await import("/pkg/peerfetch.js");
+    return measureVerification(256);
+  });
+  const native = JSON.parse(execFileSync(join(ROOT, "target/release/examples/verify_speed"), ["256"], { encoding: "utf8" }));
 
   const oneSourceMBps = median(oneSource);
   const results = {
@@ -124,6 +130,7 @@ try {
     largeDownloadMBps: +largeMBps.toFixed(1),
     sinkRendererRssBeforeMiB: Math.round(before / MiB),
     sinkRendererRssPeakMiB: Math.round(peak / MiB),
+    sinkWasmMemoryMiB: Math.round(wasmMemory / MiB),
   };
   console.log(JSON.stringify(results, null, 2));
   const dir = join(ROOT, "bench/results");
@@ -132,7 +139,7 @@ try {
   console.log(`one source: ${results.oneSourceDownloadMBps} MB/s vs raw RTCDataChannel ${results.rawDataChannel64KiBMBps} MB/s (ratio ${results.ratioToRaw})`);
   console.log(`capped at ${CAP / 1e6} MB/s each: one source ${results.oneCappedSourceMBps} MB/s, three ${results.threeCappedSourcesMBps} MB/s (${results.threeToOneCappedRatio}x)`);
   console.log(`BLAKE3 verify: wasm ${results.wasmVerifyMBps} MB/s, native ${results.nativeVerifyMBps} MB/s`);
-  console.log(`${LARGE_BYTES / MiB} MiB download at ${results.largeDownloadMBps} MB/s; downloading tab's renderer peaked at ${results.sinkRendererRssPeakMiB} MiB (${results.sinkRendererRssBeforeMiB} MiB before)`);
+  console.log(`${LARGE_BYTES / MiB} MiB download at ${results.largeDownloadMBps} MB/s; downloading tab's renderer peaked at ${results.sinkRendererRssPeakMiB} MiB (${results.sinkRendererRssBeforeMiB} MiB before); its wasm memory: ${results.sinkWasmMemoryMiB} MiB`);
 } finally {
   for (const browser of browsers) await browser.close();
   await server.stop();

@@ -188,3 +188,33 @@ test("a tab serving corrupted pieces is detected and banned; the download is sti
     await server.stop();
   }
 }));
+
+test("a full store and an aborted download fail with errors that say so", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "share-errors", uploadLimitBytesPerSecond: 2_000_000 });
+    const small = await tabOfItsOwn(server, { swarm: "share-errors", storageQuotaBytes: 3 * MiB });
+    await makeFile(a, 8 * MiB, 8);
+    const cid = await a.evaluate(() => peer.share(window.original));
+    const full = await small.evaluate((cid) => peer.download(cid).then(() => "resolved", (e) => e.message), cid);
+    assert.match(full, /^storage quota full: /);
+    const storage = await small.evaluate(() => peer.storage());
+    assert.ok(storage.usedBytes <= 3 * MiB, `quota held: ${JSON.stringify(storage)}`);
+
+    const b = await tabOfItsOwn(server, { swarm: "share-errors" });
+    const aborted = await b.evaluate(async (cid) => {
+      const controller = new AbortController();
+      const result = peer.download(cid, { signal: controller.signal }).then(() => "resolved", (e) => e.message);
+      setTimeout(() => controller.abort(), 500);
+      return result;
+    }, cid);
+    assert.match(aborted, /^cancelled: /);
+    const transfer = await b.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
+    assert.equal(transfer.downloading, false, "the aborted download stopped");
+    assert.equal(await b.evaluate((cid) => peer.has(cid), cid), false);
+    const bad = await b.evaluate(() => peer.download("not-a-cid").then(() => "resolved", (e) => e.message));
+    assert.match(bad, /^invalid content id: /);
+  } finally {
+    await server.stop();
+  }
+}));
