@@ -7,19 +7,21 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use peerfetch::content::content_hasher::ContentHasher;
 use peerfetch::content::content_id::ContentId;
+use peerfetch::content::piece_layout::{PieceLayout, PIECE_LEN};
 use peerfetch::content::piece_proof::{encode_piece, verify_piece};
 
-/// Three pieces and a bit of known content, and the true encoding of its second piece.
+/// Three pieces and a bit of known content, the second piece, and its true encoding.
 fn known() -> &'static (ContentId, Vec<u8>, Vec<u8>) {
     static KNOWN: OnceLock<(ContentId, Vec<u8>, Vec<u8>)> = OnceLock::new();
     KNOWN.get_or_init(|| {
-        let content: Vec<u8> = (0..3 * 256 * 1024 + 777u32)
+        let content: Vec<u8> = (0..3 * PIECE_LEN as u32 + 777)
             .map(|i| (i * 7 + i / 4099) as u8)
             .collect();
         let mut hasher = ContentHasher::new(content.len() as u64).unwrap();
         hasher.update(&content).unwrap();
         let (id, outboard) = hasher.finish().unwrap();
-        let piece = content[256 * 1024..512 * 1024].to_vec();
+        let range = PieceLayout::of(&id).piece_bytes(1).unwrap();
+        let piece = content[range.start as usize..range.end as usize].to_vec();
         let encoded = encode_piece(&outboard, 1, &piece).unwrap().to_vec();
         (id, piece, encoded)
     })
