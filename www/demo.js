@@ -1,6 +1,6 @@
 // The demo page: join the mesh, share a dropped file by link, download the file a link names.
 // A link is `<origin>/#<content id>&name=<file name>&type=<MIME type>[&swarm=<swarm>]`.
-import init, { Peer } from "/pkg/peerfetch.js";
+import init, { Peer } from "/peerfetch-auto.js";
 
 const $ = (id) => document.getElementById(id);
 

@@ -66,13 +66,15 @@ impl Peer {
                 .origin()
                 .map_err(|e| JsError::new(&js_message(&e)))?,
         };
+        let config = options.service_config().map_err(|e| JsError::new(&e))?;
+        let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
+        // Opened before joining: once joined, the swarm must be polled without a pause.
+        let store = ContentStore::open(quota).await;
         let node = join(&options, &server)
             .await
             .map_err(|e| JsError::new(&e))?;
         let (commands, receiver) = mpsc::channel(64);
-        let config = options.service_config().map_err(|e| JsError::new(&e))?;
-        let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
-        let content = match ContentStore::open(quota).await {
+        let content = match store {
             Ok(store) => {
                 let store = Rc::new(store);
                 let local = *node.swarm.local_peer_id();
