@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod bootstrap;
+pub mod cdn;
 pub mod content;
 pub mod direct_dial;
 pub mod error_chain;

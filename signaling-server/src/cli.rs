@@ -1,6 +1,6 @@
 //! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 use libp2p::Multiaddr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -73,6 +73,31 @@ pub struct Cli {
     /// Seconds a connection with no open stream and no reservation is kept.
     #[arg(long, env = "PEERFETCH_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
+
+    /// A task other than serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `peerfetch-server` can do besides serving.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Write the manifest of a folder of site assets (URL path → BLAKE3 content id, length and
+    /// type), the trust root against which tabs verify what peers send them.
+    Manifest(ManifestArgs),
+}
+
+/// `peerfetch-server manifest DIR [--base PATH] [--out FILE]`.
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// Folder of the site's assets; hidden files are left out.
+    pub dir: PathBuf,
+    /// URL path at which the site serves DIR.
+    #[arg(long, default_value = "/")]
+    pub base: String,
+    /// Where to write the manifest [default: DIR/peerfetch-manifest.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Bounds on the circuit relay v2 service; past one, the relay answers with the protocol's
@@ -149,6 +174,19 @@ mod tests {
         );
         assert_eq!(cli.http.to_string(), "127.0.0.1:8080");
         assert_eq!(cli.relay.to_config().max_circuit_bytes, 131_072);
+    }
+
+    #[test]
+    fn manifest_is_a_subcommand() {
+        let cli =
+            Cli::try_parse_from(["peerfetch-server", "manifest", "www/cdn", "--base", "/cdn"])
+                .expect("parses");
+        let Some(Command::Manifest(args)) = cli.command else {
+            panic!("not the manifest command: {:?}", cli.command);
+        };
+        assert_eq!(args.dir, PathBuf::from("www/cdn"));
+        assert_eq!(args.base, "/cdn");
+        assert_eq!(args.out, None);
     }
 
     #[test]

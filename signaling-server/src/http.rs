@@ -1,6 +1,8 @@
-//! The HTTP side: the demo pages, the wasm package at `/pkg/`, and `GET /bootstrap`.
+//! The HTTP side: the demo pages and sites (`www/`, with the bytes sent per path counted at
+//! `GET /origin-stats`), the wasm package at `/pkg/`, and `GET /bootstrap`.
 
 use crate::advertised::Advertised;
+use crate::origin_bytes::{self, SharedOriginBytes};
 use axum::{
     extract::State,
     http::{header, HeaderValue},
@@ -13,11 +15,23 @@ use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
 /// The router serving `www_dir` at `/`, `pkg_dir` at `/pkg/` and the bootstrap document.
 pub fn router(advertised: Arc<Advertised>, www_dir: &Path, pkg_dir: &Path) -> Router {
+    let origin_bytes = SharedOriginBytes::default();
+    // The site the server is the origin of: every page and asset under www/, bytes counted.
+    let site = Router::new()
+        .fallback_service(ServeDir::new(www_dir))
+        .layer(axum::middleware::from_fn_with_state(
+            origin_bytes.clone(),
+            origin_bytes::count,
+        ));
     Router::new()
         .route("/bootstrap", get(bootstrap))
         .with_state(advertised)
+        .route(
+            "/origin-stats",
+            get(origin_bytes::report).with_state(origin_bytes),
+        )
         .nest_service("/pkg", ServeDir::new(pkg_dir))
-        .fallback_service(ServeDir::new(www_dir))
+        .fallback_service(site)
         // Pages on other origins (sites adopting peerfetch) read /bootstrap and load /pkg/.
         .layer(SetResponseHeaderLayer::overriding(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,

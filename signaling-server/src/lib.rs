@@ -9,6 +9,8 @@ pub mod cli;
 mod http;
 pub mod identity_file;
 pub mod node;
+mod origin_bytes;
+pub mod site_manifest;
 
 pub use cli::Cli;
 pub use node::{Server, ServerError};

@@ -1,13 +1,25 @@
 //! `peerfetch-server`: parse flags, bind, print where the demo is, serve until Ctrl-C.
 
 use clap::Parser;
-use peerfetch_server::{Cli, Server};
+use peerfetch_server::{cli::Command, site_manifest, Cli, Server};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Manifest(args)) = &cli.command {
+        return match site_manifest::write(&args.dir, &args.base, args.out.as_deref()) {
+            Ok((out, manifest)) => {
+                println!("{}: {} resources", out.display(), manifest.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("peerfetch-server manifest: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let filter = match EnvFilter::try_new(&cli.log_level) {
         Ok(filter) => filter,
         Err(e) => {
