@@ -2,7 +2,8 @@
 # Installs what peerfetch needs and is missing; safe to run again. Needs root for apt-get.
 #   - the wasm32 Rust target
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
-#   - Debian's Chromium and ChromeDriver (browser tests) and iproute2 (test network namespaces)
+#   - Debian's Chromium and ChromeDriver (browser tests), iproute2 (test network namespaces) and
+#     ffmpeg (the demo site's video)
 #   - the npm test tooling (playwright-core, which never downloads a browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,10 @@ command -v unshare >/dev/null || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v ffmpeg >/dev/null; then
+  [ ${#missing[@]} -gt 0 ] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
 fi
 
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

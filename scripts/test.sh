@@ -18,4 +18,5 @@ CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=120 \
 
 scripts/build-wasm.sh --test-builds
 cargo build --release -p peerfetch-server
+scripts/build-cdn-site.sh
 tests/in-netns.sh node --test --test-concurrency=1 tests/

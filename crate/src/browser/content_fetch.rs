@@ -1,6 +1,8 @@
 //! [`Fetch`]: a resource the page asked for, while it downloads: the swarm [`Download`], who
 //! waits for the `Blob`, and the progress reports (`{ bytes, total, bytesPerSecond, peers }`).
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
@@ -25,13 +27,17 @@ pub(crate) struct Fetch {
     pub(crate) download: Download<PeerId>,
     waiters: Vec<FetchReply>,
     progress: Vec<Function>,
-    /// When a piece last arrived (or the page last asked).
+    /// Told when bytes last arrived, for waiters that watch (see [`Fetch::touch`]).
+    activity: Vec<Rc<Cell<Duration>>>,
+    /// When bytes last arrived (or the page last asked).
     pub(crate) last_activity: Duration,
     /// When to ask the server for providers next.
     pub(crate) next_lookup: Duration,
+    /// Whether the server answered a provider lookup (or failed to) yet.
+    pub(crate) lookup_answered: bool,
     /// Whether any provider was ever found.
     pub(crate) found_provider: bool,
-    /// Give up when no provider turns up for this long.
+    /// Give up when no provider turns up for this long (counted once a lookup was answered).
     pub(crate) not_found_after: Duration,
     /// Every piece verified; waiting for the last writes before handing out the `Blob`.
     pub(crate) finishing: bool,
@@ -48,8 +54,10 @@ impl Fetch {
             download,
             waiters: Vec::new(),
             progress: Vec::new(),
+            activity: Vec::new(),
             last_activity: now,
             next_lookup: now,
+            lookup_answered: false,
             found_provider: false,
             not_found_after: Duration::from_secs(15),
             finishing: false,
@@ -59,21 +67,29 @@ impl Fetch {
         }
     }
 
-    /// Adds a waiter and, if given, its progress callback.
-    pub(crate) fn wait(&mut self, reply: FetchReply, progress: Option<Function>) {
+    /// Adds a waiter, its progress callback and the cell it watches activity in, if given.
+    pub(crate) fn wait(
+        &mut self,
+        reply: FetchReply,
+        progress: Option<Function>,
+        activity: Option<Rc<Cell<Duration>>>,
+    ) {
         self.waiters.push(reply);
         self.progress.extend(progress);
+        self.activity.extend(activity);
+    }
+
+    /// Notes that bytes of the resource arrived at `now` (a piece, or part of one).
+    pub(crate) fn touch(&mut self, now: Duration) {
+        self.last_activity = now;
+        for cell in &self.activity {
+            cell.set(now);
+        }
     }
 
     /// Verified bytes held.
     pub(crate) fn bytes(&self) -> u64 {
-        let layout = PieceLayout::of(self.download.id());
-        self.download
-            .have()
-            .iter()
-            .filter_map(|index| layout.piece_bytes(index))
-            .map(|range| range.end - range.start)
-            .sum()
+        PieceLayout::of(self.download.id()).bytes_in(self.download.have())
     }
 
     /// Peers asked for pieces right now.

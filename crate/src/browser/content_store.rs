@@ -92,7 +92,7 @@ impl ContentStore {
         for id in store.contents().await? {
             let layout = PieceLayout::of(&id);
             for index in store.pieces(&id).await?.iter() {
-                used += piece_len(&layout, index);
+                used += layout.piece_len(index);
             }
         }
         store.used.set(used);
@@ -150,7 +150,7 @@ impl ContentStore {
         index: u32,
         stored: &[u8],
     ) -> Result<(), StoreError> {
-        let needed = piece_len(&PieceLayout::of(id), index);
+        let needed = PieceLayout::of(id).piece_len(index);
         let used = self.used.get();
         if used + needed > self.quota {
             return Err(StoreError::QuotaFull {
@@ -188,7 +188,7 @@ impl ContentStore {
     pub(crate) async fn remove_piece(&self, id: &ContentId, index: u32) -> Result<(), StoreError> {
         if let Some(dir) = self.content_dir(id, false).await? {
             await_js::<JsValue>(dir.remove_entry(&piece_name(index))).await?;
-            let len = piece_len(&PieceLayout::of(id), index);
+            let len = PieceLayout::of(id).piece_len(index);
             self.used.set(self.used.get().saturating_sub(len));
         }
         Ok(())
@@ -208,7 +208,7 @@ impl ContentStore {
                 let file = piece_file(&dir, index)
                     .await
                     .map_err(|_| StoreError::Missing(index))?;
-                let len = piece_len(&layout, index);
+                let len = layout.piece_len(index);
                 let data = file
                     .slice_with_f64_and_f64(0.0, len as f64)
                     .map_err(io_error)?;
@@ -223,12 +223,7 @@ impl ContentStore {
     /// Deletes everything stored for `id`.
     pub(crate) async fn remove(&self, id: &ContentId) -> Result<(), StoreError> {
         let layout = PieceLayout::of(id);
-        let freed: u64 = self
-            .pieces(id)
-            .await?
-            .iter()
-            .map(|index| piece_len(&layout, index))
-            .sum();
+        let freed = layout.bytes_in(&self.pieces(id).await?);
         if self.content_dir(id, false).await?.is_some() {
             let options = FileSystemRemoveOptions::new();
             options.set_recursive(true);
@@ -298,14 +293,10 @@ impl ContentStore {
 }
 
 /// Bytes of data in piece `index`.
-fn piece_len(layout: &PieceLayout, index: u32) -> u64 {
-    layout.piece_bytes(index).map_or(0, |r| r.end - r.start)
-}
-
 /// Size of piece `index`'s file: its bytes and proof.
 fn stored_len(layout: &PieceLayout, index: u32) -> Option<u64> {
     let proof = crate::content::stored_piece::proof_len(layout, index).ok()?;
-    Some(piece_len(layout, index) + proof as u64)
+    Some(layout.piece_len(index) + proof as u64)
 }
 
 fn piece_name(index: u32) -> String {

@@ -1,11 +1,13 @@
 //! The options object `Peer.join` takes.
 
+use super::cdn::CdnConfig;
+use crate::cdn::manifest::DEFAULT_MANIFEST_PATH;
 use serde::Deserialize;
 use std::time::Duration;
 
 /// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel,
 /// iceServers, iceTransportPolicy, connectTimeoutMs, meshDegree, maxDegree, storageQuotaBytes,
-/// uploadLimitBytesPerSecond })`; every field is optional.
+/// uploadLimitBytesPerSecond, manifest, peerTimeoutMs })`; every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct JoinOptions {
@@ -38,6 +40,11 @@ pub(crate) struct JoinOptions {
     pub(crate) storage_quota_bytes: Option<f64>,
     /// Cap on the bytes per second the tab uploads to other tabs; default none.
     pub(crate) upload_limit_bytes_per_second: Option<f64>,
+    /// URL of the site manifest `peer.fetch` verifies against, relative to the page; default
+    /// `/peerfetch-manifest.json`.
+    pub(crate) manifest: Option<String>,
+    /// `peer.fetch` turns to the origin when peers deliver nothing for this long; default 1500 ms.
+    pub(crate) peer_timeout_ms: Option<u32>,
     /// Test builds only (feature `corrupt-uploads`): serve damaged pieces.
     pub(crate) corrupt_uploads: Option<bool>,
 }
@@ -72,6 +79,18 @@ impl JoinOptions {
                 .parse()
                 .map_err(|_| format!("invalid logLevel {level:?}")),
         }
+    }
+
+    /// The CDN settings, the manifest URL resolved against `page` (the page's URL).
+    pub(crate) fn cdn_config(&self, page: &str) -> Result<CdnConfig, String> {
+        let manifest = self.manifest.as_deref().unwrap_or(DEFAULT_MANIFEST_PATH);
+        let manifest_url = web_sys::Url::new_with_base(manifest, page)
+            .map_err(|_| format!("invalid manifest URL {manifest:?}"))?
+            .href();
+        Ok(CdnConfig {
+            manifest_url,
+            peer_timeout: millis(self.peer_timeout_ms, 1500),
+        })
     }
 
     pub(crate) fn ping_interval(&self) -> Duration {

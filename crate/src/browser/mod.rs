@@ -6,6 +6,7 @@
 //! on `peer.events`.
 
 mod behaviour;
+mod cdn;
 mod clock;
 mod content_fetch;
 mod content_options;

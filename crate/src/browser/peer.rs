@@ -1,6 +1,7 @@
 //! `Peer`, the class the page uses.
 
 use super::{
+    cdn::{pass_through, Cdn},
     content_options::{DownloadOptions, ShareOptions},
     content_service::{ContentService, Request, ServiceHandle, TransferInfo, Waiter},
     content_store::ContentStore,
@@ -38,11 +39,12 @@ pub struct Peer {
     content: Result<Content, String>,
 }
 
-/// The tab's content store and the service serving and fetching from it.
+/// The tab's content store, the service serving and fetching from it, and `fetch`'s side.
 #[derive(Clone)]
 struct Content {
     store: Rc<ContentStore>,
     service: ServiceHandle,
+    cdn: Rc<Cdn>,
 }
 
 #[wasm_bindgen]
@@ -67,6 +69,10 @@ impl Peer {
                 .map_err(|e| JsError::new(&js_message(&e)))?,
         };
         let config = options.service_config().map_err(|e| JsError::new(&e))?;
+        let page = web_sys::window()
+            .and_then(|w| w.location().href().ok())
+            .unwrap_or_else(|| server.clone());
+        let cdn_config = options.cdn_config(&page).map_err(|e| JsError::new(&e))?;
         let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
         // Opened before joining: once joined, the swarm must be polled without a pause.
         let store = ContentStore::open(quota).await;
@@ -85,7 +91,16 @@ impl Peer {
                     local,
                     config,
                 )
-                .map(|service| Content { store, service })
+                .map(|service| Content {
+                    cdn: Cdn::new(
+                        store.clone(),
+                        service.clone(),
+                        node.events.clone(),
+                        cdn_config,
+                    ),
+                    store,
+                    service,
+                })
             }
             Err(e) => {
                 tracing::warn!("sharing is off: {e}");
@@ -125,9 +140,48 @@ impl Peer {
         to_js(&list)
     }
 
-    /// Counters and RTTs as a plain object.
+    /// Counters and RTTs as a plain object, with `offload`: where `fetch` got its bytes
+    /// (`{ fromPeers, fromOrigin, fromStore, offloadRatio, peers, resources: { path: { cid,
+    /// fromPeers, fromOrigin, fromStore, peers, fetches } } }`).
     pub fn stats(&self) -> Result<JsValue, JsError> {
-        to_js(&self.state.borrow().stats())
+        let mut stats = serde_json::to_value(self.state.borrow().stats())
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        if let Ok(content) = &self.content {
+            stats["offload"] = serde_json::to_value(content.cdn.stats())
+                .map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        to_js(&stats)
+    }
+
+    /// Like `window.fetch(input, init)`, for a site that publishes a manifest: a `GET` of a
+    /// resource the manifest covers is answered from this tab's store, from peers, or from the
+    /// origin (only the parts peers did not deliver in time, by `Range`), verified against the
+    /// manifest, honouring a `Range` header; anything else goes to the network unchanged.
+    /// Resolves to a `Response` (with `x-peerfetch-source: peers | origin | store | …`).
+    pub fn fetch(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let request = to_request(&input, &init)?;
+            let response = match content {
+                Ok(content) => content.cdn.fetch(request).await?,
+                Err(_) => pass_through(&request).await?,
+            };
+            Ok(response.into())
+        })
+    }
+
+    /// Whether `fetch(input, init)` would look for the resource among peers: a `GET` the
+    /// site's manifest covers (loading the manifest if needed).
+    pub fn covers(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let request = to_request(&input, &init)?;
+            let covered = match content {
+                Ok(content) => content.cdn.covers(&request).await,
+                Err(_) => false,
+            };
+            Ok(JsValue::from_bool(covered))
+        })
     }
 
     /// Opens a direct browser-to-browser WebRTC connection to `peer` (a peer id string of a tab
@@ -247,6 +301,7 @@ impl Peer {
                         meta: options.meta,
                         progress: options.on_progress,
                         not_found_after: options.not_found_after,
+                        activity: None,
                         reply,
                     },
                 ))
@@ -327,6 +382,22 @@ impl Peer {
             // Already closing or closed: say so once more for listeners that came late.
             dispatch(&self.events, "close", &serde_json::json!({}));
         }
+    }
+}
+
+/// The `Request` that `fetch(input, init)` describes (`init` may be `undefined`).
+fn to_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, JsValue> {
+    let init: web_sys::RequestInit = if init.is_object() {
+        init.clone().unchecked_into()
+    } else {
+        web_sys::RequestInit::new()
+    };
+    match input.dyn_ref::<web_sys::Request>() {
+        Some(request) => web_sys::Request::new_with_request_and_init(request, &init),
+        None => match input.as_string() {
+            Some(url) => web_sys::Request::new_with_str_and_init(&url, &init),
+            None => Err(JsError::new("fetch takes a URL string or a Request").into()),
+        },
     }
 }
 

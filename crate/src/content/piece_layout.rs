@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use bao_tree::{BaoTree, BlockSize, ChunkNum, ChunkRanges};
 
+use super::bitfield::Bitfield;
 use super::content_id::{ContentId, MAX_CONTENT_LEN};
 
 /// Chunk groups of 16 KiB (2^4 BLAKE3 chunks): each is hashed and checked on its own.
@@ -61,6 +62,17 @@ impl PieceLayout {
         (start < self.len).then(|| start..(start + PIECE_LEN).min(self.len))
     }
 
+    /// Length of piece `index` in bytes (0 past the end).
+    pub fn piece_len(&self, index: u32) -> u64 {
+        self.piece_bytes(index)
+            .map_or(0, |range| range.end - range.start)
+    }
+
+    /// Bytes in the pieces `have` holds.
+    pub fn bytes_in(&self, have: &Bitfield) -> u64 {
+        have.iter().map(|index| self.piece_len(index)).sum()
+    }
+
     /// The BLAKE3 chunks of piece `index`, as a bao range query. The last piece's range is
     /// open-ended, the canonical form bao-tree encodes and decodes by.
     pub fn piece_chunks(&self, index: u32) -> Option<ChunkRanges> {
@@ -102,6 +114,9 @@ mod tests {
             }
             assert_eq!(next, len);
             assert_eq!(layout.piece_bytes(layout.piece_count()), None);
+            assert_eq!(layout.piece_len(layout.piece_count()), 0);
+            let all = Bitfield::full(layout.piece_count());
+            assert_eq!(layout.bytes_in(&all), len);
         }
     }
 

@@ -10,7 +10,7 @@ impl ContentService {
         if let Some(fetch) = self.fetch_mut(&id) {
             fetch.last_activity = now();
             fetch.not_found_after = waiter.not_found_after;
-            fetch.wait(waiter.reply, waiter.progress);
+            fetch.wait(waiter.reply, waiter.progress, waiter.activity);
             return;
         }
         let store = self.store.clone();
@@ -58,7 +58,7 @@ impl ContentService {
         let mut fetch = Fetch::new(Download::new(id, resource.have.clone(), config), now);
         fetch.finishing = resource.have.is_full();
         fetch.not_found_after = waiter.not_found_after;
-        fetch.wait(waiter.reply, waiter.progress);
+        fetch.wait(waiter.reply, waiter.progress, waiter.activity);
         for peer in resource.links.keys() {
             fetch.download.add_peer(*peer, now);
         }
@@ -95,7 +95,7 @@ impl ContentService {
                     }
                 }
                 Event::Verified(piece) => {
-                    fetch.last_activity = now;
+                    fetch.touch(now);
                     let index = piece.index();
                     let stored = stored_form(&piece);
                     resource.have.insert(index);

@@ -61,24 +61,17 @@ impl ContentService {
                 continue;
             }
             resource.dialing.insert(peer);
-            let (reply, connected) = oneshot::channel();
             let mut node = self.node.clone();
             let mut control = self.control.clone();
             let done = self.done.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let outcome = async {
-                    node.send(Command::Connect(peer, reply))
-                        .await
-                        .map_err(|_| "the peer closed".to_owned())?;
-                    connected
-                        .await
-                        .map_err(|_| "the peer closed".to_owned())??;
-                    control
-                        .open_stream(peer, SWARM_PROTOCOL)
-                        .await
-                        .map_err(|e| format!("cannot open a swarm stream: {e}"))
+                let mut outcome = connect_and_open(&mut node, &mut control, peer).await;
+                // The connection the stream went to may have just closed (the duplicate of a
+                // link both tabs dialed at once): once more, on the one that stays.
+                if matches!(&outcome, Err(OpenError::Stream(_))) {
+                    outcome = connect_and_open(&mut node, &mut control, peer).await;
                 }
-                .await;
+                let outcome = outcome.map_err(|e| e.to_string());
                 let report = match outcome {
                     Ok(stream) => Done::Opened(id, peer, stream),
                     Err(e) => Done::DialFailed(id, peer, e),
@@ -169,6 +162,8 @@ impl ContentService {
         resource.uploads.remove_peer(&peer);
         if let Some(fetch) = resource.fetch.as_mut() {
             fetch.download.remove_peer(&peer, now());
+            // The peer may still be there on another connection: look it up again at once.
+            fetch.next_lookup = now();
         }
         self.drain_download(id);
         self.lookup_due(id);
@@ -180,6 +175,7 @@ impl ContentService {
                 if let Some((id, peer)) = self.link_target(link_id) {
                     if let Some(fetch) = self.fetch_mut(&id) {
                         fetch.download.progress(&peer, now());
+                        fetch.touch(now());
                     }
                 }
             }
@@ -253,4 +249,35 @@ impl ContentService {
             }
         }
     }
+}
+
+/// Why a swarm stream to a provider could not be opened.
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    #[error("the peer closed")]
+    Closed,
+    #[error("{0}")]
+    Connect(String),
+    #[error("cannot open a swarm stream: {0}")]
+    Stream(String),
+}
+
+/// Makes sure there is a direct connection to `peer`, then opens a swarm stream on it.
+async fn connect_and_open(
+    node: &mut mpsc::Sender<Command>,
+    control: &mut Control,
+    peer: PeerId,
+) -> Result<Stream, OpenError> {
+    let (reply, connected) = oneshot::channel();
+    node.send(Command::Connect(peer, reply))
+        .await
+        .map_err(|_| OpenError::Closed)?;
+    connected
+        .await
+        .map_err(|_| OpenError::Closed)?
+        .map_err(OpenError::Connect)?;
+    control
+        .open_stream(peer, SWARM_PROTOCOL)
+        .await
+        .map_err(|e| OpenError::Stream(e.to_string()))
 }

@@ -4,7 +4,7 @@
 //! Store reads and writes, dials and lookups run as their own tasks and report back here, so the
 //! service never waits on I/O while peers wait on it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
@@ -57,6 +57,8 @@ pub(crate) enum Request {
     Download(ContentId, Waiter),
     /// Give up fetching a resource; waiters get `cancelled`.
     Cancel(ContentId),
+    /// Which pieces of a resource are verified and written (none if unknown to the service).
+    Held(ContentId, oneshot::Sender<Bitfield>),
     /// Stop serving a resource and delete it.
     Remove(ContentId, oneshot::Sender<Result<(), String>>),
 }
@@ -78,6 +80,8 @@ pub(crate) struct Waiter {
     pub(crate) progress: Option<Function>,
     /// Give up when no provider turns up for this long.
     pub(crate) not_found_after: Duration,
+    /// Set to the time whenever bytes of the resource arrive, if the waiter watches.
+    pub(crate) activity: Option<Rc<Cell<Duration>>>,
     /// Gets the `Blob`, or why not.
     pub(crate) reply: FetchReply,
 }
@@ -105,6 +109,21 @@ pub(crate) struct TransferInfo {
     downloading: bool,
     peers: Vec<TransferPeer>,
     banned: Vec<String>,
+}
+
+impl TransferInfo {
+    /// The resource's content id, string form.
+    pub(crate) fn cid(&self) -> &str {
+        &self.cid
+    }
+
+    /// Peers that sent this tab some of the resource.
+    pub(crate) fn suppliers(&self) -> impl Iterator<Item = String> + '_ {
+        self.peers
+            .iter()
+            .filter(|p| p.bytes_received > 0)
+            .map(|p| p.peer.clone())
+    }
 }
 
 /// One peer's part in a transfer.
@@ -305,6 +324,18 @@ impl ContentService {
                     fetch.settle(Err(format!("cancelled: download of {id} stopped")));
                 }
             }
+            Request::Held(id, reply) => {
+                let layout = PieceLayout::of(&id);
+                let mut held = Bitfield::empty(layout.piece_count());
+                if let Some(resource) = self.resources.get(&id) {
+                    for index in resource.have.iter() {
+                        if !resource.unwritten.contains_key(&index) {
+                            held.insert(index);
+                        }
+                    }
+                }
+                let _ = reply.send(held);
+            }
             Request::Remove(id, reply) => {
                 if let Some(resource) = self.resources.remove(&id) {
                     if let Some(fetch) = resource.fetch {
@@ -384,9 +415,19 @@ impl ContentService {
             }
             Done::Providers(id, Ok(peers)) => {
                 tracing::debug!(%id, providers = peers.len(), "provider lookup answered");
-                self.dial_providers(id, peers)
+                if let Some(fetch) = self.fetch_mut(&id) {
+                    fetch.lookup_answered = true;
+                }
+                self.dial_providers(id, peers);
+                self.give_up_if_not_found(id);
             }
-            Done::Providers(id, Err(e)) => tracing::warn!(%id, "provider lookup failed: {e}"),
+            Done::Providers(id, Err(e)) => {
+                // Not an answer (a request lost with its connection, say): ask again soon.
+                tracing::info!(%id, "provider lookup failed: {e}");
+                if let Some(fetch) = self.fetch_mut(&id) {
+                    fetch.next_lookup = now();
+                }
+            }
             Done::Stored(id, index, result) => self.on_stored(id, index, result),
             Done::Read(id, upload, result) => self.on_read(id, upload, result),
             Done::Uploaded(id, peer, bytes) => {
@@ -420,25 +461,38 @@ impl ContentService {
                 continue;
             };
             fetch.download.tick(now);
-            let idle = now.saturating_sub(fetch.last_activity);
-            if !fetch.found_provider
-                && !fetch.finishing
-                && !fetch.assembling
-                && idle >= fetch.not_found_after
-            {
-                let fetch = self.resources.get_mut(&id).and_then(|r| r.fetch.take());
-                if let Some(fetch) = fetch {
-                    fetch.settle(Err(format!(
-                        "not found in swarm: no peer has {id} (waited {} s)",
-                        idle.as_secs()
-                    )));
-                }
+            if self.give_up_if_not_found(id) {
                 continue;
             }
             self.drain_download(id);
             self.lookup_due(id);
         }
         self.publish_transfers();
+    }
+
+    /// Ends `id`'s fetch with `not found in swarm` if the server was asked for providers, none
+    /// was ever found, and the fetch's patience ran out; says whether it did.
+    fn give_up_if_not_found(&mut self, id: ContentId) -> bool {
+        let now = now();
+        let Some(fetch) = self.fetch_mut(&id) else {
+            return false;
+        };
+        let idle = now.saturating_sub(fetch.last_activity);
+        let unfound = fetch.lookup_answered
+            && !fetch.found_provider
+            && !fetch.finishing
+            && !fetch.assembling
+            && idle >= fetch.not_found_after;
+        if !unfound {
+            return false;
+        }
+        if let Some(fetch) = self.resources.get_mut(&id).and_then(|r| r.fetch.take()) {
+            fetch.settle(Err(format!(
+                "not found in swarm: no peer has {id} (waited {} ms)",
+                idle.as_millis()
+            )));
+        }
+        true
     }
 
     /// Refreshes what `peer.transfers()` returns.
@@ -469,12 +523,7 @@ impl ContentService {
                 TransferInfo {
                     cid: id.to_string(),
                     name: resource.meta.name.clone(),
-                    bytes: resource
-                        .have
-                        .iter()
-                        .filter_map(|i| layout.piece_bytes(i))
-                        .map(|r| r.end - r.start)
-                        .sum(),
+                    bytes: layout.bytes_in(&resource.have),
                     total: id.len(),
                     pieces: resource.have.count(),
                     total_pieces: layout.piece_count(),

@@ -1,0 +1,195 @@
+// The CDN side: the demo site (www/cdn/) served by the server as origin, pages loading it
+// through the service worker and `peer.fetch`, each tab in a browser of its own.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, launchBrowser, openTab, waitFor, ROOT } from "./harness.mjs";
+
+const ASSETS = join(ROOT, "www/cdn/assets");
+const files = Object.fromEntries(readdirSync(ASSETS).map((name) => [`/cdn/assets/${name}`, readFileSync(join(ASSETS, name))]));
+const SITE_BYTES = Object.values(files).reduce((sum, data) => sum + data.length, 0);
+const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+const expected = Object.fromEntries(Object.entries(files).map(([path, data]) => [path, sha256(data)]));
+const manifest = JSON.parse(readFileSync(join(ROOT, "www/cdn/peerfetch-manifest.json"), "utf8"));
+
+const browsers = [];
+let pages = [];
+after(async () => { for (const b of browsers) await b.close(); });
+
+/** Runs a test body; on failure prints the pages' warnings and errors first. */
+const logged = (body) => async () => {
+  pages = [];
+  try {
+    await body();
+  } catch (error) {
+    for (const [i, page] of pages.entries()) {
+      const lines = page.consoleLog.filter((l) => /WARN|ERROR|warn|error|pageerror|panicked/.test(l));
+      console.log(`page ${i} console:\n${lines.slice(-30).join("\n")}`);
+    }
+    throw error;
+  }
+};
+
+/** Opens `url` in a browser of its own and waits until the demo site says it loaded. */
+async function visit(url) {
+  const browser = await launchBrowser();
+  browsers.push(browser);
+  const page = await browser.context.newPage();
+  page.consoleLog = [];
+  page.on("console", (m) => page.consoleLog.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => page.consoleLog.push(`pageerror: ${e.message}`));
+  pages.push(page);
+  await page.goto(url);
+  const load = await waitFor(`${url} to load`, () => page.evaluate(() => window.siteLoad), 60000);
+  return { page, browser, load };
+}
+
+/** What the page shows: the script ran, the stylesheet applied, every image decoded, the video has data. */
+const rendered = (page) => page.evaluate(() => ({
+  checksum: window.appChecksum,
+  css: getComputedStyle(document.body).getPropertyValue("--site-css").trim(),
+  images: [...document.querySelectorAll("img")].map((img) => img.naturalWidth),
+  video: document.querySelector("video").readyState,
+}));
+
+/** SHA-256 of every asset as `fetch` (through the service worker) gives it to the page. */
+const pageHashes = (page, paths) => page.evaluate(async (paths) => {
+  const out = {};
+  for (const path of paths) {
+    const bytes = await (await fetch(path)).arrayBuffer();
+    const digest = await crypto.subtle.digest("SHA-256", bytes);
+    out[path] = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return out;
+}, paths);
+
+const originBytes = async (server) => (await (await fetch(`${server.url}/origin-stats`)).json());
+
+test("five visitors one after another: the origin serves the site about once, later visitors get it from peers", { timeout: 300000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const expectedChecksum = (await visit(`${server.url}/cdn/?peerfetch=off`)).page;
+    const checksum = await expectedChecksum.evaluate(() => window.appChecksum);
+    const baseline = (await originBytes(server)).totalBytes;
+    const ratios = [];
+    for (let i = 0; i < 5; i++) {
+      const { page, load } = await visit(`${server.url}/cdn/`);
+      assert.ok(load.ok && load.peerfetch, `visitor ${i + 1} loaded with peerfetch: ${JSON.stringify(load)}`);
+      const shown = await rendered(page);
+      assert.equal(shown.checksum, checksum, "the script ran byte-exact");
+      assert.equal(shown.css, "loaded", "the stylesheet applied");
+      assert.deepEqual(shown.images, Array(8).fill(640), "every image decoded");
+      assert.ok(shown.video >= 2, "the video has data");
+      const stats = await page.evaluate(() => window.peerfetch.stats().offload);
+      const total = stats.fromPeers + stats.fromOrigin + stats.fromStore;
+      assert.equal(total, SITE_BYTES, "every asset was counted once");
+      ratios.push(stats.fromPeers / total);
+      console.log(`visitor ${i + 1}: ${(load.ms / 1000).toFixed(2)} s, ${stats.fromPeers} bytes from peers, ${stats.fromOrigin} from the origin (${Math.round(100 * stats.fromPeers / total)} % from peers, ${stats.peers.length} peers)`);
+      if (i > 0) {
+        assert.ok(stats.fromPeers >= 0.8 * total, `visitor ${i + 1} got ${Math.round(100 * stats.fromPeers / total)} % from peers`);
+        assert.deepEqual(await pageHashes(page, Object.keys(files)), expected, "byte-exact through the service worker");
+      }
+    }
+    const served = (await originBytes(server)).totalBytes - baseline;
+    console.log(`origin served ${served} bytes for five visitors of a ${SITE_BYTES}-byte site (${(served / SITE_BYTES).toFixed(2)}×)`);
+    assert.ok(served <= 1.3 * SITE_BYTES, `origin served ${(served / SITE_BYTES).toFixed(2)}× the site`);
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("video seeking through the service worker gets the right ranges", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    await visit(`${server.url}/cdn/`);
+    const { page } = await visit(`${server.url}/cdn/`);
+    const clip = files["/cdn/assets/clip.webm"];
+    const ranges = [[0, 99], [1_000_000, 2_345_677], [clip.length - 1000, clip.length - 1]];
+    for (const [first, last] of ranges) {
+      const got = await page.evaluate(async ({ first, last }) => {
+        const response = await fetch("/cdn/assets/clip.webm", { headers: { range: `bytes=${first}-${last}` } });
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        return { status: response.status, range: response.headers.get("content-range"), source: response.headers.get("x-peerfetch-source"), bytes: [...bytes] };
+      }, { first, last });
+      assert.equal(got.status, 206);
+      assert.equal(got.range, `bytes ${first}-${last}/${clip.length}`);
+      assert.ok(got.source, "answered by peerfetch through the service worker");
+      assert.deepEqual(Buffer.from(got.bytes), clip.subarray(first, last + 1), `bytes ${first}-${last}`);
+    }
+    const seeked = await page.evaluate(() => new Promise((resolve) => {
+      const video = document.querySelector("video");
+      video.addEventListener("seeked", () => resolve(video.currentTime), { once: true });
+      video.currentTime = 15;
+    }));
+    assert.ok(Math.abs(seeked - 15) < 1, `the video seeked to ${seeked} s`);
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("a peer serving tampered data is banned and the page still gets correct bytes", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  // The liar's page comes from a second server serving the test-only build; it joins the first.
+  const liarOrigin = await startServer({ args: ["--pkg-dir", join(ROOT, "target/pkg-corrupt")] });
+  const manifestUrl = `${server.url}/cdn/peerfetch-manifest.json`;
+  const path = "/cdn/assets/clip.webm";
+  const cid = manifest.resources[path].cid;
+  try {
+    const liarBrowser = await launchBrowser();
+    browsers.push(liarBrowser);
+    const liar = await openTab(liarBrowser, liarOrigin.url, { server: server.url, swarm: "cdn-liar", manifest: manifestUrl, corruptUploads: true });
+    pages.push(liar);
+    const fromOrigin = await liar.evaluate(async (url) => (await peer.fetch(url)).headers.get("x-peerfetch-source"), `${server.url}${path}`);
+    assert.equal(fromOrigin, "origin");
+    const viewerBrowser = await launchBrowser();
+    browsers.push(viewerBrowser);
+    const viewer = await openTab(viewerBrowser, server.url, { swarm: "cdn-liar", manifest: manifestUrl });
+    pages.push(viewer);
+    const got = await viewer.evaluate(async (path) => {
+      const response = await peer.fetch(path);
+      const digest = await crypto.subtle.digest("SHA-256", await response.arrayBuffer());
+      const sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      return { sha, source: response.headers.get("x-peerfetch-source"), offload: peer.stats().offload };
+    }, path);
+    assert.equal(got.sha, expected[path], "the page got the right bytes");
+    assert.match(got.source, /origin/, "what the liar sent was replaced from the origin");
+    const liarId = await liar.evaluate(() => peer.id);
+    const transfer = await viewer.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
+    assert.deepEqual(transfer.banned, [liarId], "the liar is banned");
+    assert.equal(got.offload.fromPeers, 0, "nothing from the liar counted as delivered");
+  } finally {
+    await liarOrigin.stop();
+    await server.stop();
+  }
+}));
+
+test("with no peers and the peerfetch server down, the site loads from the origin about as fast as without peerfetch", { timeout: 300000 }, logged(async () => {
+  const origin = await startServer();
+  try {
+    // A port nothing listens on: the peerfetch server is down.
+    const down = "http://127.0.0.1:9";
+    const times = { off: [], down: [] };
+    for (let round = 0; round < 5; round++) {
+      for (const mode of ["off", "down"]) {
+        const query = mode === "off" ? "peerfetch=off" : `server=${encodeURIComponent(down)}`;
+        const { page, browser, load } = await visit(`${origin.url}/cdn/?${query}`);
+        assert.ok(load.ok, `the site loaded (${mode})`);
+        const shown = await rendered(page);
+        assert.deepEqual(shown.images, Array(8).fill(640));
+        assert.equal(shown.css, "loaded");
+        times[mode].push(load.ms);
+        await browser.close();
+        browsers.splice(browsers.indexOf(browser), 1);
+      }
+    }
+    const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+    const ratio = median(times.down) / median(times.off);
+    console.log(`load without peerfetch: median ${median(times.off).toFixed(0)} ms ${JSON.stringify(times.off.map(Math.round))}; ` +
+      `with peerfetch and its server down: median ${median(times.down).toFixed(0)} ms ${JSON.stringify(times.down.map(Math.round))}; ratio ${ratio.toFixed(3)}`);
+    assert.ok(ratio <= 1.1, `load time ratio ${ratio.toFixed(3)}`);
+  } finally {
+    await origin.stop();
+  }
+}));

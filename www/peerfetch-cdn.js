@@ -1,0 +1,104 @@
+// peerfetch for a website: visitors fetch the site's assets from each other, verified against
+// the site's manifest, with the origin as fallback. Add to a page:
+//
+//   <script type="module">
+//     import { start } from "https://peerfetch.example/peerfetch-cdn.js";
+//     start({ manifest: "/peerfetch-manifest.json", scope: "/" });
+//   </script>
+//
+// and serve `peerfetch-sw.js` (from the peerfetch server's www/) and the manifest
+// (`peerfetch-server manifest DIR`) from the site's own origin. The service worker hands the
+// page's requests to this page's peer (`peer.fetch`); when the peer cannot run (no WebRTC, the
+// peerfetch server unreachable), everything goes to the network as before.
+
+
+/**
+ * Starts peerfetch on this page. Options: `manifest` (URL of the site manifest), `scope` (the
+ * service worker's scope, default "/"), `serviceWorker` (its URL on the site, default
+ * "/peerfetch-sw.js"), `match` (regular expression of URL paths to offload, default the whole
+ * scope), `server` (the peerfetch server, default where this script came from), `swarm`
+ * (default the site's host), `join` (more `Peer.join` options), `readyTimeoutMs` (default 5000).
+ *
+ * Returns `{ peer, ready }`: `peer` resolves to the `Peer` (or `null` if it could not start),
+ * `ready` once the page is controlled by the service worker with its peer running, as soon as
+ * the peer could not start, or after `readyTimeoutMs` — a page that loads its assets after
+ * `ready` offloads them even on a first visit.
+ */
+export function start(options = {}) {
+  const {
+    manifest = "/peerfetch-manifest.json",
+    scope = "/",
+    serviceWorker = "/peerfetch-sw.js",
+    match,
+    server = new URL(import.meta.url).origin,
+    swarm = location.host,
+    join = {},
+    readyTimeoutMs = 5000,
+  } = options;
+  const worker = navigator.serviceWorker;
+  let state = "starting";
+  const announce = () => {
+    const type = state === "ready" ? "peerfetch-ready" : state === "failed" ? "peerfetch-unavailable" : null;
+    if (type) worker?.controller?.postMessage({ type });
+  };
+
+  const peer = (async () => {
+    try {
+      // A quick look first: when the peerfetch server is down, the page should not wait for
+      // the wasm module to load before it knows.
+      const bootstrap = await fetch(`${server}/bootstrap`, { cache: "no-store" });
+      if (!bootstrap.ok) throw new Error(`${server}/bootstrap answered ${bootstrap.status}`);
+      const { default: init, Peer } = await import("./peerfetch-auto.js");
+      await init();
+      const joined = await Peer.join({ server, swarm, manifest, ...join });
+      window.peerfetch = joined;
+      return joined;
+    } catch (error) {
+      console.warn(`peerfetch: assets come from the origin only: ${error.message ?? error}`);
+      return null;
+    }
+  })();
+
+  if (worker) {
+    worker.addEventListener("message", async (event) => {
+      const { data } = event;
+      if (data?.type === "peerfetch-hello") return announce();
+      if (data?.type !== "peerfetch-fetch") return;
+      const port = event.ports[0];
+      const current = state === "ready" ? await peer : null;
+      if (!current || !(await current.covers(data.url))) return port.postMessage({ type: "network" });
+      port.postMessage({ type: "taken" });
+      try {
+        const response = await current.fetch(data.url, { headers: data.headers });
+        port.postMessage({
+          type: "response",
+          status: response.status,
+          statusText: response.statusText,
+          headers: [...response.headers],
+          body: await response.blob(),
+        });
+      } catch (error) {
+        console.warn(`peerfetch: ${data.url}: ${error.message ?? error}`);
+        port.postMessage({ type: "network" });
+      }
+    });
+    worker.addEventListener("controllerchange", announce);
+    // Messages wait in a queue until the page says it listens.
+    worker.startMessages();
+  }
+
+  // Registered once the peer runs (a page whose peer cannot run has nothing to offer it).
+  const registered = peer.then((joined) => {
+    if (!joined || !worker) return undefined;
+    return worker
+      .register(`${serviceWorker}?${new URLSearchParams(match ? { match } : {})}`, { scope })
+      .then(() => worker.controller ?? new Promise((resolve) => worker.addEventListener("controllerchange", resolve, { once: true })))
+      .catch((error) => console.warn(`peerfetch: no service worker: ${error.message ?? error}`));
+  });
+  peer.then((joined) => {
+    state = joined ? "ready" : "failed";
+    announce();
+  });
+  const ready = Promise.race([registered, new Promise((resolve) => setTimeout(resolve, readyTimeoutMs))]);
+  return { peer, ready };
+}
