@@ -193,3 +193,44 @@ test("with no peers and the peerfetch server down, the site loads from the origi
     await origin.stop();
   }
 }));
+
+test("when the only peer goes away mid-resource, just the missing parts come from the origin by Range", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  const path = "/cdn/assets/clip.webm";
+  const cid = manifest.resources[path].cid;
+  const clip = files[path];
+  try {
+    // A seeder that uploads slowly, so the viewer is still downloading when it leaves.
+    const seederBrowser = await launchBrowser();
+    browsers.push(seederBrowser);
+    const seeder = await openTab(seederBrowser, server.url, { swarm: "cdn-hybrid", manifest: "/cdn/peerfetch-manifest.json", uploadLimitBytesPerSecond: 1_000_000 });
+    pages.push(seeder);
+    assert.equal(await seeder.evaluate(async (path) => (await peer.fetch(path)).headers.get("x-peerfetch-source"), path), "origin");
+    const before = (await originBytes(server)).paths[path] ?? 0;
+    const viewerBrowser = await launchBrowser();
+    browsers.push(viewerBrowser);
+    const viewer = await openTab(viewerBrowser, server.url, { swarm: "cdn-hybrid", manifest: "/cdn/peerfetch-manifest.json" });
+    pages.push(viewer);
+    await viewer.evaluate((path) => {
+      window.fetched = new Promise((resolve) => peer.events.addEventListener("fetched", (e) => resolve(e.detail), { once: true }));
+      window.answer = peer.fetch(path).then(async (response) => {
+        const digest = await crypto.subtle.digest("SHA-256", await response.arrayBuffer());
+        return { source: response.headers.get("x-peerfetch-source"), sha: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };
+      });
+    }, path);
+    await waitFor("the viewer to hold a piece from the seeder", () => viewer.evaluate((cid) => (peer.transfers().find((t) => t.cid === cid)?.pieces ?? 0) >= 1, cid), 30000);
+    await seederBrowser.close();
+    browsers.splice(browsers.indexOf(seederBrowser), 1);
+    const answer = await viewer.evaluate(() => window.answer);
+    const fetched = await viewer.evaluate(() => window.fetched);
+    assert.equal(answer.sha, expected[path], "byte-exact");
+    assert.equal(answer.source, "peers+origin");
+    assert.ok(fetched.fromPeers > 0 && fetched.fromOrigin > 0, `${fetched.fromPeers} bytes from the peer, ${fetched.fromOrigin} from the origin`);
+    assert.equal(fetched.fromPeers + fetched.fromOrigin, clip.length);
+    const sent = (await originBytes(server)).paths[path] - before;
+    assert.equal(sent, fetched.fromOrigin, "the origin sent only the missing parts");
+    console.log(`hybrid: ${fetched.fromPeers} bytes from the peer, ${fetched.fromOrigin} by Range from the origin, in ${fetched.ms.toFixed(0)} ms`);
+  } finally {
+    await server.stop();
+  }
+}));
