@@ -1,6 +1,6 @@
 //! The libp2p protocols the server speaks: circuit relay v2 (server side), identify and ping.
 
-use crate::cli::RelayLimits;
+use crate::cli::{RegistrationLimits, RelayLimits};
 use libp2p::{identify, identity::Keypair, ping, relay, rendezvous, swarm::NetworkBehaviour};
 use peerfetch::prompt_ping;
 use std::time::Duration;
@@ -26,9 +26,12 @@ pub struct ServerBehaviour {
 }
 
 impl ServerBehaviour {
-    /// Builds the behaviour for the server's key with the given relay limits and the most
-    /// swarm registrations held at once.
-    pub fn new(keypair: &Keypair, limits: &RelayLimits, max_registrations: usize) -> Self {
+    /// Builds the behaviour for the server's key with the given relay and registration limits.
+    pub fn new(
+        keypair: &Keypair,
+        limits: &RelayLimits,
+        registrations: &RegistrationLimits,
+    ) -> Self {
         Self {
             relay: relay::Behaviour::new(keypair.public().to_peer_id(), limits.to_config()),
             identify: identify::Behaviour::new(
@@ -38,7 +41,8 @@ impl ServerBehaviour {
             rendezvous: rendezvous::server::Behaviour::new(
                 rendezvous::server::Config::default()
                     .with_min_ttl(MIN_REGISTRATION_TTL_SECS)
-                    .with_max_registration_total(max_registrations),
+                    .with_max_registration_total(registrations.total)
+                    .with_max_registration_per_peer(registrations.per_peer),
             ),
             ping: prompt_ping::Behaviour::new(
                 ping::Config::new().with_interval(Duration::from_secs(15)),

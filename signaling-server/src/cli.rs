@@ -62,13 +62,9 @@ pub struct Cli {
     #[command(flatten)]
     pub relay: RelayLimits,
 
-    /// Swarm registrations (rendezvous) held at once, over all swarms.
-    #[arg(
-        long,
-        env = "PEERFETCH_MAX_SWARM_REGISTRATIONS",
-        default_value_t = 10_000
-    )]
-    pub max_swarm_registrations: usize,
+    /// Registrations held at once, over all swarms.
+    #[command(flatten)]
+    pub registrations: RegistrationLimits,
 
     /// Seconds a connection with no open stream and no reservation is kept.
     #[arg(long, env = "PEERFETCH_IDLE_TIMEOUT_SECS", default_value_t = 60)]
@@ -98,6 +94,28 @@ pub struct ManifestArgs {
     /// Where to write the manifest [default: DIR/peerfetch-manifest.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// Bounds on the registrations (rendezvous) the server holds: a tab registers once for its swarm
+/// and once per resource it provides; past a bound, the registration is refused.
+#[derive(Debug, Clone, Args)]
+pub struct RegistrationLimits {
+    /// Registrations held at once, over all swarms and tabs.
+    #[arg(
+        long = "max-swarm-registrations",
+        env = "PEERFETCH_MAX_SWARM_REGISTRATIONS",
+        default_value_t = 100_000
+    )]
+    pub total: usize,
+
+    /// Registrations one tab may hold at once (its swarm, and each resource it provides: a
+    /// site's assets, shared files).
+    #[arg(
+        long = "max-registrations-per-peer",
+        env = "PEERFETCH_MAX_REGISTRATIONS_PER_PEER",
+        default_value_t = 1024
+    )]
+    pub per_peer: usize,
 }
 
 /// Bounds on the circuit relay v2 service; past one, the relay answers with the protocol's

@@ -166,7 +166,7 @@ async fn build_swarm(identity: Identity, cli: &Cli) -> Result<Swarm<ServerBehavi
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await
         .map_err(|e| transport_err(&e))?
-        .with_behaviour(|key| ServerBehaviour::new(key, &cli.relay, cli.max_swarm_registrations))
+        .with_behaviour(|key| ServerBehaviour::new(key, &cli.relay, &cli.registrations))
         .map_err(|e| transport_err(&e))?
         .with_swarm_config(|c| {
             c.with_idle_connection_timeout(Duration::from_secs(cli.idle_timeout_secs))

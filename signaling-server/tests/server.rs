@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use libp2p::{identify, multiaddr::Protocol, relay, swarm::SwarmEvent};
+use libp2p::{identify, multiaddr::Protocol, relay, rendezvous, swarm::SwarmEvent};
 use peerfetch::{bootstrap::peer_of, rtt_stats::RttStats, transport_kind::TransportKind};
 use std::time::Duration;
 
@@ -118,6 +118,49 @@ async fn relay_reservation_is_accepted_and_limits_are_enforced() {
         "reservations within the limit are accepted"
     );
     assert!(!third, "the reservation past --max-reservations is refused");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn registrations_per_tab_are_bounded_by_the_flag() {
+    let dir = temp_dir("registrations");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--max-registrations-per-peer".into(), "40".into()]);
+    let server = start_server(&args).await;
+    let addr = server.addr(TransportKind::WebSocket).await;
+    let server_id = server.bootstrap().await.peer_id;
+    let mut client = client(Duration::from_secs(15)).await;
+    client.dial(addr).expect("dial starts");
+    until(&mut client, STEP, |event| {
+        matches!(event, SwarmEvent::ConnectionEstablished { .. }).then_some(())
+    })
+    .await;
+    // A registration carries the addresses to reach us at (a tab's are relayed ones).
+    client.add_external_address("/ip4/127.0.0.1/tcp/1/ws".parse().expect("valid"));
+    // More than the protocol's default of 32, as a tab providing a site's assets needs.
+    for i in 0..45 {
+        let namespace = rendezvous::Namespace::new(format!("swarm/c/{i}")).expect("short");
+        client
+            .behaviour_mut()
+            .rendezvous
+            .register(namespace, server_id, Some(120))
+            .expect("register starts");
+    }
+    let (mut accepted, mut refused) = (0, 0);
+    until(&mut client, STEP, |event| {
+        match event {
+            SwarmEvent::Behaviour(ClientEvent::Rendezvous(
+                rendezvous::client::Event::Registered { .. },
+            )) => accepted += 1,
+            SwarmEvent::Behaviour(ClientEvent::Rendezvous(
+                rendezvous::client::Event::RegisterFailed { .. },
+            )) => refused += 1,
+            _ => {}
+        }
+        (accepted + refused == 45).then_some(())
+    })
+    .await;
+    assert_eq!((accepted, refused), (40, 5));
     server.stop().await;
 }
 

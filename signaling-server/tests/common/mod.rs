@@ -4,8 +4,9 @@
 
 use futures::StreamExt;
 use libp2p::{
-    core::muxing::StreamMuxerBox, identify, noise, ping, relay, swarm::NetworkBehaviour,
-    swarm::SwarmEvent, yamux, Multiaddr, Swarm, SwarmBuilder, Transport as _,
+    core::muxing::StreamMuxerBox, identify, noise, ping, relay, rendezvous,
+    swarm::NetworkBehaviour, swarm::SwarmEvent, yamux, Multiaddr, Swarm, SwarmBuilder,
+    Transport as _,
 };
 use peerfetch::{bootstrap::Bootstrap, prompt_ping, transport_kind::TransportKind};
 use std::{
@@ -132,6 +133,7 @@ pub struct Client {
     pub relay: relay::client::Behaviour,
     pub identify: identify::Behaviour,
     pub ping: prompt_ping::Behaviour,
+    pub rendezvous: rendezvous::client::Behaviour,
 }
 
 /// A native client that can dial WebSocket and WebRTC-direct addresses.
@@ -160,6 +162,7 @@ pub async fn client(ping_interval: Duration) -> Swarm<Client> {
                 key.public(),
             )),
             ping: prompt_ping::Behaviour::new(ping::Config::new().with_interval(ping_interval)),
+            rendezvous: rendezvous::client::Behaviour::new(key.clone()),
         })
         .expect("behaviour")
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
