@@ -9,3 +9,5 @@ cargo build --release -p peerfetch-server
 cargo build --release -p peerfetch --example verify_speed
 tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
+scripts/build-cdn-site.sh
+tests/in-netns.sh node bench/cdn.mjs

@@ -17,7 +17,10 @@
  * service worker's scope, default "/"), `serviceWorker` (its URL on the site, default
  * "/peerfetch-sw.js"), `match` (regular expression of URL paths to offload, default the whole
  * scope), `server` (the peerfetch server, default where this script came from), `swarm`
- * (default the site's host), `join` (more `Peer.join` options), `readyTimeoutMs` (default 5000).
+ * (default the site's host), `join` (more `Peer.join` options), `readyTimeoutMs` (default 5000),
+ * `probe` (a `fetch` of `${server}/bootstrap` the page started earlier, e.g. in a classic
+ * inline script at the top of `<head>`, so that a page whose peerfetch server is down learns it
+ * before its module scripts even run).
  *
  * Returns `{ peer, ready }`: `peer` resolves to the `Peer` (or `null` if it could not start),
  * `ready` once the page is controlled by the service worker with its peer running, as soon as
@@ -34,6 +37,7 @@ export function start(options = {}) {
     swarm = location.host,
     join = {},
     readyTimeoutMs = 5000,
+    probe,
   } = options;
   const worker = navigator.serviceWorker;
   let state = "starting";
@@ -46,7 +50,7 @@ export function start(options = {}) {
     try {
       // A quick look first: when the peerfetch server is down, the page should not wait for
       // the wasm module to load before it knows.
-      const bootstrap = await fetch(`${server}/bootstrap`, { cache: "no-store" });
+      const bootstrap = await (probe ?? fetch(`${server}/bootstrap`, { cache: "no-store" }));
       if (!bootstrap.ok) throw new Error(`${server}/bootstrap answered ${bootstrap.status}`);
       const { default: init, Peer } = await import("./peerfetch-auto.js");
       await init();

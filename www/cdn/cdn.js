@@ -1,22 +1,16 @@
-// The demo site's page code: start peerfetch, then load the assets (through the service worker,
-// so they come from peers when they can), and show where the bytes came from.
+// The demo site's page code: once peerfetch is ready (started in the page's head), load the
+// assets (through the service worker, so they come from peers when they can), and show where
+// the bytes came from.
 // Query parameters: `peerfetch=off` loads the same assets without peerfetch (the baseline for
 // load-time comparisons); `server=URL` names the peerfetch server (default this origin);
 // `log=debug` makes peerfetch log more to the console.
 const params = new URLSearchParams(location.search);
 
-/** Starts peerfetch unless turned off; never throws, so the page loads whatever happens. */
-async function startPeerfetch() {
-  if (params.get("peerfetch") === "off") return null;
+/** Waits for peerfetch (started in the page's head) unless it is off; never throws. */
+async function peerfetchReady() {
   try {
-    const { start } = await import("/peerfetch-cdn.js");
-    const session = start({
-      manifest: "/cdn/peerfetch-manifest.json",
-      scope: "/cdn/",
-      match: "^/cdn/assets/",
-      ...(params.get("server") ? { server: params.get("server") } : {}),
-      join: params.get("log") ? { logLevel: params.get("log") } : {},
-    });
+    const session = await window.peerfetchSession;
+    if (!session) return null;
     await session.ready;
     return session;
   } catch (error) {
@@ -25,28 +19,28 @@ async function startPeerfetch() {
   }
 }
 
-/** Sets each asset's URL and resolves once all have loaded (or failed). */
-function loadAssets() {
+/** Sets each asset's URL; resolves to the URLs of those that failed, once all have settled. */
+async function loadAssets() {
   const loads = [];
-  const settle = (element, event) => new Promise((resolve) => {
-    element.addEventListener(event, () => resolve(true), { once: true });
-    element.addEventListener("error", () => resolve(false), { once: true });
+  const settle = (element, event, url) => new Promise((resolve) => {
+    element.addEventListener(event, () => resolve(null), { once: true });
+    element.addEventListener("error", () => resolve(url), { once: true });
   });
   for (const element of document.querySelectorAll("[data-src], [data-href]")) {
-    const event = element.tagName === "VIDEO" ? "loadeddata" : "load";
+    const url = element.dataset.src ?? element.dataset.href;
     if (element.tagName === "SCRIPT") {
       // A script element that already ran once does not run again: use a fresh one.
       const script = document.createElement("script");
-      loads.push(settle(script, "load"));
-      script.src = element.dataset.src;
+      loads.push(settle(script, "load", url));
+      script.src = url;
       element.replaceWith(script);
       continue;
     }
-    loads.push(settle(element, event));
-    if (element.dataset.href) element.href = element.dataset.href;
-    else element.src = element.dataset.src;
+    loads.push(settle(element, element.tagName === "VIDEO" ? "loadeddata" : "load", url));
+    if (element.dataset.href) element.href = url;
+    else element.src = url;
   }
-  return Promise.all(loads);
+  return (await Promise.all(loads)).filter(Boolean);
 }
 
 function megabytes(bytes) {
@@ -70,9 +64,9 @@ function render(peer) {
   document.getElementById("resources").innerHTML = `<tr><td></td><td class="n">peers</td><td class="n">origin</td></tr>${rows.join("")}`;
 }
 
-const session = await startPeerfetch();
-const loaded = await loadAssets();
-window.siteLoad = { ms: performance.now(), ok: loaded.every(Boolean), peerfetch: Boolean(session) };
+const session = await peerfetchReady();
+const failed = await loadAssets();
+window.siteLoad = { ms: performance.now(), ok: failed.length === 0, failed, peerfetch: Boolean(session) };
 const peer = session ? await session.peer : null;
 if (peer) {
   render(peer);

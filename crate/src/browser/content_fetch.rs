@@ -67,12 +67,12 @@ impl Fetch {
         }
     }
 
-    /// Adds a waiter, its progress callback and the cell it watches activity in, if given.
+    /// Adds a waiter, its progress callback (if given) and the cells it watches activity in.
     pub(crate) fn wait(
         &mut self,
         reply: FetchReply,
         progress: Option<Function>,
-        activity: Option<Rc<Cell<Duration>>>,
+        activity: Vec<Rc<Cell<Duration>>>,
     ) {
         self.waiters.push(reply);
         self.progress.extend(progress);

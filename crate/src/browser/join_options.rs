@@ -43,7 +43,9 @@ pub(crate) struct JoinOptions {
     /// URL of the site manifest `peer.fetch` verifies against, relative to the page; default
     /// `/peerfetch-manifest.json`.
     pub(crate) manifest: Option<String>,
-    /// `peer.fetch` turns to the origin when peers deliver nothing for this long; default 1500 ms.
+    /// `peer.fetch` turns to the origin for what is missing when no byte of a resource came
+    /// from peers for this long and no byte of any other either (three times this while
+    /// peers deliver other resources); default 1500 ms.
     pub(crate) peer_timeout_ms: Option<u32>,
     /// Test builds only (feature `corrupt-uploads`): serve damaged pieces.
     pub(crate) corrupt_uploads: Option<bool>,

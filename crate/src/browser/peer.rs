@@ -301,7 +301,7 @@ impl Peer {
                         meta: options.meta,
                         progress: options.on_progress,
                         not_found_after: options.not_found_after,
-                        activity: None,
+                        activity: Vec::new(),
                         reply,
                     },
                 ))

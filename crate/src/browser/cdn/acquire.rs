@@ -32,6 +32,9 @@ use crate::content::stored_piece::stored_from_encoded;
 
 /// How often a fetch from peers checks whether they still deliver.
 const CHECK_EVERY_MS: u32 = 100;
+/// While peers deliver other resources of the page, a resource waits this many peer timeouts
+/// for its own first bytes (its requests may queue behind theirs) before the origin is asked.
+const PATIENCE_WHILE_PEERS_DELIVER: u32 = 3;
 /// Largest resource put together in memory from origin parts; a larger one the origin serves
 /// directly (and it is not stored).
 const MAX_ASSEMBLED: u64 = 512 << 20;
@@ -85,7 +88,7 @@ pub(crate) async fn obtain(
     if id.len() > MAX_ASSEMBLED {
         return Err(format!("{reason}; too large to put together from parts"));
     }
-    tracing::debug!(%id, %url, "from the origin: {reason}");
+    tracing::info!(%id, %url, "from the origin: {reason}");
     let held = held(&cdn, id).await?;
     let from_peers = layout.bytes_in(&held).saturating_sub(from_store);
     let (blob, from_origin) = fetch_from_origin(&cdn, &url, &entry, &held).await?;
@@ -98,10 +101,12 @@ pub(crate) async fn obtain(
 }
 
 /// Downloads the resource from peers; gives up (cancelling the download, keeping the pieces
-/// it verified) when no peer has it or no byte of it arrived for the peer timeout.
+/// it verified) when no peer has it, or when no byte of it arrived for the peer timeout and
+/// none of any other resource either (or for [`PATIENCE_WHILE_PEERS_DELIVER`] timeouts).
 async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, String> {
     let id = entry.cid;
-    let activity = Rc::new(Cell::new(now()));
+    let started = now();
+    let activity = Rc::new(Cell::new(started));
     let (reply, blob) = oneshot::channel();
     let waiter = Waiter {
         meta: ContentMeta {
@@ -110,7 +115,7 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
         },
         progress: None,
         not_found_after: Duration::ZERO,
-        activity: Some(activity.clone()),
+        activity: vec![activity.clone(), cdn.peer_activity.clone()],
         reply,
     };
     cdn.service
@@ -125,8 +130,13 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
                 return result.unwrap_or_else(|_| Err("the peer closed".to_owned()));
             }
             _ = check => {
-                let idle = now().saturating_sub(activity.get());
-                if idle >= cdn.config.peer_timeout {
+                let now = now();
+                let idle = now.saturating_sub(activity.get());
+                let peers_idle = now.saturating_sub(cdn.peer_activity.get().max(started));
+                let timeout = cdn.config.peer_timeout;
+                if idle >= timeout
+                    && (peers_idle >= timeout || idle >= timeout * PATIENCE_WHILE_PEERS_DELIVER)
+                {
                     let _ = cdn.service.requests.unbounded_send(Request::Cancel(id));
                     return Err(format!("no byte came from peers for {} ms", idle.as_millis()));
                 }

@@ -8,7 +8,7 @@ mod manifests;
 mod origin;
 mod response;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -50,6 +50,8 @@ pub(crate) struct Cdn {
     /// Resources being obtained, shared by every fetch of them meanwhile.
     obtaining: RefCell<HashMap<ContentId, Obtaining>>,
     stats: RefCell<OffloadStats>,
+    /// When bytes of any resource last came from peers.
+    peer_activity: Rc<Cell<Duration>>,
 }
 
 impl Cdn {
@@ -68,6 +70,7 @@ impl Cdn {
             manifests: manifests::Manifests::default(),
             obtaining: RefCell::new(HashMap::new()),
             stats: RefCell::new(OffloadStats::default()),
+            peer_activity: Rc::new(Cell::new(Duration::ZERO)),
         })
     }
 

@@ -80,8 +80,8 @@ pub(crate) struct Waiter {
     pub(crate) progress: Option<Function>,
     /// Give up when no provider turns up for this long.
     pub(crate) not_found_after: Duration,
-    /// Set to the time whenever bytes of the resource arrive, if the waiter watches.
-    pub(crate) activity: Option<Rc<Cell<Duration>>>,
+    /// Cells set to the time whenever bytes of the resource arrive (for waiters that watch).
+    pub(crate) activity: Vec<Rc<Cell<Duration>>>,
     /// Gets the `Blob`, or why not.
     pub(crate) reply: FetchReply,
 }
