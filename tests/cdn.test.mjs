@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launchBrowser, openTab, waitFor, ROOT } from "./harness.mjs";
+import { startServer, launchBrowser, openTab, waitFor, ROOT, logged as loggedWith } from "./harness.mjs";
 
 const ASSETS = join(ROOT, "www/cdn/assets");
 const files = Object.fromEntries(readdirSync(ASSETS).map((name) => [`/cdn/assets/${name}`, readFileSync(join(ASSETS, name))]));
@@ -15,27 +15,13 @@ const expected = Object.fromEntries(Object.entries(files).map(([path, data]) => 
 const manifest = JSON.parse(readFileSync(join(ROOT, "www/cdn/peerfetch-manifest.json"), "utf8"));
 
 const browsers = [];
-let pages = [];
+const pages = [];
 after(async () => { for (const b of browsers) await b.close(); });
 
-/**
- * Runs a test body; on failure prints the pages' warnings and errors first. Closes the test's
- * browsers at the end, so the next test does not share the machine with them.
- */
-const logged = (body) => async () => {
-  pages = [];
-  try {
-    await body();
-  } catch (error) {
-    for (const [i, page] of pages.entries()) {
-      const lines = page.consoleLog.filter((l) => /WARN|ERROR|warn|error|pageerror|panicked/.test(l));
-      console.log(`page ${i} console:\n${lines.slice(-30).join("\n")}`);
-    }
-    throw error;
-  } finally {
-    for (const browser of browsers.splice(0)) await browser.close();
-  }
-};
+/** Closes the test's browsers at its end, so the next test does not share the machine with them. */
+const logged = (body) => loggedWith(pages, body, async () => {
+  for (const browser of browsers.splice(0)) await browser.close();
+});
 
 /**
  * Opens `url` in a browser of its own and waits until the demo site says it loaded;

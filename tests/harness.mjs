@@ -115,3 +115,24 @@ export async function waitFor(what, predicate, ms = 15000) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Wraps a test body: `pages` (an array the body fills with the pages it opens) is emptied first;
+ * on failure the pages' warnings and errors are printed before the error; `cleanup` runs last.
+ */
+export function logged(pages, body, cleanup = async () => {}) {
+  return async () => {
+    pages.length = 0;
+    try {
+      await body();
+    } catch (error) {
+      for (const [i, page] of pages.entries()) {
+        const lines = page.consoleLog.filter((l) => /WARN|ERROR|warning|error|pageerror|panicked/.test(l));
+        console.log(`page ${i} console:\n${lines.slice(-30).join("\n")}`);
+      }
+      throw error;
+    } finally {
+      await cleanup();
+    }
+  };
+}

@@ -3,11 +3,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startServer, launchBrowser, openTab, waitFor, ROOT } from "./harness.mjs";
+import { startServer, launchBrowser, openTab, waitFor, ROOT, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
-let tabs = [];
+const tabs = [];
 /** A tab in a browser of its own (its own Origin Private File System). */
 async function tabOfItsOwn(server, options = {}) {
   const browser = await launchBrowser();
@@ -18,19 +18,7 @@ async function tabOfItsOwn(server, options = {}) {
 }
 after(async () => { for (const b of browsers) await b.close(); });
 
-/** Runs a test body; on failure prints the tabs' warnings and errors first. */
-const logged = (body) => async () => {
-  tabs = [];
-  try {
-    await body();
-  } catch (error) {
-    for (const [i, tab] of tabs.entries()) {
-      const lines = tab.consoleLog.filter((l) => /WARN|ERROR|pageerror|panicked/.test(l));
-      console.log(`tab ${i} console:\n${lines.slice(-30).join("\n")}`);
-    }
-    throw error;
-  }
-};
+const logged = (body) => loggedWith(tabs, body);
 
 /** Makes `size` pseudo-random bytes from `seed` in the tab as `window.original`; returns its SHA-256. */
 const makeFile = (tab, size, seed) => tab.evaluate(async ({ size, seed }) => {
