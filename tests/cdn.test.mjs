@@ -3,7 +3,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, launchBrowser, openTab, waitFor, ROOT, logged as loggedWith } from "./harness.mjs";
 
@@ -154,6 +155,12 @@ test("a peer serving tampered data is banned and the page still gets correct byt
     const transfer = await viewer.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
     assert.deepEqual(transfer.banned, [liarId], "the liar is banned");
     assert.equal(got.offload.fromPeers, 0, "nothing from the liar counted as delivered");
+    // What the manifest does not cover goes to the network unchanged.
+    const plain = await viewer.evaluate(async () => Promise.all(["/cdn/index.html", "/cdn/assets/unlisted.js"].map(async (path) => {
+      const response = await peer.fetch(path);
+      return { status: response.status, source: response.headers.get("x-peerfetch-source") };
+    })));
+    assert.deepEqual(plain, [{ status: 200, source: null }, { status: 404, source: null }]);
   } finally {
     await liarOrigin.stop();
     await server.stop();
@@ -231,5 +238,34 @@ test("when the only peer goes away mid-resource, just the missing parts come fro
     console.log(`hybrid: ${fetched.fromPeers} bytes from the peer, ${fetched.fromOrigin} by Range from the origin, in ${fetched.ms.toFixed(0)} ms`);
   } finally {
     await server.stop();
+  }
+}));
+
+test("origin bytes that do not match the manifest reach the page as the origin sent them, and are never served onward", { timeout: 120000 }, logged(async () => {
+  // A site whose photo changed after its manifest was written.
+  const www = mkdtempSync(join(tmpdir(), "peerfetch-stale-"));
+  mkdirSync(join(www, "cdn/assets"), { recursive: true });
+  copyFileSync(join(ROOT, "www/test.html"), join(www, "test.html"));
+  copyFileSync(join(ROOT, "www/cdn/peerfetch-manifest.json"), join(www, "cdn/peerfetch-manifest.json"));
+  const path = "/cdn/assets/photo-1.png";
+  const changed = Buffer.from(files[path]);
+  changed[1000] ^= 0xff;
+  writeFileSync(join(www, "cdn/assets/photo-1.png"), changed);
+  const server = await startServer({ args: ["--www-dir", www] });
+  try {
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    const tab = await openTab(browser, server.url, { swarm: "cdn-stale", manifest: "/cdn/peerfetch-manifest.json" });
+    pages.push(tab);
+    const got = await tab.evaluate(async ({ path, cid }) => {
+      const response = await peer.fetch(path);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      await new Promise((r) => setTimeout(r, 500));
+      return { source: response.headers.get("x-peerfetch-source"), byte: bytes[1000], length: bytes.length, kept: await peer.has(cid) };
+    }, { path, cid: manifest.resources[path].cid });
+    assert.deepEqual(got, { source: null, byte: changed[1000], length: changed.length, kept: false });
+  } finally {
+    await server.stop();
+    rmSync(www, { recursive: true, force: true });
   }
 }));
