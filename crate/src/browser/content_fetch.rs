@@ -33,8 +33,10 @@ pub(crate) struct Fetch {
     pub(crate) last_activity: Duration,
     /// When to ask the server for providers next.
     pub(crate) next_lookup: Duration,
-    /// Whether the server answered a provider lookup (or failed to) yet.
+    /// Whether the server answered a provider lookup yet.
     pub(crate) lookup_answered: bool,
+    /// Provider lookups that failed since the last answer.
+    pub(crate) lookup_failures: u32,
     /// Whether any provider was ever found.
     pub(crate) found_provider: bool,
     /// Give up when no provider turns up for this long (counted once a lookup was answered).
@@ -58,6 +60,7 @@ impl Fetch {
             last_activity: now,
             next_lookup: now,
             lookup_answered: false,
+            lookup_failures: 0,
             found_provider: false,
             not_found_after: Duration::from_secs(15),
             finishing: false,

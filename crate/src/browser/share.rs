@@ -7,14 +7,15 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use super::content_store::ContentStore;
+use super::content_store::{ContentStore, StoreError};
 use super::js_error::js_message;
 use super::js_value::to_plain_js;
 use crate::content::content_hasher::ContentHasher;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::{PieceLayout, PIECE_LEN};
-use crate::content::piece_proof::encode_piece;
+use crate::content::piece_proof::{encode_piece, PieceError};
 use crate::content::stored_piece::stored_from_encoded;
+use crate::content::Outboard;
 
 /// Bytes read from the blob per slice while hashing.
 const HASH_SLICE: u64 = 4 * PIECE_LEN;
@@ -51,19 +52,45 @@ pub(crate) async fn share_blob(
         let range = layout.piece_bytes(index).expect("index below the count");
         if !stored.contains(index) {
             let data = read(blob, range.start, range.end).await?;
-            // Checked against the hashes: a file changed since hashing fails here.
-            let encoded = encode_piece(&outboard, index, &data)
-                .map_err(|e| format!("the file changed while it was being shared: {e}"))?;
-            let stored_form =
-                stored_from_encoded(&layout, index, &encoded).map_err(|e| e.to_string())?;
-            store
-                .write_piece(&id, index, &stored_form)
+            store_piece(store, &id, &outboard, index, &data)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    // Checked against the hashes: a file changed since hashing fails here.
+                    KeepPieceError::Mismatch(e) => {
+                        format!("the file changed while it was being shared: {e}")
+                    }
+                    KeepPieceError::Store(e) => e.to_string(),
+                })?;
         }
         report("storing", range.end);
     }
     Ok(id)
+}
+
+/// Why a piece could not be kept.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum KeepPieceError {
+    /// The bytes do not match the hashes they were to be stored with.
+    #[error("piece does not match its hashes: {0}")]
+    Mismatch(PieceError),
+    /// The store refused it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores piece `index` of `id` from its bytes, with the proof `outboard` gives it (checked:
+/// bytes that do not match the hashes are refused).
+pub(crate) async fn store_piece(
+    store: &ContentStore,
+    id: &ContentId,
+    outboard: &Outboard,
+    index: u32,
+    data: &[u8],
+) -> Result<(), KeepPieceError> {
+    let layout = PieceLayout::of(id);
+    let encoded = encode_piece(outboard, index, data).map_err(KeepPieceError::Mismatch)?;
+    let stored = stored_from_encoded(&layout, index, &encoded).map_err(KeepPieceError::Mismatch)?;
+    Ok(store.write_piece(id, index, &stored).await?)
 }
 
 /// Bytes `start..end` of `blob`.

@@ -19,6 +19,7 @@ use super::super::clock::now;
 use super::super::content_service::{Request, Waiter};
 use super::super::content_store::ContentMeta;
 use super::super::js_error::js_message;
+use super::super::share::store_piece;
 use super::origin::get_bytes;
 use super::Cdn;
 use crate::cdn::manifest::ManifestEntry;
@@ -26,9 +27,8 @@ use crate::cdn::offload_stats::Source;
 use crate::cdn::origin_ranges::missing_ranges;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_hasher::ContentHasher;
+use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
-use crate::content::piece_proof::encode_piece;
-use crate::content::stored_piece::stored_from_encoded;
 
 /// How often a fetch from peers checks whether they still deliver.
 const CHECK_EVERY_MS: u32 = 100;
@@ -73,9 +73,9 @@ pub(crate) async fn obtain(
         });
     }
     let from_store = layout.bytes_in(&stored);
-    let from_peers = fetch_from_peers(&cdn, &entry).await;
+    let delivered = fetch_from_peers(&cdn, &entry).await;
     let peers = cdn.peers_that_sent(&id);
-    let reason = match from_peers {
+    let reason = match delivered {
         Ok(blob) => {
             let bytes = vec![
                 (Source::Store, from_store),
@@ -146,7 +146,7 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
 }
 
 /// Pieces the service holds, verified and written.
-async fn held(cdn: &Cdn, id: crate::content::content_id::ContentId) -> Result<Bitfield, String> {
+async fn held(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String> {
     let (reply, held) = oneshot::channel();
     cdn.service
         .requests
@@ -231,20 +231,7 @@ async fn fetch_from_origin(
             mime: Some(content_type),
         };
         for (index, data) in fetched {
-            let stored = encode_piece(&outboard, index, &data)
-                .map_err(|e| e.to_string())
-                .and_then(|encoded| {
-                    stored_from_encoded(&layout, index, &encoded).map_err(|e| e.to_string())
-                });
-            let written = match stored {
-                Ok(stored) => cdn
-                    .store
-                    .write_piece(&id, index, &stored)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = written {
+            if let Err(e) = store_piece(&cdn.store, &id, &outboard, index, &data).await {
                 return tracing::warn!(%id, index, "cannot keep a piece from the origin: {e}");
             }
         }

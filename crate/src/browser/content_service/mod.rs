@@ -46,6 +46,8 @@ const LOOKUP_EVERY: Duration = Duration::from_secs(3);
 /// further failure doubles it, up to [`MAX_UNREACHABLE_REST`].
 const UNREACHABLE_REST: Duration = Duration::from_secs(2);
 const MAX_UNREACHABLE_REST: Duration = Duration::from_secs(30);
+/// Provider lookups failing in a row that count as the server's answer (there are none).
+const LOOKUP_FAILURES_AS_ANSWER: u32 = 3;
 /// How often the service runs its timers.
 const TICK_MS: u32 = 250;
 
@@ -417,16 +419,20 @@ impl ContentService {
                 tracing::debug!(%id, providers = peers.len(), "provider lookup answered");
                 if let Some(fetch) = self.fetch_mut(&id) {
                     fetch.lookup_answered = true;
+                    fetch.lookup_failures = 0;
                 }
                 self.dial_providers(id, peers);
                 self.give_up_if_not_found(id);
             }
             Done::Providers(id, Err(e)) => {
-                // Not an answer (a request lost with its connection, say): ask again soon.
+                // Maybe a request lost with its connection: ask again soon. Failing again and
+                // again, the server is taken to know of no provider.
                 tracing::info!(%id, "provider lookup failed: {e}");
                 if let Some(fetch) = self.fetch_mut(&id) {
                     fetch.next_lookup = now();
+                    fetch.lookup_failures += 1;
                 }
+                self.give_up_if_not_found(id);
             }
             Done::Stored(id, index, result) => self.on_stored(id, index, result),
             Done::Read(id, upload, result) => self.on_read(id, upload, result),
@@ -478,7 +484,8 @@ impl ContentService {
             return false;
         };
         let idle = now.saturating_sub(fetch.last_activity);
-        let unfound = fetch.lookup_answered
+        let asked = fetch.lookup_answered || fetch.lookup_failures >= LOOKUP_FAILURES_AS_ANSWER;
+        let unfound = asked
             && !fetch.found_provider
             && !fetch.finishing
             && !fetch.assembling
