@@ -174,7 +174,7 @@ test("with no peers and the peerfetch server down, the site loads from the origi
     const down = "http://127.0.0.1:9";
     const times = { off: [], down: [] };
     // Page loads vary by ±20 % here: enough rounds for the medians to settle.
-    for (let round = 0; round < Number(process.env.LOAD_ROUNDS ?? 15); round++) {
+    for (let round = 0; round < Number(process.env.LOAD_ROUNDS ?? 25); round++) {
       for (const mode of ["off", "down"]) {
         const query = mode === "off" ? "peerfetch=off" : `server=${encodeURIComponent(down)}`;
         const { page, browser, load } = await visit(`${origin.url}/cdn/?${query}`);
