@@ -1,7 +1,8 @@
 //! The HTTP side: the demo pages and sites (`www/`, with the bytes sent per path counted at
-//! `GET /origin-stats`), the wasm package at `/pkg/`, and `GET /bootstrap`.
+//! `GET /origin-stats`), the wasm package at `/pkg/`, `GET /bootstrap` and `GET /metrics`.
 
 use crate::advertised::Advertised;
+use crate::metrics::SharedRegistry;
 use crate::origin_bytes::{self, SharedOriginBytes};
 use axum::{
     extract::State,
@@ -13,8 +14,14 @@ use axum::{
 use std::{path::Path, sync::Arc};
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
-/// The router serving `www_dir` at `/`, `pkg_dir` at `/pkg/` and the bootstrap document.
-pub fn router(advertised: Arc<Advertised>, www_dir: &Path, pkg_dir: &Path) -> Router {
+/// The router serving `www_dir` at `/`, `pkg_dir` at `/pkg/`, the bootstrap document and the
+/// metrics in `registry`.
+pub fn router(
+    advertised: Arc<Advertised>,
+    registry: SharedRegistry,
+    www_dir: &Path,
+    pkg_dir: &Path,
+) -> Router {
     let origin_bytes = SharedOriginBytes::default();
     // The site the server is the origin of: every page and asset under www/, bytes counted.
     let site = Router::new()
@@ -30,6 +37,7 @@ pub fn router(advertised: Arc<Advertised>, www_dir: &Path, pkg_dir: &Path) -> Ro
             "/origin-stats",
             get(origin_bytes::report).with_state(origin_bytes),
         )
+        .route("/metrics", get(metrics).with_state(registry))
         .nest_service("/pkg", ServeDir::new(pkg_dir))
         .fallback_service(site)
         // Pages on other origins (sites adopting peerfetch) read /bootstrap and load /pkg/.
@@ -45,4 +53,30 @@ pub fn router(advertised: Arc<Advertised>, www_dir: &Path, pkg_dir: &Path) -> Ro
 
 async fn bootstrap(State(advertised): State<Arc<Advertised>>) -> impl IntoResponse {
     Json(advertised.bootstrap())
+}
+
+/// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes.
+async fn metrics(State(registry): State<SharedRegistry>) -> impl IntoResponse {
+    let mut text = String::new();
+    let encoded = prometheus_client::encoding::text::encode(
+        &mut text,
+        &registry
+            .lock()
+            .expect("never poisoned: no panics while held"),
+    );
+    match encoded {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode metrics: {e}"),
+        )
+            .into_response(),
+    }
 }

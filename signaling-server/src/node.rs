@@ -7,6 +7,7 @@ use crate::{
     cli::Cli,
     http,
     identity_file::{Identity, IdentityFileError},
+    metrics::{ServerMetrics, SharedRegistry},
 };
 use futures::StreamExt;
 use libp2p::{
@@ -56,6 +57,7 @@ pub enum ServerError {
 /// A bound server: every listener is open, nothing is served until [`Server::run`].
 pub struct Server {
     swarm: Swarm<ServerBehaviour>,
+    metrics: ServerMetrics,
     advertised: Arc<Advertised>,
     http_listener: TcpListener,
     http_router: axum::Router,
@@ -66,7 +68,10 @@ impl Server {
     pub async fn bind(cli: &Cli) -> Result<Self, ServerError> {
         let identity = Identity::load_or_create(&cli.key_file)?;
         let certhash = identity.certificate.fingerprint();
-        let mut swarm = build_swarm(identity, cli).await?;
+        let mut registry = prometheus_client::registry::Registry::default();
+        let mut swarm = build_swarm(identity, cli, &mut registry).await?;
+        let metrics = ServerMetrics::new(&mut registry);
+        let registry: SharedRegistry = Arc::new(std::sync::Mutex::new(registry));
         let peer_id = *swarm.local_peer_id();
         let advertised = Arc::new(Advertised::new(
             peer_id,
@@ -86,9 +91,10 @@ impl Server {
                     addr: cli.http,
                     source,
                 })?;
-        let http_router = http::router(advertised.clone(), &cli.www_dir, &cli.pkg_dir);
+        let http_router = http::router(advertised.clone(), registry, &cli.www_dir, &cli.pkg_dir);
         Ok(Self {
             swarm,
+            metrics,
             advertised,
             http_listener,
             http_router,
@@ -116,6 +122,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let Self {
             mut swarm,
+            mut metrics,
             advertised,
             http_listener,
             http_router,
@@ -132,7 +139,10 @@ impl Server {
         let libp2p = tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    event = swarm.select_next_some() => on_swarm_event(event, &advertised),
+                    event = swarm.select_next_some() => {
+                        metrics.record(&event);
+                        on_swarm_event(event, &advertised);
+                    }
                     _ = stop_rx.wait_for(|stop| *stop) => break,
                 }
             }
@@ -148,7 +158,11 @@ impl Server {
     }
 }
 
-async fn build_swarm(identity: Identity, cli: &Cli) -> Result<Swarm<ServerBehaviour>, ServerError> {
+async fn build_swarm(
+    identity: Identity,
+    cli: &Cli,
+    registry: &mut prometheus_client::registry::Registry,
+) -> Result<Swarm<ServerBehaviour>, ServerError> {
     let transport_err = |e: &dyn std::fmt::Display| ServerError::Transport(e.to_string());
     let Identity {
         keypair,
@@ -166,6 +180,7 @@ async fn build_swarm(identity: Identity, cli: &Cli) -> Result<Swarm<ServerBehavi
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await
         .map_err(|e| transport_err(&e))?
+        .with_bandwidth_metrics(registry)
         .with_behaviour(|key| ServerBehaviour::new(key, &cli.relay, &cli.registrations))
         .map_err(|e| transport_err(&e))?
         .with_swarm_config(|c| {

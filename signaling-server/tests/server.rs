@@ -118,27 +118,22 @@ async fn relay_reservation_is_accepted_and_limits_are_enforced() {
         "reservations within the limit are accepted"
     );
     assert!(!third, "the reservation past --max-reservations is refused");
+    let refused =
+        "peerfetch_refusals_total{request=\"relay_reservation\",reason=\"ResourceLimitExceeded\"}";
+    assert_eq!(server.metric(refused).await, 1.0);
     server.stop().await;
 }
 
-#[tokio::test]
-async fn registrations_per_tab_are_bounded_by_the_flag() {
-    let dir = temp_dir("registrations");
-    let mut args = loopback_args(&dir.join("key.json"));
-    args.extend(["--max-registrations-per-peer".into(), "40".into()]);
-    let server = start_server(&args).await;
-    let addr = server.addr(TransportKind::WebSocket).await;
-    let server_id = server.bootstrap().await.peer_id;
-    let mut client = client(Duration::from_secs(15)).await;
-    client.dial(addr).expect("dial starts");
-    until(&mut client, STEP, |event| {
-        matches!(event, SwarmEvent::ConnectionEstablished { .. }).then_some(())
-    })
-    .await;
+/// Registers `count` namespaces from `client` at the server `server_id`; returns how many
+/// were accepted and how many refused.
+async fn register(
+    client: &mut libp2p::Swarm<Client>,
+    server_id: libp2p::PeerId,
+    count: usize,
+) -> (usize, usize) {
     // A registration carries the addresses to reach us at (a tab's are relayed ones).
     client.add_external_address("/ip4/127.0.0.1/tcp/1/ws".parse().expect("valid"));
-    // More than the protocol's default of 32, as a tab providing a site's assets needs.
-    for i in 0..45 {
+    for i in 0..count {
         let namespace = rendezvous::Namespace::new(format!("swarm/c/{i}")).expect("short");
         client
             .behaviour_mut()
@@ -147,7 +142,7 @@ async fn registrations_per_tab_are_bounded_by_the_flag() {
             .expect("register starts");
     }
     let (mut accepted, mut refused) = (0, 0);
-    until(&mut client, STEP, |event| {
+    until(client, STEP, |event| {
         match event {
             SwarmEvent::Behaviour(ClientEvent::Rendezvous(
                 rendezvous::client::Event::Registered { .. },
@@ -157,10 +152,51 @@ async fn registrations_per_tab_are_bounded_by_the_flag() {
             )) => refused += 1,
             _ => {}
         }
-        (accepted + refused == 45).then_some(())
+        (accepted + refused == count).then_some(())
     })
     .await;
-    assert_eq!((accepted, refused), (40, 5));
+    (accepted, refused)
+}
+
+#[tokio::test]
+async fn registrations_per_tab_are_bounded_by_the_flag() {
+    let dir = temp_dir("registrations");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--max-registrations-per-peer".into(), "40".into()]);
+    let server = start_server(&args).await;
+    let server_id = server.bootstrap().await.peer_id;
+    let (_, mut client) = reserve(&server).await;
+    // More than the protocol's default of 32, as a tab providing a site's assets needs.
+    assert_eq!(register(&mut client, server_id, 45).await, (40, 5));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_are_served_for_prometheus() {
+    let dir = temp_dir("metrics");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--max-registrations-per-peer".into(), "3".into()]);
+    let server = start_server(&args).await;
+    let server_id = server.bootstrap().await.peer_id;
+    let (reserved, mut client) = reserve(&server).await;
+    assert!(reserved);
+    assert_eq!(register(&mut client, server_id, 4).await, (3, 1));
+    let response = reqwest::get(format!("{}/metrics", server.http))
+        .await
+        .expect("metrics answer");
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    assert_eq!(server.metric("peerfetch_swarm_registrations").await, 3.0);
+    let refused = "peerfetch_refusals_total{request=\"registration\",reason=\"Unavailable\"}";
+    assert_eq!(server.metric(refused).await, 1.0);
+    let accepted = "libp2p_relay_events_total{event=\"ReservationReqAccepted\"}";
+    assert_eq!(server.metric(accepted).await, 1.0);
+    let incoming = "libp2p_swarm_connections_incoming_total{protocols=\"/ip4/tcp/ws\"}";
+    assert!(server.metric(incoming).await >= 1.0);
+    let text = response.text().await.expect("text");
+    assert!(text.contains("libp2p_bandwidth_bytes_total"), "{text}");
     server.stop().await;
 }
 

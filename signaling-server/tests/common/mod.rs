@@ -85,6 +85,20 @@ impl ServerProcess {
             .expect("bootstrap is JSON")
     }
 
+    /// The value of the sample `name` (with its labels, as written) at `GET /metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("{}/metrics", self.http))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    }
+
     /// The first advertised address of `kind`.
     pub async fn addr(&self, kind: TransportKind) -> Multiaddr {
         self.bootstrap()
