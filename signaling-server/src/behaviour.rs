@@ -1,7 +1,11 @@
 //! The libp2p protocols the server speaks: circuit relay v2 (server side), identify and ping.
 
-use crate::cli::{RegistrationLimits, RelayLimits};
-use libp2p::{identify, identity::Keypair, ping, relay, rendezvous, swarm::NetworkBehaviour};
+use crate::cli::{ConnectionLimits, RegistrationLimits, RelayLimits};
+use crate::ip_limits;
+use libp2p::{
+    connection_limits, identify, identity::Keypair, ping, relay, rendezvous,
+    swarm::NetworkBehaviour,
+};
 use peerfetch::prompt_ping;
 use std::time::Duration;
 
@@ -15,6 +19,10 @@ const MIN_REGISTRATION_TTL_SECS: u64 = 60;
 /// The server's network behaviour.
 #[derive(NetworkBehaviour)]
 pub struct ServerBehaviour {
+    /// Bounds on connections in total, in their handshake, and per peer.
+    pub connection_limits: connection_limits::Behaviour,
+    /// Bound on connections per remote IP address.
+    pub ip_limits: ip_limits::Behaviour,
     /// Lets tabs reserve a slot and be reached through `/p2p-circuit`.
     pub relay: relay::Behaviour,
     /// Tells peers our addresses and protocols, and learns theirs.
@@ -26,13 +34,16 @@ pub struct ServerBehaviour {
 }
 
 impl ServerBehaviour {
-    /// Builds the behaviour for the server's key with the given relay and registration limits.
+    /// Builds the behaviour for the server's key with the given limits.
     pub fn new(
         keypair: &Keypair,
         limits: &RelayLimits,
         registrations: &RegistrationLimits,
+        connections: &ConnectionLimits,
     ) -> Self {
         Self {
+            connection_limits: connection_limits::Behaviour::new(connections.to_config()),
+            ip_limits: ip_limits::Behaviour::new(connections.max_per_ip),
             relay: relay::Behaviour::new(keypair.public().to_peer_id(), limits.to_config()),
             identify: identify::Behaviour::new(
                 identify::Config::new(PROTOCOL_VERSION.to_owned(), keypair.public())

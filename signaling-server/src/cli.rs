@@ -66,6 +66,10 @@ pub struct Cli {
     #[command(flatten)]
     pub registrations: RegistrationLimits,
 
+    /// Connections held at once.
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
+
     /// Seconds a connection with no open stream and no reservation is kept.
     #[arg(long, env = "PEERFETCH_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
@@ -94,6 +98,54 @@ pub struct ManifestArgs {
     /// Where to write the manifest [default: DIR/peerfetch-manifest.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// Bounds on inbound connections; past one, a new connection is denied before it is used (and
+/// counted in `peerfetch_refusals_total{request="connection"}`).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionLimits {
+    /// Established inbound connections, over all peers.
+    #[arg(
+        long = "max-connections",
+        env = "PEERFETCH_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    pub max_established: u32,
+
+    /// Inbound connections still in their handshake.
+    #[arg(
+        long = "max-pending-connections",
+        env = "PEERFETCH_MAX_PENDING_CONNECTIONS",
+        default_value_t = 256
+    )]
+    pub max_pending: u32,
+
+    /// Established connections per peer id.
+    #[arg(
+        long = "max-connections-per-peer",
+        env = "PEERFETCH_MAX_CONNECTIONS_PER_PEER",
+        default_value_t = 8
+    )]
+    pub max_per_peer: u32,
+
+    /// Connections (pending and established) per remote IP address: peer ids cost nothing to
+    /// make, addresses do. Tabs behind one NAT share one.
+    #[arg(
+        long = "max-connections-per-ip",
+        env = "PEERFETCH_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 256
+    )]
+    pub max_per_ip: u32,
+}
+
+impl ConnectionLimits {
+    /// The `libp2p-connection-limits` configuration of these bounds (all but the per-IP one).
+    pub fn to_config(&self) -> libp2p::connection_limits::ConnectionLimits {
+        libp2p::connection_limits::ConnectionLimits::default()
+            .with_max_established_incoming(Some(self.max_established))
+            .with_max_pending_incoming(Some(self.max_pending))
+            .with_max_established_per_peer(Some(self.max_per_peer))
+    }
 }
 
 /// Bounds on the registrations (rendezvous) the server holds: a tab registers once for its swarm

@@ -8,6 +8,7 @@ mod behaviour;
 pub mod cli;
 mod http;
 pub mod identity_file;
+pub mod ip_limits;
 pub mod metrics;
 pub mod node;
 mod origin_bytes;

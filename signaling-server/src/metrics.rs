@@ -7,13 +7,14 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use libp2p::metrics::{Metrics as Libp2pMetrics, Recorder};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ConnectionDenied, ListenError, SwarmEvent};
 use libp2p::{relay, rendezvous, PeerId};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
 use prometheus_client::registry::Registry;
 
 use crate::behaviour::ServerBehaviourEvent;
+use crate::ip_limits::IpLimitExceeded;
 
 /// The registry `GET /metrics` encodes, shared with the HTTP side.
 pub type SharedRegistry = Arc<Mutex<Registry>>;
@@ -21,7 +22,7 @@ pub type SharedRegistry = Arc<Mutex<Registry>>;
 /// What a refusal was about and why.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Refusal {
-    /// `relay_reservation`, `relay_circuit`, `registration` or `discovery`.
+    /// `connection`, `relay_reservation`, `relay_circuit`, `registration` or `discovery`.
     pub request: String,
     /// The protocol's status or error code.
     pub reason: String,
@@ -72,6 +73,10 @@ impl ServerMetrics {
     pub fn record(&mut self, event: &SwarmEvent<ServerBehaviourEvent>) {
         self.libp2p.record(event);
         match event {
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { cause },
+                ..
+            } => self.refuse("connection", denial_reason(cause)),
             SwarmEvent::Behaviour(ServerBehaviourEvent::Relay(event)) => self.record_relay(event),
             SwarmEvent::Behaviour(ServerBehaviourEvent::Identify(event)) => {
                 self.libp2p.record(event)
@@ -134,5 +139,16 @@ impl ServerMetrics {
                 reason,
             })
             .inc();
+    }
+}
+
+/// Which bound denied a connection.
+fn denial_reason(cause: &ConnectionDenied) -> String {
+    if cause.downcast_ref::<IpLimitExceeded>().is_some() {
+        return "per-ip limit".to_owned();
+    }
+    match cause.downcast_ref::<libp2p::connection_limits::Exceeded>() {
+        Some(exceeded) => exceeded.to_string(),
+        None => cause.to_string(),
     }
 }

@@ -181,7 +181,9 @@ async fn build_swarm(
         .await
         .map_err(|e| transport_err(&e))?
         .with_bandwidth_metrics(registry)
-        .with_behaviour(|key| ServerBehaviour::new(key, &cli.relay, &cli.registrations))
+        .with_behaviour(|key| {
+            ServerBehaviour::new(key, &cli.relay, &cli.registrations, &cli.connections)
+        })
         .map_err(|e| transport_err(&e))?
         .with_swarm_config(|c| {
             c.with_idle_connection_timeout(Duration::from_secs(cli.idle_timeout_secs))

@@ -201,6 +201,49 @@ async fn metrics_are_served_for_prometheus() {
 }
 
 #[tokio::test]
+async fn connections_per_ip_are_bounded_and_refusals_counted() {
+    let dir = temp_dir("per-ip");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--max-connections-per-ip".into(), "2".into()]);
+    let server = start_server(&args).await;
+    let addr = server.addr(TransportKind::WebSocket).await;
+    let mut held = Vec::new();
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let mut client = client(Duration::from_secs(15)).await;
+        client.dial(addr.clone()).expect("dial starts");
+        let connected = until(&mut client, STEP, |event| match event {
+            SwarmEvent::ConnectionEstablished { .. } => Some(true),
+            SwarmEvent::OutgoingConnectionError { .. } => Some(false),
+            _ => None,
+        })
+        .await;
+        outcomes.push(connected);
+        held.push(client);
+    }
+    assert_eq!(
+        outcomes,
+        [true, true, false],
+        "the third from 127.0.0.1 is denied"
+    );
+    let refused = "peerfetch_refusals_total{request=\"connection\",reason=\"per-ip limit\"}";
+    assert_eq!(server.metric(refused).await, 1.0);
+    // A slot freed by a client leaving is given to the next.
+    drop(held.remove(0));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut next = client(Duration::from_secs(15)).await;
+    next.dial(addr).expect("dial starts");
+    let connected = until(&mut next, STEP, |event| match event {
+        SwarmEvent::ConnectionEstablished { .. } => Some(true),
+        SwarmEvent::OutgoingConnectionError { .. } => Some(false),
+        _ => None,
+    })
+    .await;
+    assert!(connected, "a freed slot is reused");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn restart_keeps_peer_id_and_certhash() {
     let dir = temp_dir("restart");
     let args = loopback_args(&dir.join("key.json"));
