@@ -284,6 +284,16 @@ fn on_swarm_event(event: SwarmEvent<ServerBehaviourEvent>, advertised: &Advertis
             tracing::debug!(%peer_id, ?cause, "connection closed");
         }
         SwarmEvent::Behaviour(ServerBehaviourEvent::Relay(event)) => on_relay_event(event),
+        SwarmEvent::Behaviour(ServerBehaviourEvent::Rendezvous(event)) => {
+            on_rendezvous_event(event)
+        }
+        SwarmEvent::IncomingConnectionError {
+            error: libp2p::swarm::ListenError::Denied { cause },
+            send_back_addr,
+            ..
+        } => {
+            tracing::info!(from = %send_back_addr, "connection denied: {cause}");
+        }
         SwarmEvent::IncomingConnectionError { error, .. } => {
             tracing::debug!("incoming connection failed: {}", error_chain(&error));
         }
@@ -316,5 +326,22 @@ fn on_relay_event(event: relay::Event) {
             tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit denied");
         }
         other => tracing::debug!(?other, "relay"),
+    }
+}
+
+fn on_rendezvous_event(event: libp2p::rendezvous::server::Event) {
+    use libp2p::rendezvous::server::Event;
+    match event {
+        Event::PeerNotRegistered {
+            peer,
+            namespace,
+            error,
+        } => {
+            tracing::info!(%peer, %namespace, ?error, "registration refused");
+        }
+        Event::DiscoverNotServed { enquirer, error } => {
+            tracing::info!(peer = %enquirer, ?error, "discovery refused");
+        }
+        other => tracing::trace!(?other, "rendezvous"),
     }
 }
