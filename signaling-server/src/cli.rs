@@ -1,5 +1,6 @@
 //! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
 
+use crate::rate_flag::Rate;
 use clap::{Args, Parser, Subcommand};
 use libp2p::Multiaddr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -209,6 +210,35 @@ pub struct RelayLimits {
     /// Bytes a relayed circuit may carry in each direction before it is closed.
     #[arg(long, env = "PEERFETCH_MAX_CIRCUIT_BYTES", default_value_t = 1 << 17)]
     pub max_circuit_bytes: u64,
+
+    /// Reservation requests one peer may make: a burst, then one per interval.
+    #[arg(
+        long,
+        env = "PEERFETCH_RESERVATION_RATE_PER_PEER",
+        default_value = "30/120s"
+    )]
+    pub reservation_rate_per_peer: Rate,
+
+    /// Reservation requests from one IP address: a burst, then one per interval.
+    #[arg(
+        long,
+        env = "PEERFETCH_RESERVATION_RATE_PER_IP",
+        default_value = "60/60s"
+    )]
+    pub reservation_rate_per_ip: Rate,
+
+    /// Circuits one peer may open (each carries one signaling exchange for a direct
+    /// browser-to-browser connection): a burst, then one per interval.
+    #[arg(
+        long,
+        env = "PEERFETCH_CIRCUIT_RATE_PER_PEER",
+        default_value = "30/120s"
+    )]
+    pub circuit_rate_per_peer: Rate,
+
+    /// Circuits opened from one IP address: a burst, then one per interval.
+    #[arg(long, env = "PEERFETCH_CIRCUIT_RATE_PER_IP", default_value = "60/60s")]
+    pub circuit_rate_per_ip: Rate,
 }
 
 impl RelayLimits {
@@ -218,12 +248,29 @@ impl RelayLimits {
             max_reservations: self.max_reservations,
             max_reservations_per_peer: self.max_reservations_per_peer,
             reservation_duration: Duration::from_secs(self.reservation_duration_secs),
+            reservation_rate_limiters: Vec::new(),
             max_circuits: self.max_circuits,
             max_circuits_per_peer: self.max_circuits_per_peer,
             max_circuit_duration: Duration::from_secs(self.max_circuit_duration_secs),
             max_circuit_bytes: self.max_circuit_bytes,
-            ..Default::default()
+            circuit_src_rate_limiters: Vec::new(),
         }
+        .reservation_rate_per_peer(
+            self.reservation_rate_per_peer.limit,
+            self.reservation_rate_per_peer.interval,
+        )
+        .reservation_rate_per_ip(
+            self.reservation_rate_per_ip.limit,
+            self.reservation_rate_per_ip.interval,
+        )
+        .circuit_src_per_peer(
+            self.circuit_rate_per_peer.limit,
+            self.circuit_rate_per_peer.interval,
+        )
+        .circuit_src_per_ip(
+            self.circuit_rate_per_ip.limit,
+            self.circuit_rate_per_ip.interval,
+        )
     }
 }
 

@@ -12,6 +12,7 @@ pub mod ip_limits;
 pub mod metrics;
 pub mod node;
 mod origin_bytes;
+pub mod rate_flag;
 pub mod site_manifest;
 
 pub use cli::Cli;

@@ -244,6 +244,40 @@ async fn connections_per_ip_are_bounded_and_refusals_counted() {
 }
 
 #[tokio::test]
+async fn reservation_requests_are_rate_limited_per_peer() {
+    let dir = temp_dir("rate");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--reservation-rate-per-peer".into(), "2/3600s".into()]);
+    let server = start_server(&args).await;
+    let addr = server.addr(TransportKind::WebSocket).await;
+    let mut client = client(Duration::from_secs(15)).await;
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        client
+            .listen_on(addr.clone().with(Protocol::P2pCircuit))
+            .expect("listen via relay");
+        let accepted = until(&mut client, STEP, |event| match event {
+            SwarmEvent::Behaviour(ClientEvent::Relay(
+                relay::client::Event::ReservationReqAccepted { .. },
+            )) => Some(true),
+            SwarmEvent::ListenerClosed { reason: Err(_), .. } => Some(false),
+            _ => None,
+        })
+        .await;
+        outcomes.push(accepted);
+    }
+    assert_eq!(
+        outcomes,
+        [true, true, false],
+        "the third request within the hour is refused"
+    );
+    let refused =
+        "peerfetch_refusals_total{request=\"relay_reservation\",reason=\"ResourceLimitExceeded\"}";
+    assert_eq!(server.metric(refused).await, 1.0);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn restart_keeps_peer_id_and_certhash() {
     let dir = temp_dir("restart");
     let args = loopback_args(&dir.join("key.json"));
