@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use libp2p::{identify, multiaddr::Protocol, relay, rendezvous, swarm::SwarmEvent};
+use libp2p::{identify, multiaddr::Protocol, relay, rendezvous, swarm::SwarmEvent, Multiaddr};
 use peerfetch::{bootstrap::peer_of, rtt_stats::RttStats, transport_kind::TransportKind};
 use std::time::Duration;
 
@@ -90,18 +90,36 @@ async fn identify_and_ping_without_stalls_over_websocket_and_webrtc_direct() {
 async fn reserve(server: &ServerProcess) -> (bool, libp2p::Swarm<Client>) {
     let mut client = client(Duration::from_secs(15)).await;
     let addr = server.addr(TransportKind::WebSocket).await;
+    let accepted = request_reservation(&mut client, &addr).await;
+    (accepted, client)
+}
+
+/// Asks the relay at `addr` for a reservation; returns whether it was accepted.
+async fn request_reservation(client: &mut libp2p::Swarm<Client>, addr: &Multiaddr) -> bool {
     client
-        .listen_on(addr.with(Protocol::P2pCircuit))
+        .listen_on(addr.clone().with(Protocol::P2pCircuit))
         .expect("listen via relay");
-    let accepted = until(&mut client, STEP, |event| match event {
+    until(client, STEP, |event| match event {
         SwarmEvent::Behaviour(ClientEvent::Relay(
             relay::client::Event::ReservationReqAccepted { .. },
         )) => Some(true),
         SwarmEvent::ListenerClosed { reason: Err(_), .. } => Some(false),
         _ => None,
     })
+    .await
+}
+
+/// Dials `addr` from a new client; returns whether the connection came up, and the client.
+async fn connect(addr: &Multiaddr) -> (bool, libp2p::Swarm<Client>) {
+    let mut client = client(Duration::from_secs(15)).await;
+    client.dial(addr.clone()).expect("dial starts");
+    let connected = until(&mut client, STEP, |event| match event {
+        SwarmEvent::ConnectionEstablished { .. } => Some(true),
+        SwarmEvent::OutgoingConnectionError { .. } => Some(false),
+        _ => None,
+    })
     .await;
-    (accepted, client)
+    (connected, client)
 }
 
 #[tokio::test]
@@ -210,14 +228,7 @@ async fn connections_per_ip_are_bounded_and_refusals_counted() {
     let mut held = Vec::new();
     let mut outcomes = Vec::new();
     for _ in 0..3 {
-        let mut client = client(Duration::from_secs(15)).await;
-        client.dial(addr.clone()).expect("dial starts");
-        let connected = until(&mut client, STEP, |event| match event {
-            SwarmEvent::ConnectionEstablished { .. } => Some(true),
-            SwarmEvent::OutgoingConnectionError { .. } => Some(false),
-            _ => None,
-        })
-        .await;
+        let (connected, client) = connect(&addr).await;
         outcomes.push(connected);
         held.push(client);
     }
@@ -231,14 +242,7 @@ async fn connections_per_ip_are_bounded_and_refusals_counted() {
     // A slot freed by a client leaving is given to the next.
     drop(held.remove(0));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut next = client(Duration::from_secs(15)).await;
-    next.dial(addr).expect("dial starts");
-    let connected = until(&mut next, STEP, |event| match event {
-        SwarmEvent::ConnectionEstablished { .. } => Some(true),
-        SwarmEvent::OutgoingConnectionError { .. } => Some(false),
-        _ => None,
-    })
-    .await;
+    let (connected, _next) = connect(&addr).await;
     assert!(connected, "a freed slot is reused");
     server.stop().await;
 }
@@ -253,18 +257,7 @@ async fn reservation_requests_are_rate_limited_per_peer() {
     let mut client = client(Duration::from_secs(15)).await;
     let mut outcomes = Vec::new();
     for _ in 0..3 {
-        client
-            .listen_on(addr.clone().with(Protocol::P2pCircuit))
-            .expect("listen via relay");
-        let accepted = until(&mut client, STEP, |event| match event {
-            SwarmEvent::Behaviour(ClientEvent::Relay(
-                relay::client::Event::ReservationReqAccepted { .. },
-            )) => Some(true),
-            SwarmEvent::ListenerClosed { reason: Err(_), .. } => Some(false),
-            _ => None,
-        })
-        .await;
-        outcomes.push(accepted);
+        outcomes.push(request_reservation(&mut client, &addr).await);
     }
     assert_eq!(
         outcomes,
