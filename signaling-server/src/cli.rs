@@ -59,6 +59,10 @@ pub struct Cli {
     )]
     pub log_level: String,
 
+    /// Log lines as `text` (for people) or `json` (one object per line, for log collectors).
+    #[arg(long, env = "PEERFETCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Circuit relay v2 limits.
     #[command(flatten)]
     pub relay: RelayLimits,
@@ -78,6 +82,15 @@ pub struct Cli {
     /// A task other than serving.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line: time, level, target, message and fields.
+    Json,
 }
 
 /// What `peerfetch-server` can do besides serving.

@@ -1,7 +1,10 @@
 //! `peerfetch-server`: parse flags, bind, print where the demo is, serve until Ctrl-C.
 
 use clap::Parser;
-use peerfetch_server::{cli::Command, site_manifest, Cli, Server};
+use peerfetch_server::{
+    cli::{Command, LogFormat},
+    site_manifest, Cli, Server,
+};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -30,11 +33,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let server = match Server::bind(&cli).await {
         Ok(server) => server,
         Err(e) => {

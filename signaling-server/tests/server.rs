@@ -295,6 +295,40 @@ async fn restart_keeps_peer_id_and_certhash() {
 }
 
 #[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = temp_dir("json-logs");
+    let key = dir.join("key.json");
+    // Starts logging, then stops at an unsupported listen address.
+    let (code, stderr) = run_to_exit(&[
+        "--log-format",
+        "json",
+        "--http",
+        "127.0.0.1:0",
+        "--key-file",
+        key.to_str().expect("utf-8 path"),
+        "--listen",
+        "/ip4/127.0.0.1/udp/0/quic-v1",
+    ])
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).expect("each log line is JSON"))
+        .collect();
+    assert!(!logs.is_empty(), "{stderr}");
+    for log in &logs {
+        assert!(
+            log["timestamp"].is_string() && log["level"].is_string(),
+            "{log}"
+        );
+    }
+    let (code, stderr) = run_to_exit(&["--log-format", "xml"]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--log-format"), "{stderr}");
+}
+
+#[tokio::test]
 async fn bad_flags_and_files_give_clear_errors() {
     let dir = temp_dir("flags");
     let key = dir.join("key.json");
