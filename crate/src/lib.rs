@@ -16,6 +16,7 @@ pub mod length_prefixed;
 pub mod mesh;
 pub mod prompt_ping;
 pub mod rate_limit;
+pub mod rendezvous_wire;
 pub mod rtt_stats;
 pub mod signaling;
 pub mod swarm;

@@ -1,20 +1,31 @@
-//! The libp2p protocols the server speaks: circuit relay v2 (server side), identify and ping.
+//! The libp2p protocols the server speaks: circuit relay v2 (server side), identify, ping, the
+//! rendezvous point (answering tabs), and the Kademlia DHT and rendezvous client it uses with
+//! the other servers.
 
 use crate::cli::{ConnectionLimits, RegistrationLimits, RelayLimits};
+use crate::discovery::KAD_PROTOCOL;
 use crate::ip_limits;
+use crate::rendezvous_codec::RendezvousCodec;
 use libp2p::{
-    connection_limits, identify, identity::Keypair, ping, relay, rendezvous,
+    connection_limits, identify,
+    identity::Keypair,
+    kad, ping, relay, rendezvous,
+    request_response::{self, ProtocolSupport},
     swarm::NetworkBehaviour,
+    StreamProtocol,
 };
-use peerfetch::prompt_ping;
+use peerfetch::{prompt_ping, rendezvous_wire};
 use std::time::Duration;
 
 /// Identify protocol version shared by peerfetch servers and tabs.
 pub const PROTOCOL_VERSION: &str = "/peerfetch/0.1.0";
 
-/// Shortest swarm registration accepted: tabs register for 2 minutes and renew every minute,
-/// so a closed tab leaves the swarm quickly (the protocol's default minimum is 2 hours).
-const MIN_REGISTRATION_TTL_SECS: u64 = 60;
+/// How long a server's announcement that it holds registrations in a namespace lasts in the
+/// other servers' DHT stores, and how often it is renewed.
+const PROVIDER_TTL: Duration = Duration::from_secs(10 * 60);
+const PROVIDER_REPUBLISH: Duration = Duration::from_secs(5 * 60);
+/// Servers remembered as holding registrations in one namespace.
+const MAX_SERVERS_PER_NAMESPACE: usize = 64;
 
 /// The server's network behaviour.
 #[derive(NetworkBehaviour)]
@@ -29,8 +40,13 @@ pub struct ServerBehaviour {
     pub identify: identify::Behaviour,
     /// Answers pings (tabs measure their RTT with it).
     pub ping: prompt_ping::Behaviour,
-    /// Swarm membership: tabs register under their swarm's name and discover each other.
-    pub rendezvous: rendezvous::server::Behaviour,
+    /// The rendezvous point: tabs register under their swarm's name (and each resource they
+    /// provide) and discover each other ([`crate::discovery`] answers).
+    pub rendezvous: request_response::Behaviour<RendezvousCodec>,
+    /// The servers' DHT: which servers hold registrations in which namespace.
+    pub kad: kad::Behaviour<kad::store::MemoryStore>,
+    /// Asks other servers for their registrations in a namespace.
+    pub federation: rendezvous::client::Behaviour,
 }
 
 impl ServerBehaviour {
@@ -49,15 +65,44 @@ impl ServerBehaviour {
                 identify::Config::new(PROTOCOL_VERSION.to_owned(), keypair.public())
                     .with_agent_version(format!("peerfetch-server/{}", env!("CARGO_PKG_VERSION"))),
             ),
-            rendezvous: rendezvous::server::Behaviour::new(
-                rendezvous::server::Config::default()
-                    .with_min_ttl(MIN_REGISTRATION_TTL_SECS)
-                    .with_max_registration_total(registrations.total)
-                    .with_max_registration_per_peer(registrations.per_peer),
+            rendezvous: request_response::Behaviour::new(
+                [(
+                    StreamProtocol::new(rendezvous_wire::PROTOCOL),
+                    ProtocolSupport::Inbound,
+                )],
+                request_response::Config::default(),
             ),
+            kad: servers_dht(keypair, registrations),
+            federation: rendezvous::client::Behaviour::new(keypair.clone()),
             ping: prompt_ping::Behaviour::new(
                 ping::Config::new().with_interval(Duration::from_secs(15)),
             ),
         }
     }
+}
+
+/// The Kademlia behaviour of the servers' DHT, in server mode, its store bounded like the
+/// registrations (each namespace a server holds registrations in is one provider record).
+fn servers_dht(
+    keypair: &Keypair,
+    registrations: &RegistrationLimits,
+) -> kad::Behaviour<kad::store::MemoryStore> {
+    let local = keypair.public().to_peer_id();
+    let mut config = kad::Config::new(KAD_PROTOCOL);
+    config
+        .set_provider_record_ttl(Some(PROVIDER_TTL))
+        .set_provider_publication_interval(Some(PROVIDER_REPUBLISH));
+    let store = kad::store::MemoryStore::with_config(
+        local,
+        kad::store::MemoryStoreConfig {
+            // Servers share provider records only: values are refused.
+            max_records: 0,
+            max_value_bytes: 0,
+            max_provided_keys: registrations.total,
+            max_providers_per_key: MAX_SERVERS_PER_NAMESPACE,
+        },
+    );
+    let mut kad = kad::Behaviour::with_config(local, store, config);
+    kad.set_mode(Some(kad::Mode::Server));
+    kad
 }

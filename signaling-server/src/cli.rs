@@ -30,6 +30,13 @@ pub struct Cli {
     )]
     pub external_addresses: Vec<Multiaddr>,
 
+    /// Another peerfetch server to join (`<address>/p2p/<peer id>`, its WebSocket address);
+    /// repeat for several. Servers joined this way form one network: a Kademlia DHT among
+    /// them tells each where the others hold registrations, so tabs on different servers
+    /// find each other. Dialled again every 10 s while not connected.
+    #[arg(long = "peer", env = "PEERFETCH_PEERS", value_delimiter = ',')]
+    pub peers: Vec<Multiaddr>,
+
     /// HTTP address serving the demo pages, `/pkg/` (the wasm build) and `/bootstrap`.
     #[arg(long, env = "PEERFETCH_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
@@ -182,6 +189,15 @@ pub struct RegistrationLimits {
         default_value_t = 1024
     )]
     pub per_peer: usize,
+
+    /// Discovery requests one tab may make (its swarm's members, the providers of each
+    /// resource): a burst, then one per interval. Past it, DISCOVER is answered `E_UNAVAILABLE`.
+    #[arg(
+        long = "discovery-rate-per-peer",
+        env = "PEERFETCH_DISCOVERY_RATE_PER_PEER",
+        default_value = "100/1s"
+    )]
+    pub discovery_rate_per_peer: Rate,
 }
 
 /// Bounds on the circuit relay v2 service; past one, the relay answers with the protocol's

@@ -6,6 +6,8 @@
 mod advertised;
 mod behaviour;
 pub mod cli;
+pub mod discovery;
+pub mod federation;
 mod http;
 pub mod identity_file;
 pub mod ip_limits;
@@ -13,6 +15,8 @@ pub mod metrics;
 pub mod node;
 mod origin_bytes;
 pub mod rate_flag;
+pub mod registry;
+mod rendezvous_codec;
 pub mod site_manifest;
 
 pub use cli::Cli;

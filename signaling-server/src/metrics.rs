@@ -3,17 +3,17 @@
 //! protocol stack) through `libp2p-metrics`, and the server's: swarm registrations held,
 //! discovery requests, and refusals by protocol and reason.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use libp2p::metrics::{Metrics as Libp2pMetrics, Recorder};
+use libp2p::relay;
 use libp2p::swarm::{ConnectionDenied, ListenError, SwarmEvent};
-use libp2p::{relay, rendezvous, PeerId};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
 use prometheus_client::registry::Registry;
 
 use crate::behaviour::ServerBehaviourEvent;
+use crate::discovery::Outcome;
 use crate::ip_limits::IpLimitExceeded;
 
 /// The registry `GET /metrics` encodes, shared with the HTTP side.
@@ -32,7 +32,7 @@ pub struct Refusal {
 pub struct ServerMetrics {
     libp2p: Libp2pMetrics,
     registrations: Gauge,
-    held: HashSet<(PeerId, String)>,
+    servers: Gauge,
     discoveries: Counter,
     refusals: Family<Refusal, Counter>,
 }
@@ -47,6 +47,12 @@ impl ServerMetrics {
             "swarm_registrations",
             "Swarm and provider registrations (rendezvous) held",
             registrations.clone(),
+        );
+        let servers = Gauge::default();
+        ours.register(
+            "servers",
+            "Other peerfetch servers known (they speak the servers' Kademlia DHT)",
+            servers.clone(),
         );
         let discoveries = Counter::default();
         ours.register(
@@ -63,7 +69,7 @@ impl ServerMetrics {
         Self {
             libp2p,
             registrations,
-            held: HashSet::new(),
+            servers,
             discoveries,
             refusals,
         }
@@ -82,9 +88,7 @@ impl ServerMetrics {
                 self.libp2p.record(event)
             }
             SwarmEvent::Behaviour(ServerBehaviourEvent::Ping(event)) => self.libp2p.record(event),
-            SwarmEvent::Behaviour(ServerBehaviourEvent::Rendezvous(event)) => {
-                self.record_rendezvous(event)
-            }
+            SwarmEvent::Behaviour(ServerBehaviourEvent::Kad(event)) => self.libp2p.record(event),
             _ => {}
         }
     }
@@ -102,34 +106,21 @@ impl ServerMetrics {
         }
     }
 
-    fn record_rendezvous(&mut self, event: &rendezvous::server::Event) {
-        use rendezvous::server::Event;
-        match event {
-            Event::PeerRegistered { peer, registration } => {
-                self.held
-                    .insert((*peer, registration.namespace.to_string()));
-            }
-            Event::PeerUnregistered { peer, namespace } => {
-                self.held.remove(&(*peer, namespace.to_string()));
-            }
-            Event::RegistrationExpired(registration) => {
-                let key = (
-                    registration.record.peer_id(),
-                    registration.namespace.to_string(),
-                );
-                self.held.remove(&key);
-            }
-            Event::PeerNotRegistered { error, .. } => {
-                self.refuse("registration", format!("{error:?}"))
-            }
-            Event::DiscoverServed { .. } => {
+    /// Records what became of a rendezvous request.
+    pub fn record_rendezvous(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Discovering => {
                 self.discoveries.inc();
             }
-            Event::DiscoverNotServed { error, .. } => {
-                self.refuse("discovery", format!("{error:?}"))
-            }
+            Outcome::Refused { request, reason } => self.refuse(request, reason.clone()),
+            Outcome::Registered | Outcome::Unregistered => {}
         }
-        self.registrations.set(self.held.len() as i64);
+    }
+
+    /// Sets the registrations held and the other servers known.
+    pub fn set_registrations(&mut self, held: usize, servers: usize) {
+        self.registrations.set(held as i64);
+        self.servers.set(servers as i64);
     }
 
     fn refuse(&self, request: &str, reason: String) {

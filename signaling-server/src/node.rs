@@ -5,15 +5,17 @@ use crate::{
     advertised::Advertised,
     behaviour::{ServerBehaviour, ServerBehaviourEvent},
     cli::Cli,
+    discovery::{Discovery, Outcome},
     http,
     identity_file::{Identity, IdentityFileError},
     metrics::{ServerMetrics, SharedRegistry},
+    registry::RegistryLimits,
 };
 use futures::StreamExt;
 use libp2p::{
     core::{muxing::StreamMuxerBox, transport::ListenerId},
     multiaddr::Protocol,
-    noise, relay,
+    noise, relay, request_response,
     swarm::SwarmEvent,
     yamux, Multiaddr, PeerId, Swarm, SwarmBuilder, Transport as _,
 };
@@ -23,6 +25,13 @@ use tokio::net::TcpListener;
 
 /// How long `bind` waits for every libp2p listener to report its address.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the rendezvous point's timers (late answers, expiry) are looked at.
+const DISCOVERY_TICK: Duration = Duration::from_millis(100);
+/// How often `--peer` servers not connected are dialled again.
+const REDIAL_PEERS: Duration = Duration::from_secs(10);
+/// Shortest registration accepted: tabs register for 2 minutes and renew every minute, so a
+/// closed tab leaves the swarm quickly (the protocol's default minimum is 2 hours).
+const MIN_REGISTRATION_TTL_SECS: u64 = 60;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +58,9 @@ pub enum ServerError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// A `--peer` address does not end with the server's `/p2p/<peer id>`.
+    #[error("--peer {0} names no peer id: give the server's address ending in /p2p/<peer id>")]
+    PeerWithoutId(Multiaddr),
     /// The libp2p transports could not be built.
     #[error("cannot set up libp2p transports: {0}")]
     Transport(String),
@@ -57,6 +69,8 @@ pub enum ServerError {
 /// A bound server: every listener is open, nothing is served until [`Server::run`].
 pub struct Server {
     swarm: Swarm<ServerBehaviour>,
+    discovery: Discovery,
+    peers: Vec<Multiaddr>,
     metrics: ServerMetrics,
     advertised: Arc<Advertised>,
     http_listener: TcpListener,
@@ -66,6 +80,13 @@ pub struct Server {
 impl Server {
     /// Loads (or creates) the identity, opens the libp2p listeners and the HTTP listener.
     pub async fn bind(cli: &Cli) -> Result<Self, ServerError> {
+        if let Some(addr) = cli
+            .peers
+            .iter()
+            .find(|addr| peerfetch::bootstrap::peer_of(addr).is_none())
+        {
+            return Err(ServerError::PeerWithoutId(addr.clone()));
+        }
         let identity = Identity::load_or_create(&cli.key_file)?;
         let certhash = identity.certificate.fingerprint();
         let mut registry = prometheus_client::registry::Registry::default();
@@ -92,8 +113,18 @@ impl Server {
                     source,
                 })?;
         let http_router = http::router(advertised.clone(), registry, &cli.www_dir, &cli.pkg_dir);
+        let discovery = Discovery::new(
+            RegistryLimits {
+                total: cli.registrations.total,
+                per_peer: cli.registrations.per_peer,
+                min_ttl: MIN_REGISTRATION_TTL_SECS,
+            },
+            cli.registrations.discovery_rate_per_peer,
+        );
         Ok(Self {
             swarm,
+            discovery,
+            peers: cli.peers.clone(),
             metrics,
             advertised,
             http_listener,
@@ -122,6 +153,8 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let Self {
             mut swarm,
+            mut discovery,
+            peers,
             mut metrics,
             advertised,
             http_listener,
@@ -137,12 +170,20 @@ impl Server {
                 .await
         });
         let libp2p = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(DISCOVERY_TICK);
+            let mut redial = tokio::time::interval(REDIAL_PEERS);
             loop {
                 tokio::select! {
                     event = swarm.select_next_some() => {
                         metrics.record(&event);
-                        on_swarm_event(event, &advertised);
+                        let node = Node { swarm: &mut swarm, discovery: &mut discovery, metrics: &mut metrics };
+                        node.on_swarm_event(event, &advertised);
                     }
+                    _ = tick.tick() => {
+                        discovery.tick(&mut swarm);
+                        metrics.set_registrations(discovery.registrations(), discovery.servers());
+                    }
+                    _ = redial.tick() => dial_peers(&mut swarm, &peers),
                     _ = stop_rx.wait_for(|stop| *stop) => break,
                 }
             }
@@ -267,37 +308,98 @@ async fn listen_all(
     }
 }
 
-fn on_swarm_event(event: SwarmEvent<ServerBehaviourEvent>, advertised: &Advertised) {
-    match event {
-        SwarmEvent::NewListenAddr { address, .. } => {
-            tracing::info!(%address, "listening");
-            advertised.add_listen_addr(address);
+/// Dials each `--peer` server this server is not connected to.
+fn dial_peers(swarm: &mut Swarm<ServerBehaviour>, peers: &[Multiaddr]) {
+    for addr in peers {
+        let Some(peer) = peerfetch::bootstrap::peer_of(addr) else {
+            continue; // refused at bind
+        };
+        if swarm.is_connected(&peer) {
+            continue;
         }
-        SwarmEvent::ExpiredListenAddr { address, .. } => advertised.remove_listen_addr(&address),
-        SwarmEvent::ConnectionEstablished {
-            peer_id, endpoint, ..
-        } => {
-            let transport = TransportKind::of(endpoint.get_remote_address());
-            tracing::debug!(%peer_id, %transport, "connection established");
+        swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+        if let Err(e) = swarm.dial(addr.clone()) {
+            tracing::info!(%addr, "cannot dial server: {}", error_chain(&e));
         }
-        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
-            tracing::debug!(%peer_id, ?cause, "connection closed");
+    }
+}
+
+/// What the swarm's events act on.
+struct Node<'a> {
+    swarm: &'a mut Swarm<ServerBehaviour>,
+    discovery: &'a mut Discovery,
+    metrics: &'a mut ServerMetrics,
+}
+
+impl Node<'_> {
+    fn on_swarm_event(self, event: SwarmEvent<ServerBehaviourEvent>, advertised: &Advertised) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+                advertised.add_listen_addr(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                advertised.remove_listen_addr(&address)
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                let transport = TransportKind::of(endpoint.get_remote_address());
+                tracing::debug!(%peer_id, %transport, "connection established");
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                cause,
+                num_established,
+                ..
+            } => {
+                tracing::debug!(%peer_id, ?cause, "connection closed");
+                if num_established == 0 {
+                    self.discovery.on_disconnected(peer_id);
+                }
+            }
+            SwarmEvent::Behaviour(ServerBehaviourEvent::Relay(event)) => on_relay_event(event),
+            SwarmEvent::Behaviour(ServerBehaviourEvent::Rendezvous(
+                request_response::Event::Message {
+                    peer,
+                    message:
+                        request_response::Message::Request {
+                            request, channel, ..
+                        },
+                    ..
+                },
+            )) => {
+                let outcome = self
+                    .discovery
+                    .on_request(self.swarm, peer, request, channel);
+                self.metrics.record_rendezvous(&outcome);
+                self.metrics
+                    .set_registrations(self.discovery.registrations(), self.discovery.servers());
+                if outcome != Outcome::Discovering {
+                    tracing::trace!(%peer, ?outcome, "rendezvous");
+                }
+            }
+            SwarmEvent::Behaviour(ServerBehaviourEvent::Kad(event)) => {
+                self.discovery.on_kad(self.swarm, event)
+            }
+            SwarmEvent::Behaviour(ServerBehaviourEvent::Federation(event)) => {
+                self.discovery.on_federation(self.swarm, event)
+            }
+            SwarmEvent::Behaviour(ServerBehaviourEvent::Identify(event)) => {
+                self.discovery.on_identify(self.swarm, &event)
+            }
+            SwarmEvent::IncomingConnectionError {
+                error: libp2p::swarm::ListenError::Denied { cause },
+                send_back_addr,
+                ..
+            } => {
+                tracing::info!(from = %send_back_addr, "connection denied: {cause}");
+            }
+            SwarmEvent::IncomingConnectionError { error, .. } => {
+                tracing::debug!("incoming connection failed: {}", error_chain(&error));
+            }
+            _ => {}
         }
-        SwarmEvent::Behaviour(ServerBehaviourEvent::Relay(event)) => on_relay_event(event),
-        SwarmEvent::Behaviour(ServerBehaviourEvent::Rendezvous(event)) => {
-            on_rendezvous_event(event)
-        }
-        SwarmEvent::IncomingConnectionError {
-            error: libp2p::swarm::ListenError::Denied { cause },
-            send_back_addr,
-            ..
-        } => {
-            tracing::info!(from = %send_back_addr, "connection denied: {cause}");
-        }
-        SwarmEvent::IncomingConnectionError { error, .. } => {
-            tracing::debug!("incoming connection failed: {}", error_chain(&error));
-        }
-        _ => {}
     }
 }
 
@@ -326,22 +428,5 @@ fn on_relay_event(event: relay::Event) {
             tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit denied");
         }
         other => tracing::debug!(?other, "relay"),
-    }
-}
-
-fn on_rendezvous_event(event: libp2p::rendezvous::server::Event) {
-    use libp2p::rendezvous::server::Event;
-    match event {
-        Event::PeerNotRegistered {
-            peer,
-            namespace,
-            error,
-        } => {
-            tracing::info!(%peer, %namespace, ?error, "registration refused");
-        }
-        Event::DiscoverNotServed { enquirer, error } => {
-            tracing::info!(peer = %enquirer, ?error, "discovery refused");
-        }
-        other => tracing::trace!(?other, "rendezvous"),
     }
 }

@@ -1,0 +1,376 @@
+//! The server's rendezvous point, federated: tabs register in namespaces (their swarm, the
+//! resources they provide) and ask who else is there. The answer holds this server's
+//! registrations and those of the other servers announcing the namespace in the servers'
+//! Kademlia DHT (each server provides the namespaces it holds registrations in), fetched from
+//! them with a rendezvous DISCOVER. Tabs on different servers thereby find each other.
+
+use crate::{
+    behaviour::ServerBehaviour,
+    federation::{Asked, Done, Federation},
+    rate_flag::Rate,
+    registry::{Registry, RegistryLimits},
+};
+use libp2p::{
+    identify, kad,
+    rendezvous::{self, Cookie, ErrorCode, Namespace, Registration},
+    request_response::ResponseChannel,
+    PeerId, StreamProtocol, Swarm,
+};
+use peerfetch::{
+    rate_limit::TokenBucket,
+    rendezvous_wire::{Request, RequestError, Response},
+};
+use rand::seq::SliceRandom;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// The servers' DHT protocol: a DHT of peerfetch servers only, apart from any public one.
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/peerfetch/kad/1.0.0");
+/// Registrations in a DISCOVER answer when the request names no limit.
+const DEFAULT_LIMIT: usize = 100;
+/// Most registrations in one DISCOVER answer (keeps it far below the 1 MiB message bound).
+const MAX_LIMIT: usize = 1000;
+/// How often expired registrations are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// A tab's DISCOVER waiting for the other servers.
+pub struct Question {
+    channel: ResponseChannel<Response>,
+    limit: usize,
+}
+
+/// What became of a request, for metrics and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A registration was accepted (or renewed).
+    Registered,
+    /// A registration was withdrawn.
+    Unregistered,
+    /// A DISCOVER was taken (answered now or once the other servers answer).
+    Discovering,
+    /// A request was refused.
+    Refused {
+        /// `registration` or `discovery`.
+        request: &'static str,
+        /// The protocol's status, or `rate` for the request rate bound.
+        reason: String,
+    },
+}
+
+/// The rendezvous point's state.
+pub struct Discovery {
+    registry: Registry,
+    federation: Federation<Question>,
+    queries: HashMap<kad::QueryId, Namespace>,
+    servers: HashSet<PeerId>,
+    rate: Rate,
+    budgets: HashMap<PeerId, TokenBucket>,
+    started: Instant,
+    next_sweep: Duration,
+}
+
+impl Discovery {
+    /// An empty rendezvous point with these bounds.
+    pub fn new(limits: RegistryLimits, rate: Rate) -> Self {
+        Self {
+            registry: Registry::new(limits),
+            federation: Federation::default(),
+            queries: HashMap::new(),
+            servers: HashSet::new(),
+            rate,
+            budgets: HashMap::new(),
+            started: Instant::now(),
+            next_sweep: SWEEP_EVERY,
+        }
+    }
+
+    /// Registrations held here.
+    pub fn registrations(&self) -> usize {
+        self.registry.held()
+    }
+
+    /// Other servers known.
+    pub fn servers(&self) -> usize {
+        self.servers.len()
+    }
+
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Handles one request from `peer`.
+    pub fn on_request(
+        &mut self,
+        swarm: &mut Swarm<ServerBehaviour>,
+        peer: PeerId,
+        request: Result<Request, RequestError>,
+        channel: ResponseChannel<Response>,
+    ) -> Outcome {
+        let now = self.now();
+        let request = match request {
+            Ok(request) => request,
+            Err(error) => {
+                tracing::info!(%peer, "rendezvous request refused: {error}");
+                if let Some(answer) = error.answer() {
+                    respond(swarm, channel, answer);
+                }
+                return refused("request", format!("{:?}", error.code()));
+            }
+        };
+        match request {
+            Request::Register {
+                namespace,
+                record,
+                ttl,
+            } => {
+                let result = self
+                    .registry
+                    .register(peer, namespace.clone(), *record, ttl, now);
+                respond(swarm, channel, Response::Registered(result.map(|a| a.ttl)));
+                match result {
+                    Ok(accepted) => {
+                        if accepted.first_in_namespace {
+                            announce(swarm, &namespace);
+                        }
+                        Outcome::Registered
+                    }
+                    Err(code) => {
+                        tracing::info!(%peer, %namespace, ?code, "registration refused");
+                        refused("registration", format!("{code:?}"))
+                    }
+                }
+            }
+            Request::Unregister { namespace } => {
+                if self.registry.unregister(peer, &namespace) {
+                    swarm.behaviour_mut().kad.stop_providing(&key(&namespace));
+                }
+                Outcome::Unregistered
+            }
+            Request::Discover { namespace, limit } => {
+                let within_rate = self.servers.contains(&peer)
+                    || self
+                        .budgets
+                        .entry(peer)
+                        .or_insert_with(|| {
+                            TokenBucket::with_burst(self.rate.limit.get(), self.rate.interval, now)
+                        })
+                        .try_take(now);
+                if !within_rate {
+                    tracing::info!(%peer, "discovery refused: over {} per peer", self.rate);
+                    respond(
+                        swarm,
+                        channel,
+                        Response::Discovered(Err(ErrorCode::Unavailable)),
+                    );
+                    return refused("discovery", "rate".to_owned());
+                }
+                let limit = limit.map_or(DEFAULT_LIMIT, |l| (l as usize).min(MAX_LIMIT));
+                self.discover(swarm, peer, namespace, Question { channel, limit });
+                Outcome::Discovering
+            }
+        }
+    }
+
+    fn discover(
+        &mut self,
+        swarm: &mut Swarm<ServerBehaviour>,
+        peer: PeerId,
+        namespace: Option<Namespace>,
+        question: Question,
+    ) {
+        let now = self.now();
+        // Other servers get this server's own registrations only: no echoes between servers.
+        let local_only = self.servers.contains(&peer) || self.servers.is_empty();
+        let (Some(namespace), false) = (&namespace, local_only) else {
+            let found = self
+                .registry
+                .discover(namespace.as_ref(), question.limit, now);
+            let cookie = namespace.map_or_else(Cookie::for_all_namespaces, Cookie::for_namespace);
+            respond(
+                swarm,
+                question.channel,
+                Response::Discovered(Ok((found, cookie))),
+            );
+            return;
+        };
+        match self.federation.ask(namespace, question, now) {
+            Asked::Answer(question, remote) => self.answer(swarm, namespace, question, remote),
+            Asked::LookUp => {
+                let query = swarm.behaviour_mut().kad.get_providers(key(namespace));
+                self.queries.insert(query, namespace.clone());
+            }
+            Asked::Wait => {}
+        }
+    }
+
+    fn answer(
+        &self,
+        swarm: &mut Swarm<ServerBehaviour>,
+        namespace: &Namespace,
+        question: Question,
+        mut remote: Vec<Registration>,
+    ) {
+        let mut found = self
+            .registry
+            .discover(Some(namespace), question.limit, self.now());
+        let here: HashSet<PeerId> = found.iter().map(|r| r.record.peer_id()).collect();
+        remote.retain(|r| !here.contains(&r.record.peer_id()));
+        remote.shuffle(&mut rand::rng());
+        let room = question.limit.saturating_sub(found.len());
+        found.extend(remote.into_iter().take(room));
+        let cookie = Cookie::for_namespace(namespace.clone());
+        respond(
+            swarm,
+            question.channel,
+            Response::Discovered(Ok((found, cookie))),
+        );
+    }
+
+    fn finish(&self, swarm: &mut Swarm<ServerBehaviour>, done: Done<Question>) {
+        for question in done.waiters {
+            self.answer(swarm, &done.namespace, question, done.remote.clone());
+        }
+    }
+
+    /// Progress of a DHT query for a namespace's providers.
+    pub fn on_kad(&mut self, swarm: &mut Swarm<ServerBehaviour>, event: kad::Event) {
+        let kad::Event::OutboundQueryProgressed {
+            id, result, step, ..
+        } = event
+        else {
+            return;
+        };
+        let kad::QueryResult::GetProviders(result) = result else {
+            return;
+        };
+        let Some(namespace) = self.queries.get(&id).cloned() else {
+            return;
+        };
+        if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
+            let local = *swarm.local_peer_id();
+            let others = providers.into_iter().filter(|p| *p != local);
+            for server in self.federation.providers_found(&namespace, others) {
+                swarm.behaviour_mut().federation.discover(
+                    Some(namespace.clone()),
+                    None,
+                    Some(MAX_LIMIT as u64),
+                    server,
+                );
+            }
+        }
+        if step.last {
+            self.queries.remove(&id);
+            if let Some(done) = self.federation.providers_complete(&namespace, self.now()) {
+                self.finish(swarm, done);
+            }
+        }
+    }
+
+    /// Another server's answer to our DISCOVER.
+    pub fn on_federation(
+        &mut self,
+        swarm: &mut Swarm<ServerBehaviour>,
+        event: rendezvous::client::Event,
+    ) {
+        let now = self.now();
+        let done = match event {
+            rendezvous::client::Event::Discovered {
+                rendezvous_node,
+                registrations,
+                cookie,
+            } => {
+                let Some(namespace) = cookie.namespace() else {
+                    return;
+                };
+                self.federation.server_answered(
+                    namespace,
+                    rendezvous_node,
+                    Some(registrations),
+                    now,
+                )
+            }
+            rendezvous::client::Event::DiscoverFailed {
+                rendezvous_node,
+                namespace: Some(namespace),
+                error,
+            } => {
+                tracing::debug!(server = %rendezvous_node, %namespace, ?error, "server did not answer");
+                self.federation
+                    .server_answered(&namespace, rendezvous_node, None, now)
+            }
+            _ => None,
+        };
+        if let Some(done) = done {
+            self.finish(swarm, done);
+        }
+    }
+
+    /// Learns which peers are servers (they speak the servers' DHT) and where to reach them.
+    pub fn on_identify(&mut self, swarm: &mut Swarm<ServerBehaviour>, event: &identify::Event) {
+        let identify::Event::Received { peer_id, info, .. } = event else {
+            return;
+        };
+        if !info.protocols.contains(&KAD_PROTOCOL) {
+            return;
+        }
+        if self.servers.insert(*peer_id) {
+            tracing::info!(server = %peer_id, "joined by a server");
+        }
+        for addr in &info.listen_addrs {
+            swarm.behaviour_mut().kad.add_address(peer_id, addr.clone());
+        }
+    }
+
+    /// A peer's last connection closed: its request budget is forgotten.
+    pub fn on_disconnected(&mut self, peer: PeerId) {
+        self.budgets.remove(&peer);
+    }
+
+    /// Answers questions the other servers were too slow for, sweeps expired registrations.
+    pub fn tick(&mut self, swarm: &mut Swarm<ServerBehaviour>) {
+        let now = self.now();
+        for done in self.federation.overdue(now) {
+            self.finish(swarm, done);
+        }
+        if now >= self.next_sweep {
+            self.next_sweep = now + SWEEP_EVERY;
+            let (emptied, dropped) = self.registry.expire(now);
+            for namespace in emptied {
+                swarm.behaviour_mut().kad.stop_providing(&key(&namespace));
+            }
+            if dropped > 0 {
+                tracing::debug!(dropped, "registrations expired");
+            }
+        }
+    }
+}
+
+fn refused(request: &'static str, reason: String) -> Outcome {
+    Outcome::Refused { request, reason }
+}
+
+fn respond(
+    swarm: &mut Swarm<ServerBehaviour>,
+    channel: ResponseChannel<Response>,
+    answer: Response,
+) {
+    if swarm
+        .behaviour_mut()
+        .rendezvous
+        .send_response(channel, answer)
+        .is_err()
+    {
+        tracing::debug!("rendezvous answer not sent: the peer left");
+    }
+}
+
+/// The DHT key under which servers announce that they hold registrations in `namespace`.
+fn key(namespace: &Namespace) -> kad::RecordKey {
+    kad::RecordKey::new(&namespace.to_string())
+}
+
+fn announce(swarm: &mut Swarm<ServerBehaviour>, namespace: &Namespace) {
+    if let Err(e) = swarm.behaviour_mut().kad.start_providing(key(namespace)) {
+        tracing::warn!(%namespace, "cannot announce the namespace to other servers: {e}");
+    }
+}

@@ -1,0 +1,178 @@
+//! Several server processes as one network: joined with `--peer`, they find each other through
+//! their Kademlia DHT, and a client asking one server who is in a namespace also hears of the
+//! clients registered at the others, until a server goes away. Native rust-libp2p clients speak
+//! the same rendezvous protocol as tabs.
+
+mod common;
+
+use common::*;
+use libp2p::{
+    rendezvous::{self, ErrorCode, Namespace},
+    swarm::SwarmEvent,
+    PeerId, Swarm,
+};
+use peerfetch::transport_kind::TransportKind;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+const STEP: Duration = Duration::from_secs(15);
+
+/// A client connected to `server` over WebSocket.
+async fn connected_client(server: &ServerProcess) -> (Swarm<Client>, PeerId) {
+    let mut client = client(Duration::from_secs(15)).await;
+    let addr = server.addr(TransportKind::WebSocket).await;
+    let server_id = server.bootstrap().await.peer_id;
+    client.dial(addr).expect("dial starts");
+    until(&mut client, STEP, |event| match event {
+        SwarmEvent::ConnectionEstablished { .. } => Some(()),
+        SwarmEvent::OutgoingConnectionError { error, .. } => panic!("cannot connect: {error}"),
+        _ => None,
+    })
+    .await;
+    // A registration carries the addresses to reach us at (a tab's are relayed ones).
+    client.add_external_address("/ip4/127.0.0.1/tcp/1/ws".parse().expect("valid"));
+    (client, server_id)
+}
+
+async fn register(client: &mut Swarm<Client>, server: PeerId, namespace: &Namespace) {
+    client
+        .behaviour_mut()
+        .rendezvous
+        .register(namespace.clone(), server, Some(120))
+        .expect("register starts");
+    until(client, STEP, |event| match event {
+        SwarmEvent::Behaviour(ClientEvent::Rendezvous(rendezvous::client::Event::Registered {
+            ..
+        })) => Some(()),
+        SwarmEvent::Behaviour(ClientEvent::Rendezvous(
+            rendezvous::client::Event::RegisterFailed { error, .. },
+        )) => panic!("registration refused: {error:?}"),
+        _ => None,
+    })
+    .await
+}
+
+/// Asks `server` who is registered under `namespace`.
+async fn discover(
+    client: &mut Swarm<Client>,
+    server: PeerId,
+    namespace: &Namespace,
+) -> Result<HashSet<PeerId>, ErrorCode> {
+    client
+        .behaviour_mut()
+        .rendezvous
+        .discover(Some(namespace.clone()), None, None, server);
+    until(client, STEP, |event| match event {
+        SwarmEvent::Behaviour(ClientEvent::Rendezvous(rendezvous::client::Event::Discovered {
+            registrations,
+            ..
+        })) => Some(Ok(registrations
+            .iter()
+            .map(|r| r.record.peer_id())
+            .collect())),
+        SwarmEvent::Behaviour(ClientEvent::Rendezvous(
+            rendezvous::client::Event::DiscoverFailed { error, .. },
+        )) => Some(Err(error)),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits until `server` knows `count` other servers.
+async fn await_servers(server: &ServerProcess, count: f64) {
+    let start = Instant::now();
+    while server.metric("peerfetch_servers").await < count {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "servers did not find each other"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn server_joining(name: &str, peers: &[&ServerProcess]) -> ServerProcess {
+    let dir = temp_dir(name);
+    let mut args = loopback_args(&dir.join("key.json"));
+    for peer in peers {
+        args.push("--peer".into());
+        args.push(peer.addr(TransportKind::WebSocket).await.to_string());
+    }
+    start_server(&args).await
+}
+
+#[tokio::test]
+async fn three_servers_answer_as_one_network_until_one_leaves() {
+    // A chain: C knows only B, B knows only A; the DHT introduces C and A.
+    let a = server_joining("fed-a", &[]).await;
+    let b = server_joining("fed-b", &[&a]).await;
+    let c = server_joining("fed-c", &[&b]).await;
+    for server in [&a, &b, &c] {
+        await_servers(server, 2.0).await;
+    }
+    let swarm = Namespace::from_static("swarm");
+    let resource = Namespace::from_static("swarm/c/0123");
+    let (mut at_a, a_id) = connected_client(&a).await;
+    let (mut at_b, b_id) = connected_client(&b).await;
+    let (mut at_c, c_id) = connected_client(&c).await;
+    register(&mut at_a, a_id, &swarm).await;
+    register(&mut at_a, a_id, &resource).await;
+    register(&mut at_b, b_id, &swarm).await;
+    register(&mut at_c, c_id, &swarm).await;
+    let everyone: HashSet<PeerId> = [&at_a, &at_b, &at_c]
+        .iter()
+        .map(|client| *client.local_peer_id())
+        .collect();
+    for (client, server) in [(&mut at_a, a_id), (&mut at_b, b_id), (&mut at_c, c_id)] {
+        let found = discover(client, server, &swarm).await;
+        assert_eq!(
+            found,
+            Ok(everyone.clone()),
+            "every server lists every member"
+        );
+    }
+    let providers = discover(&mut at_c, c_id, &resource).await;
+    assert_eq!(providers, Ok(HashSet::from([*at_a.local_peer_id()])));
+
+    // A leaves: once the answers cached from it are stale, the others answer without it, and
+    // within the federation's deadline.
+    a.stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let asked = Instant::now();
+    let found = discover(&mut at_c, c_id, &swarm).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    let left: HashSet<PeerId> = [*at_b.local_peer_id(), *at_c.local_peer_id()].into();
+    assert_eq!(found, Ok(left));
+    b.stop().await;
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_requests_are_rate_limited_per_peer() {
+    let dir = temp_dir("discovery-rate");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--discovery-rate-per-peer".into(), "3/3600s".into()]);
+    let server = start_server(&args).await;
+    let (mut client, server_id) = connected_client(&server).await;
+    let swarm = Namespace::from_static("swarm");
+    for _ in 0..3 {
+        assert_eq!(
+            discover(&mut client, server_id, &swarm).await,
+            Ok(HashSet::new())
+        );
+    }
+    let refused = discover(&mut client, server_id, &swarm).await;
+    assert_eq!(refused, Err(ErrorCode::Unavailable));
+    let counted = "peerfetch_refusals_total{request=\"discovery\",reason=\"rate\"}";
+    assert_eq!(server.metric(counted).await, 1.0);
+    // Another peer has its own budget.
+    let (mut other, _) = connected_client(&server).await;
+    assert_eq!(
+        discover(&mut other, server_id, &swarm).await,
+        Ok(HashSet::new())
+    );
+    server.stop().await;
+}
