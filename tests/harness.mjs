@@ -46,7 +46,7 @@ export async function startServer({ args = [], keyFile } = {}) {
     process: child,
     logs: () => stderr,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await exited;
@@ -95,7 +95,7 @@ export async function openTab(browser, url, options = {}) {
     window.events = [];
     try {
       window.peer = await Peer.join(options);
-      for (const name of ["connection", "disconnection", "ping", "reservation", "neighbour", "neighbourgone", "close"]) {
+      for (const name of ["connection", "disconnection", "ping", "reservation", "neighbour", "neighbourgone", "server", "close"]) {
         window.peer.events.addEventListener(name, (e) => window.events.push({ name, detail: e.detail }));
       }
     } catch (error) {

@@ -13,6 +13,9 @@ pub struct Bootstrap {
     /// Dialable addresses, each ending in `/p2p/<peer_id>`. WebRTC-direct addresses carry the
     /// server certificate's `/certhash/`.
     pub addrs: Vec<Multiaddr>,
+    /// The other servers of the same network, which a tab moves to when this one goes away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<Bootstrap>,
 }
 
 impl Bootstrap {
@@ -29,7 +32,20 @@ impl Bootstrap {
         Self {
             peer_id,
             addrs: unique,
+            servers: Vec::new(),
         }
+    }
+
+    /// Every server listed, this one first: the order in which a tab tries them.
+    pub fn all_servers(&self) -> Vec<Bootstrap> {
+        let mut all = vec![Bootstrap::new(self.peer_id, self.addrs.clone())];
+        all.extend(
+            self.servers
+                .iter()
+                .filter(|other| other.peer_id != self.peer_id)
+                .cloned(),
+        );
+        all
     }
 
     /// The addresses a browser can use, in the order it should try them: WebRTC-direct first

@@ -5,11 +5,13 @@ use libp2p_webrtc::tokio::Fingerprint;
 use peerfetch::{bootstrap::Bootstrap, transport_kind::TransportKind};
 use std::sync::RwLock;
 
-/// Listen addresses reported by libp2p and the operator's external addresses.
+/// Listen addresses reported by libp2p and the operator's external addresses, and the other
+/// servers of the network with the addresses they report.
 pub struct Advertised {
     peer_id: PeerId,
     external: Vec<Multiaddr>,
     listening: RwLock<Vec<Multiaddr>>,
+    servers: RwLock<Vec<Bootstrap>>,
 }
 
 impl Advertised {
@@ -24,7 +26,24 @@ impl Advertised {
             peer_id,
             external,
             listening: RwLock::default(),
+            servers: RwLock::default(),
         }
+    }
+
+    /// Records (or updates) another server and the addresses a browser can dial it on.
+    pub fn add_server(&self, peer_id: PeerId, addrs: Vec<Multiaddr>) {
+        let mut server = Bootstrap::new(peer_id, addrs);
+        server.addrs = server
+            .browser_dial_plan()
+            .into_iter()
+            .map(|(_, addr)| addr)
+            .collect();
+        if server.addrs.is_empty() {
+            return;
+        }
+        let mut servers = self.servers.write().expect("lock is never poisoned");
+        servers.retain(|known| known.peer_id != peer_id);
+        servers.push(server);
     }
 
     /// Records a new listen address.
@@ -51,7 +70,9 @@ impl Advertised {
         } else {
             self.external.clone()
         };
-        Bootstrap::new(self.peer_id, addrs)
+        let mut bootstrap = Bootstrap::new(self.peer_id, addrs);
+        bootstrap.servers = self.servers.read().expect("lock is never poisoned").clone();
+        bootstrap
     }
 }
 

@@ -14,7 +14,7 @@ use libp2p::{
     identify, kad,
     rendezvous::{self, Cookie, ErrorCode, Namespace, Registration},
     request_response::ResponseChannel,
-    PeerId, StreamProtocol, Swarm,
+    Multiaddr, PeerId, StreamProtocol, Swarm,
 };
 use peerfetch::{
     rate_limit::TokenBucket,
@@ -305,13 +305,18 @@ impl Discovery {
         }
     }
 
-    /// Learns which peers are servers (they speak the servers' DHT) and where to reach them.
-    pub fn on_identify(&mut self, swarm: &mut Swarm<ServerBehaviour>, event: &identify::Event) {
+    /// Learns which peers are servers (they speak the servers' DHT) and where to reach them;
+    /// returns the server and its addresses when the peer is one.
+    pub fn on_identify(
+        &mut self,
+        swarm: &mut Swarm<ServerBehaviour>,
+        event: &identify::Event,
+    ) -> Option<(PeerId, Vec<Multiaddr>)> {
         let identify::Event::Received { peer_id, info, .. } = event else {
-            return;
+            return None;
         };
         if !info.protocols.contains(&KAD_PROTOCOL) {
-            return;
+            return None;
         }
         if self.servers.insert(*peer_id) {
             tracing::info!(server = %peer_id, "joined by a server");
@@ -319,6 +324,7 @@ impl Discovery {
         for addr in &info.listen_addrs {
             swarm.behaviour_mut().kad.add_address(peer_id, addr.clone());
         }
+        Some((*peer_id, info.listen_addrs.clone()))
     }
 
     /// A peer's last connection closed: its request budget is forgotten.

@@ -386,7 +386,9 @@ impl Node<'_> {
                 self.discovery.on_federation(self.swarm, event)
             }
             SwarmEvent::Behaviour(ServerBehaviourEvent::Identify(event)) => {
-                self.discovery.on_identify(self.swarm, &event)
+                if let Some((server, addrs)) = self.discovery.on_identify(self.swarm, &event) {
+                    advertised.add_server(server, addrs);
+                }
             }
             SwarmEvent::IncomingConnectionError {
                 error: libp2p::swarm::ListenError::Denied { cause },

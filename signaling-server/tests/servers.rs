@@ -109,6 +109,16 @@ async fn three_servers_answer_as_one_network_until_one_leaves() {
     for server in [&a, &b, &c] {
         await_servers(server, 2.0).await;
     }
+    // `/bootstrap` lists the other servers, for tabs to move to.
+    let c_lists: HashSet<PeerId> = c
+        .bootstrap()
+        .await
+        .servers
+        .iter()
+        .map(|s| s.peer_id)
+        .collect();
+    let others = HashSet::from([a.bootstrap().await.peer_id, b.bootstrap().await.peer_id]);
+    assert_eq!(c_lists, others);
     let swarm = Namespace::from_static("swarm");
     let resource = Namespace::from_static("swarm/c/0123");
     let (mut at_a, a_id) = connected_client(&a).await;

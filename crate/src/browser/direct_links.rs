@@ -3,6 +3,7 @@
 
 use super::{behaviour::TabBehaviourEvent, tab_node::TabNode};
 use crate::{
+    bootstrap::peer_of,
     direct_dial::{Links, Step},
     error_chain::error_chain,
     transport_kind::TransportKind,
@@ -11,13 +12,21 @@ use futures::channel::oneshot;
 use libp2p::{
     core::ConnectedPoint,
     multiaddr::Protocol,
+    rendezvous,
     swarm::{
         dial_opts::{DialOpts, PeerCondition},
         ConnectionId, SwarmEvent,
     },
     Multiaddr, PeerId,
 };
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+
+/// Tabs remembered as attached to another server; past it the book starts afresh.
+const MAX_RELAYS_KNOWN: usize = 10_000;
+
+/// The server each tab attached elsewhere is reached through (`<server addr>/p2p/<server>`),
+/// learned from its signed registration. Tabs of our own server are reached through ours.
+pub(crate) type RelayBook = HashMap<PeerId, Multiaddr>;
 
 /// Who waits for a direct-connection attempt.
 pub(crate) enum Waiter {
@@ -28,6 +37,32 @@ pub(crate) enum Waiter {
 }
 
 impl TabNode {
+    /// Learns from discovered registrations which server relays to each tab.
+    pub(crate) fn learn_relays(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
+        let SwarmEvent::Behaviour(TabBehaviourEvent::Rendezvous(
+            rendezvous::client::Event::Discovered { registrations, .. },
+        )) = event
+        else {
+            return;
+        };
+        let home = self.state.borrow().server;
+        if self.relays.len() > MAX_RELAYS_KNOWN {
+            self.relays.clear();
+        }
+        for registration in registrations {
+            let peer = registration.record.peer_id();
+            let relay = registration.record.addresses().iter().find_map(relay_of);
+            match relay {
+                Some(relay) if peer_of(&relay) != Some(home) => {
+                    self.relays.insert(peer, relay);
+                }
+                _ => {
+                    self.relays.remove(&peer);
+                }
+            }
+        }
+    }
+
     /// Starts (or joins) a direct connection attempt to `peer`.
     pub(crate) fn connect(&mut self, peer: PeerId, waiter: Waiter) {
         let Some(server_addr) = self.server_addr.clone() else {
@@ -128,8 +163,12 @@ impl TabNode {
                     }
                     continue;
                 }
-                Step::DialRelayed(peer) => (peer, relayed_addr(server_addr, peer)),
-                Step::DialWebRtc(peer) => (peer, webrtc_addr(server_addr, peer)),
+                Step::DialRelayed(peer) => {
+                    (peer, relayed_addr(self.relay_to(peer, server_addr), peer))
+                }
+                Step::DialWebRtc(peer) => {
+                    (peer, webrtc_addr(self.relay_to(peer, server_addr), peer))
+                }
             };
             let opts = DialOpts::peer_id(peer)
                 .addresses(vec![addr])
@@ -141,6 +180,11 @@ impl TabNode {
                 Err(e) => queue.extend(self.direct_dials.failed(peer, None, &error_chain(&e))),
             }
         }
+    }
+
+    /// The server through which `peer` is reached: its own, if attached elsewhere.
+    fn relay_to<'a>(&'a self, peer: PeerId, server_addr: &'a Multiaddr) -> &'a Multiaddr {
+        self.relays.get(&peer).unwrap_or(server_addr)
     }
 
     fn links_to(&self, peer: PeerId) -> Links {
@@ -159,6 +203,18 @@ pub(crate) fn connection_kind(endpoint: &ConnectedPoint) -> TransportKind {
         ConnectedPoint::Dialer { .. } => None,
     };
     TransportKind::of_connection(local, endpoint.get_remote_address())
+}
+
+/// The relay part of a relayed address (`<relay addr>/p2p/<relay>` before `/p2p-circuit`).
+fn relay_of(addr: &Multiaddr) -> Option<Multiaddr> {
+    let mut relay = Multiaddr::empty();
+    for protocol in addr.iter() {
+        if protocol == Protocol::P2pCircuit {
+            return peer_of(&relay).map(|_| relay);
+        }
+        relay.push(protocol);
+    }
+    None
 }
 
 /// `<server>/p2p-circuit/webrtc/p2p/<peer>`: a direct connection signalled through the relay.

@@ -1,9 +1,12 @@
-//! Joining: fetch `/bootstrap`, reach the server over the best transport that works, reserve a
-//! relay slot. Every step is bounded in time and fails with a message naming the step.
+//! Joining: fetch `/bootstrap`, reach a server of the network over the best transport that
+//! works (the one asked first, then the others it lists), reserve a relay slot. Every step is
+//! bounded in time and fails with a message naming the step. [`attach`] is also how a tab
+//! moves to another server when its own goes away.
 
 use super::{
     behaviour::TabBehaviourEvent,
     fetch_bootstrap::fetch_bootstrap,
+    home::Home,
     join_options::JoinOptions,
     membership::Membership,
     tab_node::{build_swarm, TabNode},
@@ -12,7 +15,9 @@ use super::{
 };
 use crate::{bootstrap::Bootstrap, error_chain::error_chain};
 use futures::StreamExt;
-use libp2p::{multiaddr::Protocol, relay, swarm::SwarmEvent, Multiaddr};
+use libp2p::{
+    core::transport::ListenerId, multiaddr::Protocol, relay, swarm::SwarmEvent, Multiaddr, PeerId,
+};
 use std::{cell::RefCell, rc::Rc, time::Duration};
 use web_sys::EventTarget;
 
@@ -43,11 +48,42 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         direct_dials: Default::default(),
         membership,
         providers: Default::default(),
+        home: Home::new(
+            bootstrap.all_servers(),
+            options.dial_timeout(),
+            options.step_timeout(),
+        ),
+        relays: Default::default(),
     };
-    let server_addr = connect_to_server(&mut node, &bootstrap, options.dial_timeout()).await?;
-    reserve_relay_slot(&mut node, server_addr.clone(), options.step_timeout()).await?;
+    attach(&mut node, None).await?;
+    Ok(node)
+}
+
+/// Attaches the tab to the first server of its network that takes it, leaving `avoid` (the
+/// server just lost) for last: connected, a relay slot reserved, and listening for WebRTC
+/// connections signalled through it. Returns the server's peer id.
+pub(crate) async fn attach(node: &mut TabNode, avoid: Option<PeerId>) -> Result<PeerId, String> {
+    let mut servers = node.home.servers.clone();
+    servers.sort_by_key(|server| Some(server.peer_id) == avoid);
+    let mut failures = Vec::new();
+    for server in servers {
+        match attach_to(node, &server).await {
+            Ok(()) => return Ok(server.peer_id),
+            Err(reason) if node.home.servers.len() == 1 => return Err(reason),
+            Err(reason) => failures.push(format!("{}: {reason}", server.peer_id)),
+        }
+    }
+    Err(format!("no server took us: {}", failures.join("; ")))
+}
+
+async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String> {
+    node.state.borrow_mut().server = server.peer_id;
+    let server_addr = connect_to_server(node, server, node.home.dial_timeout).await?;
+    let step_timeout = node.home.step_timeout;
+    let reservation = reserve_relay_slot(node, server_addr.clone(), step_timeout).await?;
     // Other tabs reach us at <server>/p2p-circuit/webrtc/p2p/<us>.
-    node.swarm
+    let webrtc = node
+        .swarm
         .listen_on(
             server_addr
                 .clone()
@@ -55,8 +91,9 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
                 .with(Protocol::WebRTC),
         )
         .map_err(|e| format!("cannot accept WebRTC connections: {e}"))?;
+    node.home.listeners = vec![reservation, webrtc];
     node.server_addr = Some(server_addr);
-    Ok(node)
+    Ok(())
 }
 
 /// Tries each address of the dial plan in turn (WebRTC-direct first) and returns the one that
@@ -94,7 +131,7 @@ async fn dial_one(node: &mut TabNode, addr: &Multiaddr, limit: Duration) -> Resu
     let wait = async {
         loop {
             let event = node.swarm.select_next_some().await;
-            node.observe(&event);
+            node.handle(&event);
             match event {
                 SwarmEvent::ConnectionEstablished { connection_id, .. }
                     if connection_id == connection =>
@@ -115,12 +152,13 @@ async fn dial_one(node: &mut TabNode, addr: &Multiaddr, limit: Duration) -> Resu
         .map_err(|_| format!("no connection within {} ms", limit.as_millis()))?
 }
 
-/// Listens on `<server>/p2p-circuit` and waits for the relay to accept the reservation.
+/// Listens on `<server>/p2p-circuit` and waits for the relay to accept the reservation;
+/// returns the listener.
 async fn reserve_relay_slot(
     node: &mut TabNode,
     server_addr: Multiaddr,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<ListenerId, String> {
     let server = node.state.borrow().server;
     let circuit = server_addr.with(Protocol::P2pCircuit);
     let listener = node
@@ -130,11 +168,11 @@ async fn reserve_relay_slot(
     let wait = async {
         loop {
             let event = node.swarm.select_next_some().await;
-            node.observe(&event);
+            node.handle(&event);
             match event {
                 SwarmEvent::Behaviour(TabBehaviourEvent::Relay(
                     relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
-                )) if relay_peer_id == server => return Ok(()),
+                )) if relay_peer_id == server => return Ok(listener),
                 SwarmEvent::ListenerClosed {
                     listener_id,
                     reason,

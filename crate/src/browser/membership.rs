@@ -44,6 +44,14 @@ impl Membership {
     }
 }
 
+impl Membership {
+    /// Registers and discovers at the next chance (after moving to another server).
+    pub(crate) fn renew_now(&mut self) {
+        self.next_registration = Duration::ZERO;
+        self.next_discovery = Duration::ZERO;
+    }
+}
+
 impl TabNode {
     /// Registers and discovers when due, then starts the dials the mesh asks for. Called on a
     /// timer and after membership events.

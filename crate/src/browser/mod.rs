@@ -1,8 +1,9 @@
 //! The browser side: a libp2p swarm in the tab and the JS API around it (wasm32 only).
 //!
 //! [`Peer::join`] fetches the server's `/bootstrap`, dials it over WebRTC-direct (WebSocket when
-//! that fails), reserves a relay slot, then hands the swarm to a task that runs until
-//! [`Peer::close`]. The page reads state through `connections()`/`stats()` and listens to events
+//! that fails; another server of the network when it is down), reserves a relay slot, then
+//! hands the swarm to a task that runs until [`Peer::close`] (and moves to another server when
+//! its own goes away). The page reads state through `connections()`/`stats()` and listens to events
 //! on `peer.events`.
 
 mod behaviour;
@@ -16,6 +17,7 @@ mod direct_links;
 mod echo;
 mod events;
 mod fetch_bootstrap;
+mod home;
 mod join;
 mod join_options;
 mod js_error;

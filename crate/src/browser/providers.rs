@@ -28,6 +28,15 @@ pub(crate) struct Providers {
     lookups: HashMap<rendezvous::Namespace, (Vec<ProvidersReply>, Duration)>,
 }
 
+impl Providers {
+    /// Registers every announced resource at the next chance (after moving to another server).
+    pub(crate) fn renew_now(&mut self) {
+        for next in self.provided.values_mut() {
+            *next = Duration::ZERO;
+        }
+    }
+}
+
 /// The rendezvous namespace of `id` within `swarm`.
 fn namespace(swarm: &str, id: &ContentId) -> Result<rendezvous::Namespace, String> {
     let name = format!("{swarm}/c/{}", id.hash().to_hex());

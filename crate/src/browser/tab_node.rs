@@ -8,7 +8,8 @@ use super::{
     webrtc_direct::WebRtcDirectTransport,
 };
 use super::{
-    direct_links::Waiter,
+    direct_links::{RelayBook, Waiter},
+    home::Home,
     membership::Membership,
     providers::{Providers, ProvidersReply},
 };
@@ -56,6 +57,10 @@ pub(crate) struct TabNode {
     pub(crate) direct_dials: DirectDials<Waiter>,
     pub(crate) membership: Membership,
     pub(crate) providers: Providers,
+    /// The home server and the others to move to.
+    pub(crate) home: Home,
+    /// Which server relays to tabs attached elsewhere.
+    pub(crate) relays: RelayBook,
 }
 
 /// Builds a swarm with a fresh identity, the WebRTC-direct, browser-to-browser WebRTC and
@@ -112,6 +117,15 @@ pub(crate) fn build_swarm(
 }
 
 impl TabNode {
+    /// Feeds `event` to every part of the tab that follows the swarm.
+    pub(crate) fn handle(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
+        self.observe(event);
+        self.learn_relays(event);
+        self.advance_direct_dials(event);
+        self.observe_membership(event);
+        self.observe_providers(event);
+    }
+
     /// Records `event` in the state and tells the page about it.
     pub(crate) fn observe(&self, event: &SwarmEvent<TabBehaviourEvent>) {
         let mut state = self.state.borrow_mut();
@@ -179,12 +193,7 @@ impl TabNode {
         self.drive_membership();
         loop {
             futures::select! {
-                event = self.swarm.select_next_some() => {
-                    self.observe(&event);
-                    self.advance_direct_dials(&event);
-                    self.observe_membership(&event);
-                    self.observe_providers(&event);
-                }
+                event = self.swarm.select_next_some() => self.handle(&event),
                 command = commands.next() => match command {
                     Some(Command::Connect(peer, reply)) => self.connect(peer, Waiter::Page(reply)),
                     Some(Command::Provide(id)) => self.provide(&id),
@@ -193,6 +202,7 @@ impl TabNode {
                     Some(Command::Close) | None => break,
                 },
                 _ = ticks.next() => {
+                    self.keep_home().await;
                     self.drive_membership();
                     self.renew_provider_records();
                 }
