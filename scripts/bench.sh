@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not pass/fail): builds, then runs bench/*.mjs in a private network
-# namespace; results are printed and written to bench/results/.
+# namespace and the server load generator on loopback; results are printed and written to
+# bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build-wasm.sh
 cargo build --release -p peerfetch-server
 cargo build --release -p peerfetch --example verify_speed
+cargo build --release -p peerfetch-server --example load
+# 5000 native clients against one server (loopback), then a restart under that load.
+target/release/examples/load 5000 2000
 tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
 scripts/build-cdn-site.sh

@@ -1,0 +1,260 @@
+//! A fleet of native rust-libp2p clients behaving like tabs towards one server: each connects
+//! over WebSocket, reserves a relay slot, registers in a swarm, then on command opens a relayed
+//! connection to another client (what a tab does before a `/webrtc` signaling exchange) or asks
+//! who is in the swarm. A client that loses the server reconnects with exponential backoff and
+//! full jitter (a random wait up to the current backoff, so that thousands of clients losing one
+//! server do not all come back in the same instant) and reserves and registers again.
+
+use futures::{channel::oneshot, StreamExt};
+use libp2p::{
+    core::transport::ListenerId, multiaddr::Protocol, noise, ping, relay, rendezvous,
+    swarm::NetworkBehaviour, swarm::SwarmEvent, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder,
+};
+use peerfetch::prompt_ping;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The namespace every client registers in.
+pub const SWARM: &str = "load";
+/// Longest first wait before reconnecting; doubled per failure up to [`MAX_BACKOFF`]; each wait
+/// is a random share of it.
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Bound on one step (connect, reserve, register, a relayed dial, a discovery).
+const STEP: Duration = Duration::from_secs(30);
+
+/// A tab's protocols towards the server.
+#[derive(NetworkBehaviour)]
+pub struct LoadClient {
+    relay: relay::client::Behaviour,
+    ping: prompt_ping::Behaviour,
+    rendezvous: rendezvous::client::Behaviour,
+}
+
+/// What a client is asked to do.
+pub enum Command {
+    /// Open a relayed connection to this client; answers how long it took.
+    Signal(PeerId, oneshot::Sender<Result<Duration, String>>),
+    /// Ask the server who is in the swarm; answers how long it took.
+    Discover(oneshot::Sender<Result<Duration, String>>),
+}
+
+/// What a client reports on its own.
+#[derive(Debug)]
+pub enum Report {
+    /// Attached (connected, reserved, registered), after this many connection attempts.
+    Attached {
+        /// From the start of the attempt that succeeded (or of the first one) to registered.
+        took: Duration,
+        /// Connection attempts it took.
+        attempts: u32,
+    },
+    /// Lost the server.
+    Lost(PeerId),
+}
+
+/// A client as the fleet sees it.
+pub struct Handle {
+    /// Its peer id.
+    pub peer: PeerId,
+    /// Where to send it commands.
+    pub commands: mpsc::Sender<Command>,
+}
+
+/// Starts one client task attached to the server at `server` (its WebSocket address with
+/// `/p2p/<id>`); it reports to `reports`.
+pub async fn spawn_client(server: Multiaddr, reports: mpsc::UnboundedSender<Report>) -> Handle {
+    let swarm = SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .expect("websocket transport")
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .expect("relay client")
+        .with_behaviour(|key, relay| LoadClient {
+            relay,
+            ping: prompt_ping::Behaviour::new(
+                ping::Config::new().with_interval(Duration::from_secs(15)),
+            ),
+            rendezvous: rendezvous::client::Behaviour::new(key.clone()),
+        })
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    let peer = *swarm.local_peer_id();
+    let (commands, inbox) = mpsc::channel(16);
+    tokio::spawn(run(swarm, server, inbox, reports));
+    Handle { peer, commands }
+}
+
+fn server_id(server: &Multiaddr) -> PeerId {
+    match server.iter().last() {
+        Some(Protocol::P2p(peer)) => peer,
+        _ => panic!("the server address ends with /p2p/<id>"),
+    }
+}
+
+async fn run(
+    mut swarm: Swarm<LoadClient>,
+    server: Multiaddr,
+    mut inbox: mpsc::Receiver<Command>,
+    reports: mpsc::UnboundedSender<Report>,
+) {
+    let server_peer = server_id(&server);
+    let circuit = server.clone().with(Protocol::P2pCircuit);
+    swarm.add_external_address(circuit.clone());
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempts = 0;
+    let mut started = Instant::now();
+    loop {
+        attempts += 1;
+        let listener = match attach(&mut swarm, &server, &circuit).await {
+            Ok(listener) => {
+                let took = started.elapsed();
+                let _ = reports.send(Report::Attached { took, attempts });
+                backoff = FIRST_BACKOFF;
+                attempts = 0;
+                listener
+            }
+            Err(_) => {
+                tokio::time::sleep(backoff.mul_f64(rand::random::<f64>())).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        // Attached: serve commands until the server goes away.
+        loop {
+            tokio::select! {
+                event = swarm.select_next_some() => {
+                    if let SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } = event {
+                        if peer_id == server_peer {
+                            let _ = reports.send(Report::Lost(*swarm.local_peer_id()));
+                            swarm.remove_listener(listener);
+                            tokio::time::sleep(backoff.mul_f64(rand::random::<f64>())).await;
+                            break;
+                        }
+                    }
+                }
+                command = inbox.recv() => match command {
+                    Some(Command::Signal(target, reply)) => {
+                        let _ = reply.send(signal(&mut swarm, &circuit, target).await);
+                    }
+                    Some(Command::Discover(reply)) => {
+                        let _ = reply.send(discover(&mut swarm, server_peer).await);
+                    }
+                    None => return,
+                },
+            }
+        }
+        started = Instant::now();
+    }
+}
+
+/// Connects, reserves a relay slot and registers in [`SWARM`]; returns the reservation's
+/// listener.
+async fn attach(
+    swarm: &mut Swarm<LoadClient>,
+    server: &Multiaddr,
+    circuit: &Multiaddr,
+) -> Result<ListenerId, String> {
+    let server_peer = server_id(server);
+    // Listening on the relay dials it (one connection, one reservation).
+    let listener = swarm
+        .listen_on(circuit.clone())
+        .map_err(|e| e.to_string())?;
+    let result = step(swarm, |event| match event {
+        SwarmEvent::Behaviour(LoadClientEvent::Relay(
+            relay::client::Event::ReservationReqAccepted { .. },
+        )) => Some(Ok(())),
+        SwarmEvent::OutgoingConnectionError { error, .. } => Some(Err(error.to_string())),
+        SwarmEvent::ListenerClosed { reason, .. } => {
+            Some(Err(format!("reservation ended: {reason:?}")))
+        }
+        _ => None,
+    })
+    .await;
+    if let Err(e) = result {
+        swarm.remove_listener(listener);
+        return Err(e);
+    }
+    let namespace = rendezvous::Namespace::from_static(SWARM);
+    swarm
+        .behaviour_mut()
+        .rendezvous
+        .register(namespace, server_peer, Some(120))
+        .map_err(|e| e.to_string())?;
+    step(swarm, |event| match event {
+        SwarmEvent::Behaviour(LoadClientEvent::Rendezvous(
+            rendezvous::client::Event::Registered { .. },
+        )) => Some(Ok(())),
+        SwarmEvent::Behaviour(LoadClientEvent::Rendezvous(
+            rendezvous::client::Event::RegisterFailed { error, .. },
+        )) => Some(Err(format!("registration refused: {error:?}"))),
+        _ => None,
+    })
+    .await?;
+    Ok(listener)
+}
+
+/// Opens a relayed connection to `target` through the server and closes it again.
+async fn signal(
+    swarm: &mut Swarm<LoadClient>,
+    circuit: &Multiaddr,
+    target: PeerId,
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    swarm
+        .dial(circuit.clone().with(Protocol::P2p(target)))
+        .map_err(|e| e.to_string())?;
+    let result = step(swarm, |event| match event {
+        SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == target => Some(Ok(())),
+        SwarmEvent::OutgoingConnectionError {
+            peer_id: Some(peer),
+            error,
+            ..
+        } if peer == target => Some(Err(error.to_string())),
+        _ => None,
+    })
+    .await;
+    let took = started.elapsed();
+    let _ = swarm.disconnect_peer_id(target);
+    result.map(|()| took)
+}
+
+/// Asks the server who is in [`SWARM`].
+async fn discover(swarm: &mut Swarm<LoadClient>, server: PeerId) -> Result<Duration, String> {
+    let started = Instant::now();
+    let namespace = rendezvous::Namespace::from_static(SWARM);
+    swarm
+        .behaviour_mut()
+        .rendezvous
+        .discover(Some(namespace), None, Some(20), server);
+    step(swarm, |event| match event {
+        SwarmEvent::Behaviour(LoadClientEvent::Rendezvous(
+            rendezvous::client::Event::Discovered { .. },
+        )) => Some(Ok(())),
+        SwarmEvent::Behaviour(LoadClientEvent::Rendezvous(
+            rendezvous::client::Event::DiscoverFailed { error, .. },
+        )) => Some(Err(format!("discovery refused: {error:?}"))),
+        _ => None,
+    })
+    .await?;
+    Ok(started.elapsed())
+}
+
+/// Drives the swarm until `pick` answers, for at most [`STEP`].
+async fn step(
+    swarm: &mut Swarm<LoadClient>,
+    mut pick: impl FnMut(SwarmEvent<LoadClientEvent>) -> Option<Result<(), String>>,
+) -> Result<(), String> {
+    let wait = async {
+        loop {
+            if let Some(answer) = pick(swarm.select_next_some().await) {
+                return answer;
+            }
+        }
+    };
+    tokio::time::timeout(STEP, wait)
+        .await
+        .map_err(|_| format!("no answer within {STEP:?}"))?
+}

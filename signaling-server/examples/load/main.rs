@@ -1,0 +1,212 @@
+//! Load generator: `cargo run --release -p peerfetch-server --example load -- [CLIENTS]
+//! [SIGNALS]` starts a `peerfetch-server` (the release build) on loopback, attaches CLIENTS
+//! native clients (default 5000: each connects over WebSocket, reserves a relay slot and
+//! registers in a swarm, like a tab), then runs SIGNALS relayed connections between random
+//! pairs and as many discoveries (signaling churn), then restarts the server under that load.
+//! Prints clients held, reservations per second, p50/p99 latencies, the server's memory per
+//! client and CPU, and how the clients came back after the restart; writes them to
+//! `bench/results/load.json`.
+
+mod fleet;
+mod server;
+
+use fleet::{spawn_client, Command, Handle, Report};
+use futures::channel::oneshot;
+use serde_json::json;
+use server::ServerUnderLoad;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Clients starting their attach at once.
+const ATTACH_CONCURRENCY: usize = 200;
+/// Commands in flight at once during the churn.
+const CHURN_CONCURRENCY: usize = 50;
+/// How long the clients get to come back after the restart.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(120);
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let clients: usize = args
+        .next()
+        .map_or(5000, |a| a.parse().expect("CLIENTS is a number"));
+    let signals: usize = args
+        .next()
+        .map_or(2000, |a| a.parse().expect("SIGNALS is a number"));
+    let binary = std::env::var_os("PEERFETCH_SERVER_BIN").map_or_else(
+        || {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/release/peerfetch-server"
+            )
+            .into()
+        },
+        std::path::PathBuf::from,
+    );
+    let server = ServerUnderLoad::start(binary).await;
+    let idle_rss = server.rss_kib();
+    println!("server up, {idle_rss} KiB resident; attaching {clients} clients");
+
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let started = Instant::now();
+    let cpu_before = server.cpu_seconds();
+    let mut fleet: Vec<Handle> = Vec::with_capacity(clients);
+    let mut attached = 0;
+    let mut attach_times = Vec::new();
+    while attached < clients {
+        while fleet.len() < clients && fleet.len() < attached + ATTACH_CONCURRENCY {
+            fleet.push(spawn_client(server.ws.clone(), reports_tx.clone()).await);
+        }
+        match tokio::time::timeout(Duration::from_secs(60), reports.recv()).await {
+            Ok(Some(Report::Attached { took, .. })) => {
+                attached += 1;
+                attach_times.push(took);
+            }
+            Ok(Some(Report::Lost(peer))) => panic!("client {peer} lost the server while attaching"),
+            Ok(None) | Err(_) => panic!("attaching stalled at {attached} clients"),
+        }
+    }
+    let attach_secs = started.elapsed().as_secs_f64();
+    let attach_cpu = server.cpu_seconds() - cpu_before;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held_rss = server.rss_kib();
+    let per_client_kib = (held_rss.saturating_sub(idle_rss)) as f64 / clients as f64;
+    let held = server.metric("peerfetch_swarm_registrations").await;
+    println!(
+        "{clients} clients attached in {attach_secs:.1} s ({:.0} reservations/s); server {held_rss} KiB resident, {per_client_kib:.1} KiB per client; {held} registrations held",
+        clients as f64 / attach_secs
+    );
+
+    let churn_started = Instant::now();
+    let cpu_before = server.cpu_seconds();
+    let (signal_times, discover_times, failures) = churn(&fleet, signals).await;
+    let churn_secs = churn_started.elapsed().as_secs_f64();
+    let churn_cpu = server.cpu_seconds() - cpu_before;
+    println!(
+        "churn: {signals} relayed connections p50 {:.1} ms p99 {:.1} ms; {signals} discoveries p50 {:.1} ms p99 {:.1} ms; {failures} failed; server CPU {:.0} % of one core",
+        ms(percentile(&signal_times, 0.5)),
+        ms(percentile(&signal_times, 0.99)),
+        ms(percentile(&discover_times, 0.5)),
+        ms(percentile(&discover_times, 0.99)),
+        100.0 * churn_cpu / churn_secs
+    );
+
+    let identity_before = server.bootstrap().await;
+    let restarted = Instant::now();
+    let server = server.restart().await;
+    let identity_after = server.bootstrap().await;
+    let mut lost = 0;
+    let mut back = 0;
+    let mut attempts = Vec::new();
+    let mut back_times = Vec::new();
+    while back < clients {
+        match tokio::time::timeout(RECOVERY_LIMIT, reports.recv()).await {
+            Ok(Some(Report::Lost(_))) => lost += 1,
+            Ok(Some(Report::Attached { attempts: a, .. })) => {
+                back += 1;
+                attempts.push(a);
+                back_times.push(restarted.elapsed());
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let mean_attempts = attempts.iter().map(|&a| f64::from(a)).sum::<f64>() / back.max(1) as f64;
+    let max_attempts = attempts.iter().copied().max().unwrap_or(0);
+    let same_identity = identity_before.peer_id == identity_after.peer_id
+        && identity_before.addrs == identity_after.addrs;
+    println!(
+        "restart: {lost} clients saw it, {back}/{clients} back (reserved and registered) within {:.1} s (half by {:.1} s), {mean_attempts:.2} attempts each on average, {max_attempts} at most; same peer id and certhash: {same_identity}",
+        back_times.iter().max().copied().unwrap_or_default().as_secs_f64(),
+        percentile(&back_times, 0.5).as_secs_f64(),
+    );
+
+    let results = json!({
+        "clients": clients,
+        "attach": {
+            "seconds": attach_secs,
+            "reservations_per_second": clients as f64 / attach_secs,
+            "p50_ms": ms(percentile(&attach_times, 0.5)),
+            "p99_ms": ms(percentile(&attach_times, 0.99)),
+            "server_cpu_seconds": attach_cpu,
+        },
+        "server_memory": {
+            "idle_kib": idle_rss,
+            "held_kib": held_rss,
+            "per_client_kib": per_client_kib,
+        },
+        "registrations_held": held,
+        "churn": {
+            "relayed_connections": signals,
+            "relayed_connect_p50_ms": ms(percentile(&signal_times, 0.5)),
+            "relayed_connect_p99_ms": ms(percentile(&signal_times, 0.99)),
+            "discoveries": signals,
+            "discover_p50_ms": ms(percentile(&discover_times, 0.5)),
+            "discover_p99_ms": ms(percentile(&discover_times, 0.99)),
+            "failures": failures,
+            "server_cpu_percent_of_one_core": 100.0 * churn_cpu / churn_secs,
+        },
+        "restart": {
+            "clients_back": back,
+            "seconds_until_all_back": back_times.iter().max().copied().unwrap_or_default().as_secs_f64(),
+            "seconds_until_half_back": percentile(&back_times, 0.5).as_secs_f64(),
+            "mean_attempts": mean_attempts,
+            "max_attempts": max_attempts,
+            "same_peer_id_and_certhash": same_identity,
+        },
+    });
+    server.stop().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/results");
+    std::fs::create_dir_all(dir).expect("results folder");
+    let path = format!("{dir}/load.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results).expect("json"))
+        .expect("results written");
+    println!("written to {path}");
+}
+
+/// Runs `count` relayed connections between random pairs and `count` discoveries, at most
+/// [`CHURN_CONCURRENCY`] at once; returns their times and the number that failed.
+async fn churn(fleet: &[Handle], count: usize) -> (Vec<Duration>, Vec<Duration>, usize) {
+    let mut pending = futures::stream::FuturesUnordered::new();
+    let (mut signals, mut discoveries, mut failures) = (Vec::new(), Vec::new(), 0);
+    let mut issued = 0;
+    while issued < 2 * count || !pending.is_empty() {
+        while issued < 2 * count && pending.len() < CHURN_CONCURRENCY {
+            let from = &fleet[rand::random_range(0..fleet.len())];
+            let (reply, answer) = oneshot::channel();
+            let is_signal = issued % 2 == 0;
+            let command = if is_signal {
+                let mut to = rand::random_range(0..fleet.len());
+                if fleet[to].peer == from.peer {
+                    to = (to + 1) % fleet.len();
+                }
+                Command::Signal(fleet[to].peer, reply)
+            } else {
+                Command::Discover(reply)
+            };
+            from.commands.send(command).await.expect("client running");
+            pending.push(async move { (is_signal, answer.await) });
+            issued += 1;
+        }
+        if let Some((is_signal, answer)) = futures::StreamExt::next(&mut pending).await {
+            match answer {
+                Ok(Ok(took)) if is_signal => signals.push(took),
+                Ok(Ok(took)) => discoveries.push(took),
+                _ => failures += 1,
+            }
+        }
+    }
+    (signals, discoveries, failures)
+}
+
+fn percentile(values: &[Duration], q: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted
+        .get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,122 @@
+//! A server restarted while 200 clients hold reservations and registrations: every client comes
+//! back (reconnects with backoff and jitter, reserves, registers) without hammering it, the
+//! server keeps its peer id and certhash, and relayed connections and discovery work again.
+
+#[path = "../examples/load/fleet.rs"]
+mod fleet;
+#[path = "../examples/load/server.rs"]
+mod server;
+
+use fleet::{spawn_client, Command, Handle, Report};
+use futures::channel::oneshot;
+use server::ServerUnderLoad;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const CLIENTS: usize = 200;
+
+async fn next_report(reports: &mut mpsc::UnboundedReceiver<Report>) -> Report {
+    tokio::time::timeout(Duration::from_secs(60), reports.recv())
+        .await
+        .expect("a report within 60 s")
+        .expect("clients running")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_come_back_after_a_restart_under_load() {
+    let binary = env!("CARGO_BIN_EXE_peerfetch-server").into();
+    let server = ServerUnderLoad::start(binary).await;
+    let idle = server.rss_kib();
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let mut fleet: Vec<Handle> = Vec::new();
+    for _ in 0..CLIENTS {
+        fleet.push(spawn_client(server.ws.clone(), reports_tx.clone()).await);
+    }
+    for _ in 0..CLIENTS {
+        assert!(matches!(
+            next_report(&mut reports).await,
+            Report::Attached { .. }
+        ));
+    }
+    assert_eq!(
+        server.metric("peerfetch_swarm_registrations").await,
+        CLIENTS as f64
+    );
+    println!(
+        "{CLIENTS} clients held: server {} KiB resident ({idle} idle), {:.1} s CPU",
+        server.rss_kib(),
+        server.cpu_seconds()
+    );
+
+    let before = server.bootstrap().await;
+    let restarted = Instant::now();
+    let server = server.restart().await;
+    let after = server.bootstrap().await;
+    assert_eq!(
+        (after.peer_id, &after.addrs),
+        (before.peer_id, &before.addrs)
+    );
+    let (mut lost, mut attempts, mut back_at) = (HashSet::new(), Vec::new(), Vec::new());
+    let mut longest_attach = Duration::ZERO;
+    while attempts.len() < CLIENTS {
+        match next_report(&mut reports).await {
+            Report::Lost(peer) => {
+                lost.insert(peer);
+            }
+            Report::Attached { attempts: a, took } => {
+                attempts.push(a);
+                back_at.push(restarted.elapsed());
+                longest_attach = longest_attach.max(took);
+            }
+        }
+    }
+    assert_eq!(lost.len(), CLIENTS, "every client saw the restart");
+    assert!(
+        longest_attach < Duration::from_secs(60),
+        "{longest_attach:?}"
+    );
+    let most = attempts.iter().copied().max().unwrap_or(0);
+    let spread = back_at
+        .iter()
+        .max()
+        .unwrap()
+        .saturating_sub(*back_at.iter().min().unwrap());
+    println!(
+        "back within {:?}; at most {most} attempts; spread {spread:?}",
+        back_at.iter().max()
+    );
+    // Backoff: a few attempts each while the server was down, not a dial per event.
+    assert!(most <= 8, "a client made {most} attempts");
+    // Jitter: the clients do not all come back in the same instant.
+    assert!(spread > Duration::from_millis(100), "spread {spread:?}");
+    assert_eq!(
+        server.metric("peerfetch_swarm_registrations").await,
+        CLIENTS as f64
+    );
+
+    // The relay and discovery serve again.
+    for pair in fleet.chunks(2).take(10) {
+        let (reply, answer) = oneshot::channel();
+        pair[0]
+            .commands
+            .send(Command::Signal(pair[1].peer, reply))
+            .await
+            .expect("running");
+        answer
+            .await
+            .expect("answered")
+            .expect("relayed connection after the restart");
+        let (reply, answer) = oneshot::channel();
+        pair[1]
+            .commands
+            .send(Command::Discover(reply))
+            .await
+            .expect("running");
+        answer
+            .await
+            .expect("answered")
+            .expect("discovery after the restart");
+    }
+    server.stop().await;
+}
