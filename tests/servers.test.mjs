@@ -4,7 +4,7 @@
 // another server, where they are found again.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, openTab, waitFor, logged as loggedWith } from "./harness.mjs";
+import { startServer, launchBrowser, openTab, waitFor, makeFile, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
@@ -44,19 +44,6 @@ async function threeServers() {
   }
   return servers;
 }
-
-/** Makes `size` pseudo-random bytes in the tab as `window.original`; returns its SHA-256. */
-const makeFile = (tab, size, seed) => tab.evaluate(async ({ size, seed }) => {
-  const bytes = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    bytes[i] = x; bytes[i + 1] = x >>> 8; bytes[i + 2] = x >>> 16; bytes[i + 3] = x >>> 24;
-  }
-  window.original = new File([bytes], "random.bin");
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}, { size, seed });
 
 /** Starts downloading `cid` in `tab` as `window.fetched` (a promise of its SHA-256). */
 const startDownload = (tab, cid) => tab.evaluate((cid) => {

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startServer, launchBrowser, openTab, waitFor, ROOT, logged as loggedWith } from "./harness.mjs";
+import { startServer, launchBrowser, openTab, waitFor, ROOT, makeFile, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
@@ -19,19 +19,6 @@ async function tabOfItsOwn(server, options = {}) {
 after(async () => { for (const b of browsers) await b.close(); });
 
 const logged = (body) => loggedWith(tabs, body);
-
-/** Makes `size` pseudo-random bytes from `seed` in the tab as `window.original`; returns its SHA-256. */
-const makeFile = (tab, size, seed) => tab.evaluate(async ({ size, seed }) => {
-  const bytes = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    bytes[i] = x; bytes[i + 1] = x >>> 8; bytes[i + 2] = x >>> 16; bytes[i + 3] = x >>> 24;
-  }
-  window.original = new File([bytes], "random.bin", { type: "application/octet-stream" });
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}, { size, seed });
 
 /** Downloads `cid` in `tab`; resolves to { sha256, size, type, progress (last report), ms }. */
 const download = (tab, cid, options = {}) => tab.evaluate(async ({ cid, options }) => {

@@ -2,13 +2,15 @@
 //! source address (every client shares 127.0.0.1), on fixed ports so that a restart comes back
 //! at the same addresses; its memory and CPU read from `/proc`.
 
+#[path = "../../tests/common/server_probe.rs"]
+mod server_probe;
+
 use libp2p::Multiaddr;
 use peerfetch::{bootstrap::Bootstrap, transport_kind::TransportKind};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// A running server process.
 pub struct ServerUnderLoad {
@@ -62,25 +64,7 @@ impl ServerUnderLoad {
     }
 
     async fn spawn(binary: PathBuf, args: Vec<String>) -> Self {
-        let mut child = Command::new(&binary)
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
-        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let http = tokio::time::timeout(Duration::from_secs(20), async {
-            while let Some(line) = lines.next_line().await.expect("readable") {
-                if let Some(url) = line.strip_prefix("peerfetch demo: ") {
-                    return url.trim_end_matches('/').to_owned();
-                }
-            }
-            panic!("server exited before printing its URL");
-        })
-        .await
-        .expect("server starts within 20 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (child, http) = server_probe::spawn_server(&binary, &args, Stdio::inherit()).await;
         let mut server = Self {
             child,
             binary,
@@ -100,24 +84,14 @@ impl ServerUnderLoad {
 
     /// `GET /bootstrap`.
     pub async fn bootstrap(&self) -> Bootstrap {
-        reqwest::get(format!("{}/bootstrap", self.http))
-            .await
-            .expect("bootstrap answers")
-            .json()
-            .await
-            .expect("bootstrap is JSON")
+        server_probe::bootstrap(&self.http).await
     }
 
-    /// A sample at `GET /metrics`.
+    /// A sample at `GET /metrics` (NaN when missing).
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::get(format!("{}/metrics", self.http))
+        server_probe::metric(&self.http, name)
             .await
-            .expect("metrics answer")
-            .text()
-            .await
-            .expect("text");
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .0
             .unwrap_or(f64::NAN)
     }
 

@@ -2,6 +2,8 @@
 //! rust-libp2p client.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod server_probe;
+
 use futures::StreamExt;
 use libp2p::{
     core::muxing::StreamMuxerBox, identify, noise, ping, relay, rendezvous,
@@ -14,10 +16,7 @@ use std::{
     process::Stdio,
     time::Duration,
 };
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 /// A running server process, killed when dropped.
 pub struct ServerProcess {
@@ -52,51 +51,21 @@ pub fn loopback_args(key_file: &Path) -> Vec<String> {
 
 /// Starts the server binary and waits for it to print its URL.
 pub async fn start_server(args: &[String]) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_peerfetch-server"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("server binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let http = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.expect("readable stdout") {
-            if let Some(url) = line.strip_prefix("peerfetch demo: ") {
-                return url.trim_end_matches('/').to_owned();
-            }
-        }
-        panic!("server exited before printing its URL");
-    })
-    .await
-    .expect("server starts within 20 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let binary = Path::new(env!("CARGO_BIN_EXE_peerfetch-server"));
+    let (child, http) = server_probe::spawn_server(binary, args, Stdio::null()).await;
     ServerProcess { child, http }
 }
 
 impl ServerProcess {
     /// `GET /bootstrap`.
     pub async fn bootstrap(&self) -> Bootstrap {
-        reqwest::get(format!("{}/bootstrap", self.http))
-            .await
-            .expect("bootstrap answers")
-            .json()
-            .await
-            .expect("bootstrap is JSON")
+        server_probe::bootstrap(&self.http).await
     }
 
     /// The value of the sample `name` (with its labels, as written) at `GET /metrics`.
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::get(format!("{}/metrics", self.http))
-            .await
-            .expect("metrics answer")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|value| value.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+        let (value, text) = server_probe::metric(&self.http, name).await;
+        value.unwrap_or_else(|| panic!("no {name} in:\n{text}"))
     }
 
     /// The first advertised address of `kind`.
