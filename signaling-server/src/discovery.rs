@@ -247,8 +247,10 @@ impl Discovery {
             return;
         };
         if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
-            let local = *swarm.local_peer_id();
-            let others = providers.into_iter().filter(|p| *p != local);
+            // Only peers that identified as servers are asked (not whoever wrote a record).
+            let others = providers
+                .into_iter()
+                .filter(|p| self.servers.contains(p));
             for server in self.federation.providers_found(&namespace, others) {
                 swarm.behaviour_mut().federation.discover(
                     Some(namespace.clone()),
