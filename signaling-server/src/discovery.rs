@@ -248,9 +248,7 @@ impl Discovery {
         };
         if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
             // Only peers that identified as servers are asked (not whoever wrote a record).
-            let others = providers
-                .into_iter()
-                .filter(|p| self.servers.contains(p));
+            let others = providers.into_iter().filter(|p| self.servers.contains(p));
             for server in self.federation.providers_found(&namespace, others) {
                 swarm.behaviour_mut().federation.discover(
                     Some(namespace.clone()),
