@@ -10,7 +10,7 @@ cargo build --release -p peerfetch-server
 cargo build --release -p peerfetch --example verify_speed
 cargo build --release -p peerfetch-server --example load
 # 5000 native clients against one server (loopback), then a restart under that load.
-target/release/examples/load 5000 2000
+target/release/examples/load 5000 2000 200
 tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
 scripts/build-cdn-site.sh

@@ -4,6 +4,7 @@
 
 use crate::cli::{ConnectionLimits, RegistrationLimits, RelayLimits};
 use crate::discovery::KAD_PROTOCOL;
+use crate::heap_handler::OnHeap;
 use crate::ip_limits;
 use crate::rendezvous_codec::RendezvousCodec;
 use libp2p::{
@@ -12,7 +13,7 @@ use libp2p::{
     kad, ping, relay, rendezvous,
     request_response::{self, ProtocolSupport},
     swarm::NetworkBehaviour,
-    StreamProtocol,
+    StreamProtocol, Swarm,
 };
 use peerfetch::{prompt_ping, rendezvous_wire};
 use std::time::Duration;
@@ -26,6 +27,10 @@ const PROVIDER_TTL: Duration = Duration::from_secs(10 * 60);
 const PROVIDER_REPUBLISH: Duration = Duration::from_secs(5 * 60);
 /// Servers remembered as holding registrations in one namespace.
 const MAX_SERVERS_PER_NAMESPACE: usize = 64;
+
+/// The server's swarm: its behaviour with each connection's handlers on the heap (5 KiB per
+/// connection less than inline, see [`OnHeap`]).
+pub type ServerSwarm = Swarm<OnHeap<ServerBehaviour>>;
 
 /// The server's network behaviour.
 #[derive(NetworkBehaviour)]

@@ -5,7 +5,7 @@
 //! them with a rendezvous DISCOVER. Tabs on different servers thereby find each other.
 
 use crate::{
-    behaviour::ServerBehaviour,
+    behaviour::ServerSwarm,
     federation::{Asked, Done, Federation},
     rate_flag::Rate,
     registry::{Registry, RegistryLimits},
@@ -14,7 +14,7 @@ use libp2p::{
     identify, kad,
     rendezvous::{self, Cookie, ErrorCode, Namespace, Registration},
     request_response::ResponseChannel,
-    Multiaddr, PeerId, StreamProtocol, Swarm,
+    Multiaddr, PeerId, StreamProtocol,
 };
 use peerfetch::{
     rate_limit::TokenBucket,
@@ -101,7 +101,7 @@ impl Discovery {
     /// Handles one request from `peer`.
     pub fn on_request(
         &mut self,
-        swarm: &mut Swarm<ServerBehaviour>,
+        swarm: &mut ServerSwarm,
         peer: PeerId,
         request: Result<Request, RequestError>,
         channel: ResponseChannel<Response>,
@@ -173,7 +173,7 @@ impl Discovery {
 
     fn discover(
         &mut self,
-        swarm: &mut Swarm<ServerBehaviour>,
+        swarm: &mut ServerSwarm,
         peer: PeerId,
         namespace: Option<Namespace>,
         question: Question,
@@ -194,7 +194,10 @@ impl Discovery {
             return;
         };
         match self.federation.ask(namespace, question, now) {
-            Asked::Answer(question, remote) => self.answer(swarm, namespace, question, remote),
+            Asked::Answer(question, remote) => {
+                let local = self.registry.discover(Some(namespace), question.limit, now);
+                Self::answer(swarm, namespace, question, local, remote);
+            }
             Asked::LookUp => {
                 let query = swarm.behaviour_mut().kad.get_providers(key(namespace));
                 self.queries.insert(query, namespace.clone());
@@ -203,16 +206,17 @@ impl Discovery {
         }
     }
 
+    /// Answers `question` with this server's registrations in `namespace` (`local`, a random
+    /// sample read for the largest question waiting) and then, as far as its limit allows, the
+    /// other servers' (`remote`).
     fn answer(
-        &self,
-        swarm: &mut Swarm<ServerBehaviour>,
+        swarm: &mut ServerSwarm,
         namespace: &Namespace,
         question: Question,
+        mut found: Vec<Registration>,
         mut remote: Vec<Registration>,
     ) {
-        let mut found = self
-            .registry
-            .discover(Some(namespace), question.limit, self.now());
+        found.truncate(question.limit);
         let here: HashSet<PeerId> = found.iter().map(|r| r.record.peer_id()).collect();
         remote.retain(|r| !here.contains(&r.record.peer_id()));
         remote.shuffle(&mut rand::rng());
@@ -226,14 +230,24 @@ impl Discovery {
         );
     }
 
-    fn finish(&self, swarm: &mut Swarm<ServerBehaviour>, done: Done<Question>) {
+    fn finish(&self, swarm: &mut ServerSwarm, done: Done<Question>) {
+        let largest = done.waiters.iter().map(|q| q.limit).max().unwrap_or(0);
+        let local = self
+            .registry
+            .discover(Some(&done.namespace), largest, self.now());
         for question in done.waiters {
-            self.answer(swarm, &done.namespace, question, done.remote.clone());
+            Self::answer(
+                swarm,
+                &done.namespace,
+                question,
+                local.clone(),
+                done.remote.clone(),
+            );
         }
     }
 
     /// Progress of a DHT query for a namespace's providers.
-    pub fn on_kad(&mut self, swarm: &mut Swarm<ServerBehaviour>, event: kad::Event) {
+    pub fn on_kad(&mut self, swarm: &mut ServerSwarm, event: kad::Event) {
         let kad::Event::OutboundQueryProgressed {
             id, result, step, ..
         } = event
@@ -267,11 +281,7 @@ impl Discovery {
     }
 
     /// Another server's answer to our DISCOVER.
-    pub fn on_federation(
-        &mut self,
-        swarm: &mut Swarm<ServerBehaviour>,
-        event: rendezvous::client::Event,
-    ) {
+    pub fn on_federation(&mut self, swarm: &mut ServerSwarm, event: rendezvous::client::Event) {
         let now = self.now();
         let done = match event {
             rendezvous::client::Event::Discovered {
@@ -309,7 +319,7 @@ impl Discovery {
     /// returns the server and its addresses when the peer is one.
     pub fn on_identify(
         &mut self,
-        swarm: &mut Swarm<ServerBehaviour>,
+        swarm: &mut ServerSwarm,
         event: &identify::Event,
     ) -> Option<(PeerId, Vec<Multiaddr>)> {
         let identify::Event::Received { peer_id, info, .. } = event else {
@@ -333,7 +343,7 @@ impl Discovery {
     }
 
     /// Answers questions the other servers were too slow for, sweeps expired registrations.
-    pub fn tick(&mut self, swarm: &mut Swarm<ServerBehaviour>) {
+    pub fn tick(&mut self, swarm: &mut ServerSwarm) {
         let now = self.now();
         for done in self.federation.overdue(now) {
             self.finish(swarm, done);
@@ -355,11 +365,7 @@ fn refused(request: &'static str, reason: String) -> Outcome {
     Outcome::Refused { request, reason }
 }
 
-fn respond(
-    swarm: &mut Swarm<ServerBehaviour>,
-    channel: ResponseChannel<Response>,
-    answer: Response,
-) {
+fn respond(swarm: &mut ServerSwarm, channel: ResponseChannel<Response>, answer: Response) {
     if swarm
         .behaviour_mut()
         .rendezvous
@@ -375,7 +381,7 @@ fn key(namespace: &Namespace) -> kad::RecordKey {
     kad::RecordKey::new(&namespace.to_string())
 }
 
-fn announce(swarm: &mut Swarm<ServerBehaviour>, namespace: &Namespace) {
+fn announce(swarm: &mut ServerSwarm, namespace: &Namespace) {
     if let Err(e) = swarm.behaviour_mut().kad.start_providing(key(namespace)) {
         tracing::warn!(%namespace, "cannot announce the namespace to other servers: {e}");
     }

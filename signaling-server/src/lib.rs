@@ -8,6 +8,7 @@ mod behaviour;
 pub mod cli;
 pub mod discovery;
 pub mod federation;
+mod heap_handler;
 mod http;
 pub mod identity_file;
 pub mod ip_limits;

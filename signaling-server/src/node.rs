@@ -3,9 +3,10 @@
 
 use crate::{
     advertised::Advertised,
-    behaviour::{ServerBehaviour, ServerBehaviourEvent},
+    behaviour::{ServerBehaviour, ServerBehaviourEvent, ServerSwarm},
     cli::Cli,
     discovery::{Discovery, Outcome},
+    heap_handler::OnHeap,
     http,
     identity_file::{Identity, IdentityFileError},
     metrics::{ServerMetrics, SharedRegistry},
@@ -17,7 +18,7 @@ use libp2p::{
     multiaddr::Protocol,
     noise, relay, request_response,
     swarm::SwarmEvent,
-    yamux, Multiaddr, PeerId, Swarm, SwarmBuilder, Transport as _,
+    yamux, Multiaddr, PeerId, SwarmBuilder, Transport as _,
 };
 use peerfetch::{bootstrap::Bootstrap, error_chain::error_chain, transport_kind::TransportKind};
 use std::{collections::HashSet, future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -68,7 +69,7 @@ pub enum ServerError {
 
 /// A bound server: every listener is open, nothing is served until [`Server::run`].
 pub struct Server {
-    swarm: Swarm<ServerBehaviour>,
+    swarm: ServerSwarm,
     discovery: Discovery,
     peers: Vec<Multiaddr>,
     metrics: ServerMetrics,
@@ -203,7 +204,7 @@ async fn build_swarm(
     identity: Identity,
     cli: &Cli,
     registry: &mut prometheus_client::registry::Registry,
-) -> Result<Swarm<ServerBehaviour>, ServerError> {
+) -> Result<ServerSwarm, ServerError> {
     let transport_err = |e: &dyn std::fmt::Display| ServerError::Transport(e.to_string());
     let Identity {
         keypair,
@@ -223,7 +224,12 @@ async fn build_swarm(
         .map_err(|e| transport_err(&e))?
         .with_bandwidth_metrics(registry)
         .with_behaviour(|key| {
-            ServerBehaviour::new(key, &cli.relay, &cli.registrations, &cli.connections)
+            OnHeap(ServerBehaviour::new(
+                key,
+                &cli.relay,
+                &cli.registrations,
+                &cli.connections,
+            ))
         })
         .map_err(|e| transport_err(&e))?
         .with_swarm_config(|c| {
@@ -235,7 +241,7 @@ async fn build_swarm(
 
 /// Opens each listen address and waits until each has reported its bound address.
 async fn listen_all(
-    swarm: &mut Swarm<ServerBehaviour>,
+    swarm: &mut ServerSwarm,
     addrs: &[Multiaddr],
     advertised: &Advertised,
 ) -> Result<(), ServerError> {
@@ -309,7 +315,7 @@ async fn listen_all(
 }
 
 /// Dials each `--peer` server this server is not connected to.
-fn dial_peers(swarm: &mut Swarm<ServerBehaviour>, peers: &[Multiaddr]) {
+fn dial_peers(swarm: &mut ServerSwarm, peers: &[Multiaddr]) {
     for addr in peers {
         let Some(peer) = peerfetch::bootstrap::peer_of(addr) else {
             continue; // refused at bind
@@ -326,7 +332,7 @@ fn dial_peers(swarm: &mut Swarm<ServerBehaviour>, peers: &[Multiaddr]) {
 
 /// What the swarm's events act on.
 struct Node<'a> {
-    swarm: &'a mut Swarm<ServerBehaviour>,
+    swarm: &'a mut ServerSwarm,
     discovery: &'a mut Discovery,
     metrics: &'a mut ServerMetrics,
 }

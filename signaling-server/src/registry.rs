@@ -7,7 +7,7 @@ use libp2p::{
     rendezvous::{ErrorCode, Namespace, Registration, Ttl},
     PeerId,
 };
-use rand::seq::SliceRandom;
+use rand::seq::{IteratorRandom, SliceRandom};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -147,23 +147,23 @@ impl Registry {
                 .filter(move |held| held.expires > now)
                 .map(move |held| (ns, held))
         }
-        let mut found: Vec<_> = match namespace {
+        // A uniform random sample of at most `limit` (all of them when fewer), without
+        // collecting every live registration first; shuffled, so that any prefix of it is a
+        // uniform sample too.
+        let mut found = match namespace {
             Some(ns) => self
                 .namespaces
                 .get_key_value(ns)
                 .into_iter()
                 .flat_map(|entry| live(entry, now))
-                .collect(),
+                .sample(&mut rand::rng(), limit),
             None => self
                 .namespaces
                 .iter()
                 .flat_map(|entry| live(entry, now))
-                .collect(),
+                .sample(&mut rand::rng(), limit),
         };
-        if found.len() > limit {
-            found.shuffle(&mut rand::rng());
-            found.truncate(limit);
-        }
+        found.shuffle(&mut rand::rng());
         found
             .into_iter()
             .map(|(ns, held)| Registration {

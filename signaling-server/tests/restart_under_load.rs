@@ -7,7 +7,7 @@ mod fleet;
 #[path = "../examples/load/server.rs"]
 mod server;
 
-use fleet::{spawn_client, Command, Handle, Report};
+use fleet::{spawn_client, Attach, Command, Handle, Report};
 use futures::channel::oneshot;
 use server::ServerUnderLoad;
 use std::collections::HashSet;
@@ -31,7 +31,14 @@ async fn clients_come_back_after_a_restart_under_load() {
     let (reports_tx, mut reports) = mpsc::unbounded_channel();
     let mut fleet: Vec<Handle> = Vec::new();
     for _ in 0..CLIENTS {
-        fleet.push(spawn_client(server.ws.clone(), reports_tx.clone()).await);
+        fleet.push(
+            spawn_client(
+                server.ws.clone(),
+                Attach::ReserveAndRegister,
+                reports_tx.clone(),
+            )
+            .await,
+        );
     }
     for _ in 0..CLIENTS {
         assert!(matches!(

@@ -53,6 +53,15 @@ pub enum Report {
     Lost(PeerId),
 }
 
+/// How far a client attaches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Attach {
+    /// Only connects (the baseline server has nothing more to offer).
+    Connect,
+    /// Connects, reserves a relay slot and registers in [`SWARM`], like a tab.
+    ReserveAndRegister,
+}
+
 /// A client as the fleet sees it.
 pub struct Handle {
     /// Its peer id.
@@ -61,9 +70,13 @@ pub struct Handle {
     pub commands: mpsc::Sender<Command>,
 }
 
-/// Starts one client task attached to the server at `server` (its WebSocket address with
-/// `/p2p/<id>`); it reports to `reports`.
-pub async fn spawn_client(server: Multiaddr, reports: mpsc::UnboundedSender<Report>) -> Handle {
+/// Starts one client task attached (as far as `how` says) to the server at `server` (its
+/// WebSocket address with `/p2p/<id>`); it reports to `reports`.
+pub async fn spawn_client(
+    server: Multiaddr,
+    how: Attach,
+    reports: mpsc::UnboundedSender<Report>,
+) -> Handle {
     let swarm = SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_websocket(noise::Config::new, yamux::Config::default)
@@ -83,7 +96,7 @@ pub async fn spawn_client(server: Multiaddr, reports: mpsc::UnboundedSender<Repo
         .build();
     let peer = *swarm.local_peer_id();
     let (commands, inbox) = mpsc::channel(16);
-    tokio::spawn(run(swarm, server, inbox, reports));
+    tokio::spawn(run(swarm, server, how, inbox, reports));
     Handle { peer, commands }
 }
 
@@ -97,6 +110,7 @@ fn server_id(server: &Multiaddr) -> PeerId {
 async fn run(
     mut swarm: Swarm<LoadClient>,
     server: Multiaddr,
+    how: Attach,
     mut inbox: mpsc::Receiver<Command>,
     reports: mpsc::UnboundedSender<Report>,
 ) {
@@ -108,7 +122,7 @@ async fn run(
     let mut started = Instant::now();
     loop {
         attempts += 1;
-        let listener = match attach(&mut swarm, &server, &circuit).await {
+        let listener = match attach(&mut swarm, &server, &circuit, how).await {
             Ok(listener) => {
                 let took = started.elapsed();
                 let _ = reports.send(Report::Attached { took, attempts });
@@ -129,7 +143,9 @@ async fn run(
                     if let SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } = event {
                         if peer_id == server_peer {
                             let _ = reports.send(Report::Lost(*swarm.local_peer_id()));
-                            swarm.remove_listener(listener);
+                            if let Some(listener) = listener {
+                                swarm.remove_listener(listener);
+                            }
                             tokio::time::sleep(backoff.mul_f64(rand::random::<f64>())).await;
                             break;
                         }
@@ -150,14 +166,27 @@ async fn run(
     }
 }
 
-/// Connects, reserves a relay slot and registers in [`SWARM`]; returns the reservation's
-/// listener.
+/// Connects, then (as `how` says) reserves a relay slot and registers in [`SWARM`]; returns
+/// the reservation's listener.
 async fn attach(
     swarm: &mut Swarm<LoadClient>,
     server: &Multiaddr,
     circuit: &Multiaddr,
-) -> Result<ListenerId, String> {
+    how: Attach,
+) -> Result<Option<ListenerId>, String> {
     let server_peer = server_id(server);
+    if how == Attach::Connect {
+        swarm.dial(server.clone()).map_err(|e| e.to_string())?;
+        step(swarm, |event| match event {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == server_peer => {
+                Some(Ok(()))
+            }
+            SwarmEvent::OutgoingConnectionError { error, .. } => Some(Err(error.to_string())),
+            _ => None,
+        })
+        .await?;
+        return Ok(None);
+    }
     // Listening on the relay dials it (one connection, one reservation).
     let listener = swarm
         .listen_on(circuit.clone())
@@ -193,7 +222,7 @@ async fn attach(
         _ => None,
     })
     .await?;
-    Ok(listener)
+    Ok(Some(listener))
 }
 
 /// Opens a relayed connection to `target` through the server and closes it again.

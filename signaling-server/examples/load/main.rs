@@ -1,17 +1,22 @@
 //! Load generator: `cargo run --release -p peerfetch-server --example load -- [CLIENTS]
-//! [SIGNALS]` starts a `peerfetch-server` (the release build) on loopback, attaches CLIENTS
-//! native clients (default 5000: each connects over WebSocket, reserves a relay slot and
-//! registers in a swarm, like a tab), then runs SIGNALS relayed connections between random
-//! pairs and as many discoveries (signaling churn), then restarts the server under that load.
-//! Prints clients held, reservations per second, p50/p99 latencies, the server's memory per
-//! client and CPU, and how the clients came back after the restart; writes them to
-//! `bench/results/load.json`.
+//! [SIGNALS] [RATE]` first measures a baseline (the smallest rust-libp2p server, see `bare.rs`,
+//! holding CLIENTS connections), then starts a `peerfetch-server` (the release build) on
+//! loopback, attaches CLIENTS native clients (default 5000: each connects over WebSocket,
+//! reserves a relay slot and registers in a swarm, like a tab), then runs SIGNALS relayed
+//! connections between random pairs and as many discoveries (signaling churn) at RATE
+//! operations per second (default 200), then restarts the server under that load. Prints
+//! clients held, reservations per second, p50/p99 latencies, the server's memory per client
+//! (and the baseline's) and CPU, and how the clients came back after the restart; writes them
+//! to `bench/results/load.json`.
 
+mod bare;
 mod fleet;
 mod server;
 
-use fleet::{spawn_client, Command, Handle, Report};
+use bare::BareServer;
+use fleet::{spawn_client, Attach, Command, Handle, Report};
 use futures::channel::oneshot;
+use libp2p::Multiaddr;
 use serde_json::json;
 use server::ServerUnderLoad;
 use std::time::{Duration, Instant};
@@ -19,13 +24,15 @@ use tokio::sync::mpsc;
 
 /// Clients starting their attach at once.
 const ATTACH_CONCURRENCY: usize = 200;
-/// Commands in flight at once during the churn.
-const CHURN_CONCURRENCY: usize = 50;
 /// How long the clients get to come back after the restart.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(120);
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some(bare::FLAG) {
+        bare::serve().await;
+        return;
+    }
     let mut args = std::env::args().skip(1);
     let clients: usize = args
         .next()
@@ -33,6 +40,9 @@ async fn main() {
     let signals: usize = args
         .next()
         .map_or(2000, |a| a.parse().expect("SIGNALS is a number"));
+    let rate: f64 = args
+        .next()
+        .map_or(200.0, |a| a.parse().expect("RATE is a number"));
     let binary = std::env::var_os("PEERFETCH_SERVER_BIN").map_or_else(
         || {
             concat!(
@@ -43,29 +53,16 @@ async fn main() {
         },
         std::path::PathBuf::from,
     );
+    let baseline_kib = baseline_kib_per_client(clients).await;
+    println!("baseline (bare rust-libp2p server): {baseline_kib:.1} KiB per client");
+
     let server = ServerUnderLoad::start(binary).await;
     let idle_rss = server.rss_kib();
     println!("server up, {idle_rss} KiB resident; attaching {clients} clients");
-
-    let (reports_tx, mut reports) = mpsc::unbounded_channel();
     let started = Instant::now();
     let cpu_before = server.cpu_seconds();
-    let mut fleet: Vec<Handle> = Vec::with_capacity(clients);
-    let mut attached = 0;
-    let mut attach_times = Vec::new();
-    while attached < clients {
-        while fleet.len() < clients && fleet.len() < attached + ATTACH_CONCURRENCY {
-            fleet.push(spawn_client(server.ws.clone(), reports_tx.clone()).await);
-        }
-        match tokio::time::timeout(Duration::from_secs(60), reports.recv()).await {
-            Ok(Some(Report::Attached { took, .. })) => {
-                attached += 1;
-                attach_times.push(took);
-            }
-            Ok(Some(Report::Lost(peer))) => panic!("client {peer} lost the server while attaching"),
-            Ok(None) | Err(_) => panic!("attaching stalled at {attached} clients"),
-        }
-    }
+    let (fleet, mut reports, attach_times) =
+        attach_fleet(&server.ws, clients, Attach::ReserveAndRegister).await;
     let attach_secs = started.elapsed().as_secs_f64();
     let attach_cpu = server.cpu_seconds() - cpu_before;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -79,11 +76,11 @@ async fn main() {
 
     let churn_started = Instant::now();
     let cpu_before = server.cpu_seconds();
-    let (signal_times, discover_times, failures) = churn(&fleet, signals).await;
+    let (signal_times, discover_times, failures) = churn(&fleet, signals, rate).await;
     let churn_secs = churn_started.elapsed().as_secs_f64();
     let churn_cpu = server.cpu_seconds() - cpu_before;
     println!(
-        "churn: {signals} relayed connections p50 {:.1} ms p99 {:.1} ms; {signals} discoveries p50 {:.1} ms p99 {:.1} ms; {failures} failed; server CPU {:.0} % of one core",
+        "churn at {rate} per second: {signals} relayed connections p50 {:.1} ms p99 {:.1} ms; {signals} discoveries p50 {:.1} ms p99 {:.1} ms; {failures} failed; server CPU {:.0} % of one core",
         ms(percentile(&signal_times, 0.5)),
         ms(percentile(&signal_times, 0.99)),
         ms(percentile(&discover_times, 0.5)),
@@ -133,9 +130,11 @@ async fn main() {
             "idle_kib": idle_rss,
             "held_kib": held_rss,
             "per_client_kib": per_client_kib,
+            "baseline_per_client_kib": baseline_kib,
         },
         "registrations_held": held,
         "churn": {
+            "operations_per_second": rate,
             "relayed_connections": signals,
             "relayed_connect_p50_ms": ms(percentile(&signal_times, 0.5)),
             "relayed_connect_p99_ms": ms(percentile(&signal_times, 0.99)),
@@ -163,35 +162,81 @@ async fn main() {
     println!("written to {path}");
 }
 
-/// Runs `count` relayed connections between random pairs and `count` discoveries, at most
-/// [`CHURN_CONCURRENCY`] at once; returns their times and the number that failed.
-async fn churn(fleet: &[Handle], count: usize) -> (Vec<Duration>, Vec<Duration>, usize) {
+/// Attaches `clients` clients to the server at `ws`, at most [`ATTACH_CONCURRENCY`] at once;
+/// returns them, where they report, and how long each took.
+async fn attach_fleet(
+    ws: &Multiaddr,
+    clients: usize,
+    how: Attach,
+) -> (Vec<Handle>, mpsc::UnboundedReceiver<Report>, Vec<Duration>) {
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let mut fleet: Vec<Handle> = Vec::with_capacity(clients);
+    let mut attach_times = Vec::new();
+    while attach_times.len() < clients {
+        while fleet.len() < clients && fleet.len() < attach_times.len() + ATTACH_CONCURRENCY {
+            fleet.push(spawn_client(ws.clone(), how, reports_tx.clone()).await);
+        }
+        match tokio::time::timeout(Duration::from_secs(60), reports.recv()).await {
+            Ok(Some(Report::Attached { took, .. })) => attach_times.push(took),
+            Ok(Some(Report::Lost(peer))) => panic!("client {peer} lost the server while attaching"),
+            Ok(None) | Err(_) => panic!("attaching stalled at {} clients", attach_times.len()),
+        }
+    }
+    (fleet, reports, attach_times)
+}
+
+/// Server memory per client of the baseline server (`bare.rs`) holding `clients` connections,
+/// KiB.
+async fn baseline_kib_per_client(clients: usize) -> f64 {
+    let bare = BareServer::start().await;
+    let idle = server::rss_kib(bare.pid());
+    let (fleet, _reports, _) = attach_fleet(&bare.ws, clients, Attach::Connect).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held = server::rss_kib(bare.pid());
+    drop(fleet);
+    bare.stop().await;
+    held.saturating_sub(idle) as f64 / clients as f64
+}
+
+/// Runs `count` relayed connections between random pairs and `count` discoveries, alternating,
+/// started at `rate` per second whatever is still in flight (an open loop: a slow answer does
+/// not slow the offered load); returns their times from when each was due, and the number that
+/// failed.
+async fn churn(fleet: &[Handle], count: usize, rate: f64) -> (Vec<Duration>, Vec<Duration>, usize) {
     let mut pending = futures::stream::FuturesUnordered::new();
     let (mut signals, mut discoveries, mut failures) = (Vec::new(), Vec::new(), 0);
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut issued = 0;
     while issued < 2 * count || !pending.is_empty() {
-        while issued < 2 * count && pending.len() < CHURN_CONCURRENCY {
-            let from = &fleet[rand::random_range(0..fleet.len())];
-            let (reply, answer) = oneshot::channel();
-            let is_signal = issued % 2 == 0;
-            let command = if is_signal {
-                let mut to = rand::random_range(0..fleet.len());
-                if fleet[to].peer == from.peer {
-                    to = (to + 1) % fleet.len();
+        tokio::select! {
+            due = ticker.tick(), if issued < 2 * count => {
+                let from = &fleet[rand::random_range(0..fleet.len())];
+                let (reply, answer) = oneshot::channel();
+                let is_signal = issued % 2 == 0;
+                let command = if is_signal {
+                    let mut to = rand::random_range(0..fleet.len());
+                    if fleet[to].peer == from.peer {
+                        to = (to + 1) % fleet.len();
+                    }
+                    Command::Signal(fleet[to].peer, reply)
+                } else {
+                    Command::Discover(reply)
+                };
+                let commands = from.commands.clone();
+                pending.push(async move {
+                    commands.send(command).await.expect("client running");
+                    let answer = answer.await;
+                    (is_signal, answer.map(|a| a.map(|_| due.elapsed())))
+                });
+                issued += 1;
+            }
+            Some((is_signal, answer)) = futures::StreamExt::next(&mut pending) => {
+                match answer {
+                    Ok(Ok(took)) if is_signal => signals.push(took),
+                    Ok(Ok(took)) => discoveries.push(took),
+                    _ => failures += 1,
                 }
-                Command::Signal(fleet[to].peer, reply)
-            } else {
-                Command::Discover(reply)
-            };
-            from.commands.send(command).await.expect("client running");
-            pending.push(async move { (is_signal, answer.await) });
-            issued += 1;
-        }
-        if let Some((is_signal, answer)) = futures::StreamExt::next(&mut pending).await {
-            match answer {
-                Ok(Ok(took)) if is_signal => signals.push(took),
-                Ok(Ok(took)) => discoveries.push(took),
-                _ => failures += 1,
             }
         }
     }

@@ -12,6 +12,19 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::Child;
 
+fn proc_file(pid: u32, name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/{name}")).expect("/proc readable")
+}
+
+/// Resident memory of process `pid`, KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    proc_file(pid, "status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}
+
 /// A running server process.
 pub struct ServerUnderLoad {
     child: Child,
@@ -95,23 +108,19 @@ impl ServerUnderLoad {
             .unwrap_or(f64::NAN)
     }
 
-    fn proc_file(&self, name: &str) -> String {
-        let pid = self.child.id().expect("running");
-        std::fs::read_to_string(format!("/proc/{pid}/{name}")).expect("/proc readable")
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
     }
 
     /// Resident memory, KiB.
     pub fn rss_kib(&self) -> u64 {
-        self.proc_file("status")
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .expect("VmRSS")
+        rss_kib(self.pid())
     }
 
     /// CPU time used so far (user + system), seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = self.proc_file("stat");
+        let stat = proc_file(self.pid(), "stat");
         // Fields after the command name (which ends with ')'): utime and stime are 12th and 13th.
         let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
             .split_whitespace()
@@ -123,7 +132,7 @@ impl ServerUnderLoad {
 
     /// Stops it with SIGTERM.
     pub async fn stop(mut self) {
-        let pid = self.child.id().expect("running");
+        let pid = self.pid();
         std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()
