@@ -46,6 +46,14 @@ impl Advertised {
         servers.push(server);
     }
 
+    /// Forgets another server (it left).
+    pub fn remove_server(&self, peer_id: PeerId) {
+        self.servers
+            .write()
+            .expect("lock is never poisoned")
+            .retain(|known| known.peer_id != peer_id);
+    }
+
     /// Records a new listen address.
     pub fn add_listen_addr(&self, addr: Multiaddr) {
         let mut listening = self.listening.write().expect("lock is never poisoned");

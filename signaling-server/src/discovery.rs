@@ -337,9 +337,15 @@ impl Discovery {
         Some((*peer_id, info.listen_addrs.clone()))
     }
 
-    /// A peer's last connection closed: its request budget is forgotten.
-    pub fn on_disconnected(&mut self, peer: PeerId) {
+    /// A peer's last connection closed: its request budget is forgotten and, if it was a
+    /// server, it is no longer one of the network's (returns whether it was).
+    pub fn on_disconnected(&mut self, peer: PeerId) -> bool {
         self.budgets.remove(&peer);
+        let was_server = self.servers.remove(&peer);
+        if was_server {
+            tracing::info!(server = %peer, "a server left");
+        }
+        was_server
     }
 
     /// Answers questions the other servers were too slow for, sweeps expired registrations.

@@ -360,8 +360,8 @@ impl Node<'_> {
                 ..
             } => {
                 tracing::debug!(%peer_id, ?cause, "connection closed");
-                if num_established == 0 {
-                    self.discovery.on_disconnected(peer_id);
+                if num_established == 0 && self.discovery.on_disconnected(peer_id) {
+                    advertised.remove_server(peer_id);
                 }
             }
             SwarmEvent::Behaviour(ServerBehaviourEvent::Relay(event)) => on_relay_event(event),

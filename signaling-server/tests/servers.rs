@@ -156,6 +156,16 @@ async fn three_servers_answer_as_one_network_until_one_leaves() {
     );
     let left: HashSet<PeerId> = [*at_b.local_peer_id(), *at_c.local_peer_id()].into();
     assert_eq!(found, Ok(left));
+    // Nor is it offered to tabs any more.
+    let c_lists: HashSet<PeerId> = c
+        .bootstrap()
+        .await
+        .servers
+        .iter()
+        .map(|s| s.peer_id)
+        .collect();
+    assert_eq!(c_lists, HashSet::from([b_id]));
+    assert_eq!(c.metric("peerfetch_servers").await, 1.0);
     b.stop().await;
     c.stop().await;
 }

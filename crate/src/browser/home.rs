@@ -87,7 +87,6 @@ impl TabNode {
             }
             Err(reason) => {
                 tracing::warn!("no server to move to yet: {reason}");
-                self.state.borrow_mut().server = lost;
                 self.home.failed(now());
             }
         }

@@ -76,11 +76,12 @@ pub(crate) async fn attach(node: &mut TabNode, avoid: Option<PeerId>) -> Result<
     Err(format!("no server took us: {}", failures.join("; ")))
 }
 
+/// Attaches to `server`; only then does it become the tab's server (in `stats()` and events).
 async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String> {
-    node.state.borrow_mut().server = server.peer_id;
     let server_addr = connect_to_server(node, server, node.home.dial_timeout).await?;
     let step_timeout = node.home.step_timeout;
-    let reservation = reserve_relay_slot(node, server_addr.clone(), step_timeout).await?;
+    let reservation =
+        reserve_relay_slot(node, server.peer_id, server_addr.clone(), step_timeout).await?;
     // Other tabs reach us at <server>/p2p-circuit/webrtc/p2p/<us>.
     let webrtc = node
         .swarm
@@ -93,6 +94,7 @@ async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String>
         .map_err(|e| format!("cannot accept WebRTC connections: {e}"))?;
     node.home.listeners = vec![reservation, webrtc];
     node.server_addr = Some(server_addr);
+    node.state.borrow_mut().server = server.peer_id;
     Ok(())
 }
 
@@ -128,69 +130,72 @@ async fn dial_one(node: &mut TabNode, addr: &Multiaddr, limit: Duration) -> Resu
         .build();
     let connection = dial.connection_id();
     node.swarm.dial(dial).map_err(|e| e.to_string())?;
-    let wait = async {
-        loop {
-            let event = node.swarm.select_next_some().await;
-            node.handle(&event);
-            match event {
-                SwarmEvent::ConnectionEstablished { connection_id, .. }
-                    if connection_id == connection =>
-                {
-                    return Ok(())
-                }
-                SwarmEvent::OutgoingConnectionError {
-                    connection_id,
-                    error,
-                    ..
-                } if connection_id == connection => return Err(error.to_string()),
-                _ => {}
-            }
+    drive_until(node, limit, |event| match event {
+        SwarmEvent::ConnectionEstablished { connection_id, .. } if *connection_id == connection => {
+            Some(Ok(()))
         }
-    };
-    with_timeout(limit, wait)
-        .await
-        .map_err(|_| format!("no connection within {} ms", limit.as_millis()))?
+        SwarmEvent::OutgoingConnectionError {
+            connection_id,
+            error,
+            ..
+        } if *connection_id == connection => Some(Err(error.to_string())),
+        _ => None,
+    })
+    .await
+    .unwrap_or_else(|| Err(format!("no connection within {} ms", limit.as_millis())))
 }
 
-/// Listens on `<server>/p2p-circuit` and waits for the relay to accept the reservation;
-/// returns the listener.
+/// Listens on `<server>/p2p-circuit` and waits for the relay (`server`) to accept the
+/// reservation; returns the listener.
 async fn reserve_relay_slot(
     node: &mut TabNode,
+    server: PeerId,
     server_addr: Multiaddr,
     limit: Duration,
 ) -> Result<ListenerId, String> {
-    let server = node.state.borrow().server;
     let circuit = server_addr.with(Protocol::P2pCircuit);
     let listener = node
         .swarm
         .listen_on(circuit)
         .map_err(|e| format!("relay reservation failed: {e}"))?;
+    drive_until(node, limit, |event| match event {
+        SwarmEvent::Behaviour(TabBehaviourEvent::Relay(
+            relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+        )) if *relay_peer_id == server => Some(Ok(listener)),
+        SwarmEvent::ListenerClosed {
+            listener_id,
+            reason,
+            ..
+        } if *listener_id == listener => Some(Err(match reason {
+            Ok(()) => "relay reservation failed: listener closed".to_owned(),
+            Err(e) => format!("relay reservation refused: {}", error_chain(e)),
+        })),
+        _ => None,
+    })
+    .await
+    .unwrap_or_else(|| {
+        Err(format!(
+            "relay reservation failed: no answer within {} ms",
+            limit.as_millis()
+        ))
+    })
+}
+
+/// Drives the swarm, every event also reaching the tab's observers, until `pick` answers;
+/// `None` when `limit` passes first.
+async fn drive_until<T>(
+    node: &mut TabNode,
+    limit: Duration,
+    mut pick: impl FnMut(&SwarmEvent<TabBehaviourEvent>) -> Option<T>,
+) -> Option<T> {
     let wait = async {
         loop {
             let event = node.swarm.select_next_some().await;
             node.handle(&event);
-            match event {
-                SwarmEvent::Behaviour(TabBehaviourEvent::Relay(
-                    relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
-                )) if relay_peer_id == server => return Ok(listener),
-                SwarmEvent::ListenerClosed {
-                    listener_id,
-                    reason,
-                    ..
-                } if listener_id == listener => {
-                    return Err(match reason {
-                        Ok(()) => "relay reservation failed: listener closed".to_owned(),
-                        Err(e) => format!("relay reservation refused: {}", error_chain(&e)),
-                    })
-                }
-                _ => {}
+            if let Some(answer) = pick(&event) {
+                return answer;
             }
         }
     };
-    with_timeout(limit, wait).await.map_err(|_| {
-        format!(
-            "relay reservation failed: no answer within {} ms",
-            limit.as_millis()
-        )
-    })?
+    with_timeout(limit, wait).await.ok()
 }
