@@ -78,6 +78,17 @@ async fn discover(
     .await
 }
 
+/// The other servers `server`'s `/bootstrap` offers tabs.
+async fn listed_servers(server: &ServerProcess) -> HashSet<PeerId> {
+    server
+        .bootstrap()
+        .await
+        .servers
+        .iter()
+        .map(|s| s.peer_id)
+        .collect()
+}
+
 /// Waits until `server` knows `count` other servers.
 async fn await_servers(server: &ServerProcess, count: f64) {
     let start = Instant::now();
@@ -110,15 +121,8 @@ async fn three_servers_answer_as_one_network_until_one_leaves() {
         await_servers(server, 2.0).await;
     }
     // `/bootstrap` lists the other servers, for tabs to move to.
-    let c_lists: HashSet<PeerId> = c
-        .bootstrap()
-        .await
-        .servers
-        .iter()
-        .map(|s| s.peer_id)
-        .collect();
     let others = HashSet::from([a.bootstrap().await.peer_id, b.bootstrap().await.peer_id]);
-    assert_eq!(c_lists, others);
+    assert_eq!(listed_servers(&c).await, others);
     let swarm = Namespace::from_static("swarm");
     let resource = Namespace::from_static("swarm/c/0123");
     let (mut at_a, a_id) = connected_client(&a).await;
@@ -157,14 +161,7 @@ async fn three_servers_answer_as_one_network_until_one_leaves() {
     let left: HashSet<PeerId> = [*at_b.local_peer_id(), *at_c.local_peer_id()].into();
     assert_eq!(found, Ok(left));
     // Nor is it offered to tabs any more.
-    let c_lists: HashSet<PeerId> = c
-        .bootstrap()
-        .await
-        .servers
-        .iter()
-        .map(|s| s.peer_id)
-        .collect();
-    assert_eq!(c_lists, HashSet::from([b_id]));
+    assert_eq!(listed_servers(&c).await, HashSet::from([b_id]));
     assert_eq!(c.metric("peerfetch_servers").await, 1.0);
     b.stop().await;
     c.stop().await;
