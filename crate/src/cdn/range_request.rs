@@ -14,9 +14,10 @@ pub enum RangeAnswer {
 }
 
 /// The answer to a request with `Range` header `header` (if any) for `len` bytes. Several
-/// ranges at once are answered with the whole resource, as RFC 9110 allows.
+/// ranges at once, and any range of an empty resource (it has no byte to point at), are
+/// answered with the whole resource, as RFC 9110 allows.
 pub fn answer_range(header: Option<&str>, len: u64) -> RangeAnswer {
-    let Some(header) = header else {
+    let Some(header) = header.filter(|_| len > 0) else {
         return RangeAnswer::Whole;
     };
     let Ok(parsed) = http_range_header::parse_range_header(header) else {
@@ -65,6 +66,9 @@ mod tests {
         );
         assert_eq!(answer_range(Some("bytes=0-1,5-6"), 100), RangeAnswer::Whole);
         assert_eq!(answer_range(Some("pages=1"), 100), RangeAnswer::Whole);
+        // Found by the `http_ranges` fuzz target: an empty resource has no range to answer.
+        assert_eq!(answer_range(Some("bytes=0-"), 0), RangeAnswer::Whole);
+        assert_eq!(answer_range(Some("bytes=-1"), 0), RangeAnswer::Whole);
         assert_eq!(content_range(&(10..20), 100), "bytes 10-19/100");
     }
 }
