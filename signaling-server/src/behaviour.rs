@@ -28,8 +28,8 @@ const PROVIDER_REPUBLISH: Duration = Duration::from_secs(5 * 60);
 /// Servers remembered as holding registrations in one namespace.
 const MAX_SERVERS_PER_NAMESPACE: usize = 64;
 
-/// The server's swarm: its behaviour with each connection's handlers on the heap (5 KiB per
-/// connection less than inline, see [`OnHeap`]).
+/// The server's swarm: its behaviour with each connection's handlers on the heap (10 KiB less
+/// per connection, measured; see [`OnHeap`]).
 pub type ServerSwarm = Swarm<OnHeap<ServerBehaviour>>;
 
 /// The server's network behaviour.

@@ -1,10 +1,11 @@
 //! A behaviour whose connection handlers live on the heap.
 //!
-//! The swarm keeps every connection's handler inside that connection's task, so a behaviour
-//! whose handler type is large (identify's is about 3.4 KiB: it holds a few of its events
-//! inline) costs that much per connection, and more where the task keeps the connection in
-//! more than one place. Wrapped in [`OnHeap`], the task holds a pointer and the handler is
-//! allocated once, at its own size.
+//! The swarm keeps every connection's handler inside that connection's task, and the task
+//! (libp2p-swarm 0.48) holds the connection twice, so a behaviour whose handler type is large
+//! costs twice its size per connection: the server's composed handler is 5.2 KiB (identify's
+//! alone 3.4 KiB: it holds a few of its events inline), its connection task was 19 KiB. Wrapped
+//! in [`OnHeap`], the task holds a pointer (it is 3.4 KiB now) and the handler is allocated
+//! once, at its own size: 10 KiB less per connection, measured with 5 000 clients.
 
 use libp2p::{
     core::{transport::PortUse, Endpoint},
