@@ -7,45 +7,22 @@ mod fleet;
 #[path = "../examples/load/server.rs"]
 mod server;
 
-use fleet::{spawn_client, Attach, Command, Handle, Report};
+use fleet::{attach_fleet, await_comeback, Attach, Comeback, Command};
 use futures::channel::oneshot;
 use server::ServerUnderLoad;
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 const CLIENTS: usize = 200;
-
-async fn next_report(reports: &mut mpsc::UnboundedReceiver<Report>) -> Report {
-    tokio::time::timeout(Duration::from_secs(60), reports.recv())
-        .await
-        .expect("a report within 60 s")
-        .expect("clients running")
-}
+/// Longest wait for the next client report after the restart.
+const REPORT_WITHIN: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clients_come_back_after_a_restart_under_load() {
     let binary = env!("CARGO_BIN_EXE_peerfetch-server").into();
     let server = ServerUnderLoad::start(binary).await;
     let idle = server.rss_kib();
-    let (reports_tx, mut reports) = mpsc::unbounded_channel();
-    let mut fleet: Vec<Handle> = Vec::new();
-    for _ in 0..CLIENTS {
-        fleet.push(
-            spawn_client(
-                server.ws.clone(),
-                Attach::ReserveAndRegister,
-                reports_tx.clone(),
-            )
-            .await,
-        );
-    }
-    for _ in 0..CLIENTS {
-        assert!(matches!(
-            next_report(&mut reports).await,
-            Report::Attached { .. }
-        ));
-    }
+    let (fleet, mut reports, _) =
+        attach_fleet(&server.ws, CLIENTS, Attach::ReserveAndRegister).await;
     assert_eq!(
         server.metric("peerfetch_swarm_registrations").await,
         CLIENTS as f64
@@ -64,20 +41,13 @@ async fn clients_come_back_after_a_restart_under_load() {
         (after.peer_id, &after.addrs),
         (before.peer_id, &before.addrs)
     );
-    let (mut lost, mut attempts, mut back_at) = (HashSet::new(), Vec::new(), Vec::new());
-    let mut longest_attach = Duration::ZERO;
-    while attempts.len() < CLIENTS {
-        match next_report(&mut reports).await {
-            Report::Lost(peer) => {
-                lost.insert(peer);
-            }
-            Report::Attached { attempts: a, took } => {
-                attempts.push(a);
-                back_at.push(restarted.elapsed());
-                longest_attach = longest_attach.max(took);
-            }
-        }
-    }
+    let Comeback {
+        lost,
+        attempts,
+        back_at,
+        longest_attach,
+    } = await_comeback(&mut reports, CLIENTS, restarted, REPORT_WITHIN).await;
+    assert_eq!(attempts.len(), CLIENTS, "every client came back");
     assert_eq!(lost.len(), CLIENTS, "every client saw the restart");
     assert!(
         longest_attach < Duration::from_secs(60),

@@ -42,9 +42,7 @@ impl Membership {
             next_discovery: Duration::ZERO,
         })
     }
-}
 
-impl Membership {
     /// Registers and discovers at the next chance (after moving to another server).
     pub(crate) fn renew_now(&mut self) {
         self.next_registration = Duration::ZERO;

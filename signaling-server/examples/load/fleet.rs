@@ -11,6 +11,7 @@ use libp2p::{
     swarm::NetworkBehaviour, swarm::SwarmEvent, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder,
 };
 use peerfetch::prompt_ping;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -22,6 +23,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// Bound on one step (connect, reserve, register, a relayed dial, a discovery).
 const STEP: Duration = Duration::from_secs(30);
+/// Clients starting their attach at once.
+const ATTACH_CONCURRENCY: usize = 200;
+/// Longest wait for the next report while the fleet attaches.
+const ATTACH_REPORT_WITHIN: Duration = Duration::from_secs(60);
 
 /// A tab's protocols towards the server.
 #[derive(NetworkBehaviour)]
@@ -98,6 +103,68 @@ pub async fn spawn_client(
     let (commands, inbox) = mpsc::channel(16);
     tokio::spawn(run(swarm, server, how, inbox, reports));
     Handle { peer, commands }
+}
+
+/// Attaches `clients` clients to the server at `ws`, at most [`ATTACH_CONCURRENCY`] at once;
+/// returns them, where they report, and how long each took. Panics if one loses the server
+/// meanwhile or no report comes for [`ATTACH_REPORT_WITHIN`].
+pub async fn attach_fleet(
+    ws: &Multiaddr,
+    clients: usize,
+    how: Attach,
+) -> (Vec<Handle>, mpsc::UnboundedReceiver<Report>, Vec<Duration>) {
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let mut fleet: Vec<Handle> = Vec::with_capacity(clients);
+    let mut attach_times = Vec::new();
+    while attach_times.len() < clients {
+        while fleet.len() < clients && fleet.len() < attach_times.len() + ATTACH_CONCURRENCY {
+            fleet.push(spawn_client(ws.clone(), how, reports_tx.clone()).await);
+        }
+        match tokio::time::timeout(ATTACH_REPORT_WITHIN, reports.recv()).await {
+            Ok(Some(Report::Attached { took, .. })) => attach_times.push(took),
+            Ok(Some(Report::Lost(peer))) => panic!("client {peer} lost the server while attaching"),
+            Ok(None) | Err(_) => panic!("attaching stalled at {} clients", attach_times.len()),
+        }
+    }
+    (fleet, reports, attach_times)
+}
+
+/// How the fleet came back after its server restarted.
+#[derive(Default)]
+pub struct Comeback {
+    /// Clients that reported losing the server.
+    pub lost: HashSet<PeerId>,
+    /// Connection attempts each client that came back took.
+    pub attempts: Vec<u32>,
+    /// When each came back (attached again), from the restart.
+    pub back_at: Vec<Duration>,
+    /// The longest single successful attach among them.
+    pub longest_attach: Duration,
+}
+
+/// Reads `reports` until `clients` clients are attached again, or until none reports for
+/// `quiet`; times are from `restarted`.
+pub async fn await_comeback(
+    reports: &mut mpsc::UnboundedReceiver<Report>,
+    clients: usize,
+    restarted: Instant,
+    quiet: Duration,
+) -> Comeback {
+    let mut comeback = Comeback::default();
+    while comeback.attempts.len() < clients {
+        match tokio::time::timeout(quiet, reports.recv()).await {
+            Ok(Some(Report::Lost(peer))) => {
+                comeback.lost.insert(peer);
+            }
+            Ok(Some(Report::Attached { attempts, took })) => {
+                comeback.attempts.push(attempts);
+                comeback.back_at.push(restarted.elapsed());
+                comeback.longest_attach = comeback.longest_attach.max(took);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    comeback
 }
 
 fn server_id(server: &Multiaddr) -> PeerId {

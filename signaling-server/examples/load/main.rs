@@ -14,16 +14,12 @@ mod fleet;
 mod server;
 
 use bare::BareServer;
-use fleet::{spawn_client, Attach, Command, Handle, Report};
+use fleet::{attach_fleet, await_comeback, Attach, Command, Handle};
 use futures::channel::oneshot;
-use libp2p::Multiaddr;
 use serde_json::json;
 use server::ServerUnderLoad;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
-/// Clients starting their attach at once.
-const ATTACH_CONCURRENCY: usize = 200;
 /// How long the clients get to come back after the restart.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(120);
 
@@ -92,29 +88,21 @@ async fn main() {
     let restarted = Instant::now();
     let server = server.restart().await;
     let identity_after = server.bootstrap().await;
-    let mut lost = 0;
-    let mut back = 0;
-    let mut attempts = Vec::new();
-    let mut back_times = Vec::new();
-    while back < clients {
-        match tokio::time::timeout(RECOVERY_LIMIT, reports.recv()).await {
-            Ok(Some(Report::Lost(_))) => lost += 1,
-            Ok(Some(Report::Attached { attempts: a, .. })) => {
-                back += 1;
-                attempts.push(a);
-                back_times.push(restarted.elapsed());
-            }
-            Ok(None) | Err(_) => break,
-        }
-    }
-    let mean_attempts = attempts.iter().map(|&a| f64::from(a)).sum::<f64>() / back.max(1) as f64;
-    let max_attempts = attempts.iter().copied().max().unwrap_or(0);
+    let comeback = await_comeback(&mut reports, clients, restarted, RECOVERY_LIMIT).await;
+    let (lost, back, back_times) = (
+        comeback.lost.len(),
+        comeback.attempts.len(),
+        &comeback.back_at,
+    );
+    let mean_attempts =
+        comeback.attempts.iter().map(|&a| f64::from(a)).sum::<f64>() / back.max(1) as f64;
+    let max_attempts = comeback.attempts.iter().copied().max().unwrap_or(0);
     let same_identity = identity_before.peer_id == identity_after.peer_id
         && identity_before.addrs == identity_after.addrs;
     println!(
         "restart: {lost} clients saw it, {back}/{clients} back (reserved and registered) within {:.1} s (half by {:.1} s), {mean_attempts:.2} attempts each on average, {max_attempts} at most; same peer id and certhash: {same_identity}",
         back_times.iter().max().copied().unwrap_or_default().as_secs_f64(),
-        percentile(&back_times, 0.5).as_secs_f64(),
+        percentile(back_times, 0.5).as_secs_f64(),
     );
 
     let results = json!({
@@ -147,7 +135,7 @@ async fn main() {
         "restart": {
             "clients_back": back,
             "seconds_until_all_back": back_times.iter().max().copied().unwrap_or_default().as_secs_f64(),
-            "seconds_until_half_back": percentile(&back_times, 0.5).as_secs_f64(),
+            "seconds_until_half_back": percentile(back_times, 0.5).as_secs_f64(),
             "mean_attempts": mean_attempts,
             "max_attempts": max_attempts,
             "same_peer_id_and_certhash": same_identity,
@@ -160,29 +148,6 @@ async fn main() {
     std::fs::write(&path, serde_json::to_string_pretty(&results).expect("json"))
         .expect("results written");
     println!("written to {path}");
-}
-
-/// Attaches `clients` clients to the server at `ws`, at most [`ATTACH_CONCURRENCY`] at once;
-/// returns them, where they report, and how long each took.
-async fn attach_fleet(
-    ws: &Multiaddr,
-    clients: usize,
-    how: Attach,
-) -> (Vec<Handle>, mpsc::UnboundedReceiver<Report>, Vec<Duration>) {
-    let (reports_tx, mut reports) = mpsc::unbounded_channel();
-    let mut fleet: Vec<Handle> = Vec::with_capacity(clients);
-    let mut attach_times = Vec::new();
-    while attach_times.len() < clients {
-        while fleet.len() < clients && fleet.len() < attach_times.len() + ATTACH_CONCURRENCY {
-            fleet.push(spawn_client(ws.clone(), how, reports_tx.clone()).await);
-        }
-        match tokio::time::timeout(Duration::from_secs(60), reports.recv()).await {
-            Ok(Some(Report::Attached { took, .. })) => attach_times.push(took),
-            Ok(Some(Report::Lost(peer))) => panic!("client {peer} lost the server while attaching"),
-            Ok(None) | Err(_) => panic!("attaching stalled at {} clients", attach_times.len()),
-        }
-    }
-    (fleet, reports, attach_times)
 }
 
 /// Server memory per client of the baseline server (`bare.rs`) holding `clients` connections,
