@@ -17,10 +17,10 @@ if (process.env.PEERFETCH_IN_NETNS !== "1") {
 }
 
 /** Starts peerfetch-server with `args` (ports default to 0) and resolves once it prints its URL. */
-export async function startServer({ args = [], keyFile } = {}) {
+export async function startServer({ args = [], keyFile, http = "127.0.0.1:0" } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "peerfetch-server-"));
   const fullArgs = [
-    "--http", "127.0.0.1:0",
+    "--http", http,
     "--key-file", keyFile ?? join(dir, "key.json"),
     ...(args.some((a) => a === "--listen") ? [] : [
       "--listen", `/ip4/${NETNS_IP}/udp/0/webrtc-direct`,
@@ -55,17 +55,20 @@ export async function startServer({ args = [], keyFile } = {}) {
   };
 }
 
+/** How every test launches Debian's Chromium. */
+export const CHROMIUM_OPTIONS = {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+  ],
+};
+
 /** Launches Debian's Chromium headless with a fresh profile. */
 export async function launchBrowser() {
   const profile = mkdtempSync(join(tmpdir(), "peerfetch-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    ],
-  });
+  const context = await chromium.launchPersistentContext(profile, CHROMIUM_OPTIONS);
   return {
     context,
     /** The profile folder, which names this browser's processes on their command line. */

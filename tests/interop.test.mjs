@@ -46,13 +46,13 @@ test("a js-libp2p tab dials a Rust tab over /webrtc: ping and echo", async () =>
       (await rust.evaluate(() => peer.connections())).some((c) => c.peer === jsId && c.transport === "webrtc" && c.direction === "inbound"));
     const rtt = await jsTab.evaluate((id) => window.js.ping(id), rustId);
     assert.ok(rtt >= 0);
-    const same = await jsTab.evaluate(async (id) => {
+    const echoed = await jsTab.evaluate(async (id) => {
       const data = new Uint8Array(1024 * 1024);
       for (let i = 0; i < data.length; i++) data[i] = Math.imul(i, 2654435761) >>> 24;
       const back = await window.js.echo(id, data);
-      return back.length === data.length && back.every((b, i) => b === data[i]);
+      return { length: back.length, firstDifference: back.findIndex((b, i) => b !== data[i]) };
     }, rustId);
-    assert.equal(same, true, "1 MiB echoed byte-exact by the Rust tab");
+    assert.deepEqual(echoed, { length: 1024 * 1024, firstDifference: -1 }, "1 MiB echoed byte-exact by the Rust tab");
   } finally {
     await server.stop();
   }

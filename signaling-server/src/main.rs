@@ -42,6 +42,15 @@ async fn main() -> ExitCode {
             .init(),
         LogFormat::Json => logs.json().init(),
     }
+    // Installed before the server binds and announces itself, so a signal that arrives as soon
+    // as the banner is out still shuts it down cleanly.
+    let shutdown = match ShutdownSignal::install() {
+        Ok(shutdown) => shutdown,
+        Err(e) => {
+            eprintln!("peerfetch-server: cannot install signal handlers: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let server = match Server::bind(&cli).await {
         Ok(server) => server,
         Err(e) => {
@@ -59,7 +68,7 @@ async fn main() -> ExitCode {
         banner.push_str(&format!("libp2p: {addr}\n"));
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
-    match server.run(shutdown_signal()).await {
+    match server.run(shutdown.recv()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("peerfetch-server: {e}");
@@ -68,18 +77,37 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Ctrl-C and SIGTERM, listened for from the moment it is made.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler does not fail on unix");
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Starts listening: from now on the signals no longer kill the process.
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+
+    /// Resolves on the first of them.
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

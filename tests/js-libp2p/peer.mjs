@@ -92,6 +92,11 @@ export async function startJsPeer(origin, { webrtc = true, silentSignaling = fal
       }
       await stream.close();
       await reading;
+      if (receivedBytes !== data.length) {
+        throw new Error(`echo came back short: ${receivedBytes} of ${data.length} bytes, stream ${stream.status} ` +
+          `(read ${stream.readStatus}, remote write ${stream.remoteWriteStatus}) on ${stream.direction} ` +
+          `connection ${node.getConnections(peerIdFromString(peer)).map((c) => `${c.remoteAddr} ${c.status}`).join(", ")}`);
+      }
       const out = new Uint8Array(receivedBytes);
       let at = 0;
       for (const bytes of received) { out.set(bytes, at); at += bytes.length; }

@@ -78,6 +78,18 @@ impl ContentStore {
         let navigator = web_sys::window()
             .ok_or_else(|| StoreError::Unavailable("no window".into()))?
             .navigator();
+        // Outside a secure context (and in old browsers) `navigator.storage` or its
+        // `getDirectory` is missing; calling it would throw out of wasm and never settle.
+        let has_opfs = js_sys::Reflect::get(&navigator, &"storage".into())
+            .ok()
+            .filter(|storage| !storage.is_undefined())
+            .and_then(|storage| js_sys::Reflect::get(&storage, &"getDirectory".into()).ok())
+            .is_some_and(|get_directory| get_directory.is_function());
+        if !has_opfs {
+            return Err(StoreError::Unavailable(
+                "navigator.storage.getDirectory is missing".into(),
+            ));
+        }
         let storage = navigator.storage();
         let origin_root: FileSystemDirectoryHandle = await_js(storage.get_directory())
             .await

@@ -39,6 +39,12 @@ pub struct Peer {
     content: Result<Content, String>,
 }
 
+/// Why a page that is not a secure context cannot join (it would otherwise wait for storage that
+/// never comes).
+const INSECURE_CONTEXT: &str = "insecure context: peerfetch needs the Origin Private File System \
+and WebCrypto, which browsers give only to secure contexts; serve the page over https (or from \
+localhost)";
+
 /// The tab's content store, the service serving and fetching from it, and `fetch`'s side.
 #[derive(Clone)]
 struct Content {
@@ -59,19 +65,21 @@ impl Peer {
                 .map_err(|e| JsError::new(&format!("invalid join options: {e}")))?
         };
         install_logging(options.log_level().map_err(|e| JsError::new(&e))?);
+        let window =
+            web_sys::window().ok_or_else(|| JsError::new("no window: Peer.join runs in a page"))?;
+        if !window.is_secure_context() {
+            return Err(JsError::new(INSECURE_CONTEXT));
+        }
         close_links_on_pagehide();
         let server = match &options.server {
             Some(server) => server.clone(),
-            None => web_sys::window()
-                .ok_or_else(|| JsError::new("no window: Peer.join runs in a page"))?
+            None => window
                 .location()
                 .origin()
                 .map_err(|e| JsError::new(&js_message(&e)))?,
         };
         let config = options.service_config().map_err(|e| JsError::new(&e))?;
-        let page = web_sys::window()
-            .and_then(|w| w.location().href().ok())
-            .unwrap_or_else(|| server.clone());
+        let page = window.location().href().unwrap_or_else(|_| server.clone());
         let cdn_config = options.cdn_config(&page).map_err(|e| JsError::new(&e))?;
         let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
         // Opened before joining: once joined, the swarm must be polled without a pause.
