@@ -41,6 +41,11 @@ pub struct Cli {
     #[arg(long, env = "PEERFETCH_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
 
+    /// HTTP address serving `/metrics` and `/origin-stats` to operators (no CORS): keep it on
+    /// loopback or a private network.
+    #[arg(long, env = "PEERFETCH_ADMIN_HTTP", default_value = "127.0.0.1:9092")]
+    pub admin_http: SocketAddr,
+
     /// File holding the server's identity key and WebRTC certificate; created on first run so the
     /// peer id and certhash survive restarts.
     #[arg(
@@ -319,6 +324,7 @@ mod tests {
             ]
         );
         assert_eq!(cli.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(cli.admin_http.to_string(), "127.0.0.1:9092");
         assert_eq!(cli.relay.to_config().max_circuit_bytes, 131_072);
     }
 

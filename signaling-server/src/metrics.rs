@@ -1,4 +1,4 @@
-//! Prometheus metrics, served at `GET /metrics` on the HTTP port: libp2p's own (connections by
+//! Prometheus metrics, served at `GET /metrics` on the admin listener: libp2p's own (connections by
 //! transport and direction, relay reservations and circuits, identify, ping, bytes by
 //! protocol stack) through `libp2p-metrics`, and the server's: swarm registrations held,
 //! discovery requests, and refusals by protocol and reason.

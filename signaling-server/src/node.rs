@@ -10,6 +10,7 @@ use crate::{
     http,
     identity_file::{Identity, IdentityFileError},
     metrics::{ServerMetrics, SharedRegistry},
+    origin_bytes::SharedOriginBytes,
     registry::RegistryLimits,
 };
 use futures::StreamExt;
@@ -76,6 +77,8 @@ pub struct Server {
     advertised: Arc<Advertised>,
     http_listener: TcpListener,
     http_router: axum::Router,
+    admin_listener: TcpListener,
+    admin_router: axum::Router,
 }
 
 impl Server {
@@ -106,14 +109,16 @@ impl Server {
         for addr in external {
             swarm.add_external_address(addr);
         }
-        let http_listener =
-            TcpListener::bind(cli.http)
-                .await
-                .map_err(|source| ServerError::Http {
-                    addr: cli.http,
-                    source,
-                })?;
-        let http_router = http::router(advertised.clone(), registry, &cli.www_dir, &cli.pkg_dir);
+        let http_listener = bind_http(cli.http).await?;
+        let admin_listener = bind_http(cli.admin_http).await?;
+        let origin_bytes = SharedOriginBytes::default();
+        let http_router = http::router(
+            advertised.clone(),
+            origin_bytes.clone(),
+            &cli.www_dir,
+            &cli.pkg_dir,
+        );
+        let admin_router = http::admin_router(registry, origin_bytes);
         let discovery = Discovery::new(
             RegistryLimits {
                 total: cli.registrations.total,
@@ -130,6 +135,8 @@ impl Server {
             advertised,
             http_listener,
             http_router,
+            admin_listener,
+            admin_router,
         })
     }
 
@@ -141,6 +148,13 @@ impl Server {
     /// The bound HTTP address (the real port when 0 was asked for).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_listener
+            .local_addr()
+            .expect("a bound TCP listener has a local address")
+    }
+
+    /// The bound admin HTTP address (`/metrics`, `/origin-stats`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_listener
             .local_addr()
             .expect("a bound TCP listener has a local address")
     }
@@ -160,16 +174,24 @@ impl Server {
             advertised,
             http_listener,
             http_router,
+            admin_listener,
+            admin_router,
         } = self;
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let mut http_stop = stop_rx.clone();
-        let http = tokio::spawn(async move {
-            axum::serve(http_listener, http_router)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+        let serve = |listener, router| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            })
+        };
+        let http = [
+            serve(http_listener, http_router),
+            serve(admin_listener, admin_router),
+        ];
         let libp2p = tokio::spawn(async move {
             let mut tick = tokio::time::interval(DISCOVERY_TICK);
             let mut redial = tokio::time::interval(REDIAL_PEERS);
@@ -193,11 +215,19 @@ impl Server {
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
         let _ = libp2p.await;
-        if let Ok(Err(e)) = http.await {
-            tracing::warn!("HTTP server ended with an error: {e}");
+        for served in http {
+            if let Ok(Err(e)) = served.await {
+                tracing::warn!("HTTP server ended with an error: {e}");
+            }
         }
         Ok(())
     }
+}
+
+async fn bind_http(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Http { addr, source })
 }
 
 async fn build_swarm(

@@ -199,13 +199,25 @@ async fn metrics_are_served_for_prometheus() {
     let (reserved, mut client) = reserve(&server).await;
     assert!(reserved);
     assert_eq!(register(&mut client, server_id, 4).await, (3, 1));
-    let response = reqwest::get(format!("{}/metrics", server.http))
+    let response = reqwest::get(format!("{}/metrics", server.admin))
         .await
         .expect("metrics answer");
     assert!(response.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("application/openmetrics-text"));
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin"),
+        "pages on other origins cannot read the admin listener"
+    );
+    for path in ["/metrics", "/origin-stats"] {
+        let public = reqwest::get(format!("{}{path}", server.http))
+            .await
+            .expect("public listener answers");
+        assert_eq!(public.status(), 404, "{path} is not served publicly");
+    }
     assert_eq!(server.metric("peerfetch_swarm_registrations").await, 3.0);
     let refused = "peerfetch_refusals_total{request=\"registration\",reason=\"Unavailable\"}";
     assert_eq!(server.metric(refused).await, 1.0);
