@@ -1,6 +1,6 @@
 //! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
 
-use crate::rate_flag::Rate;
+use crate::{http_serve::HttpLimits, rate_flag::Rate};
 use clap::{Args, Parser, Subcommand};
 use libp2p::Multiaddr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -75,6 +75,10 @@ pub struct Cli {
     #[arg(long, env = "PEERFETCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Bounds on each HTTP listener's connections.
+    #[command(flatten)]
+    pub http_limits: HttpConnectionLimits,
+
     /// Circuit relay v2 limits.
     #[command(flatten)]
     pub relay: RelayLimits,
@@ -124,6 +128,50 @@ pub struct ManifestArgs {
     /// Where to write the manifest [default: DIR/peerfetch-manifest.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// Bounds on the connections of each HTTP listener (the public one and the admin one), so
+/// that slow or idle clients cannot hold the server's descriptors.
+#[derive(Debug, Clone, Args)]
+pub struct HttpConnectionLimits {
+    /// HTTP connections served at once, per listener; more wait in the listen backlog.
+    #[arg(
+        long = "http-max-connections",
+        env = "PEERFETCH_HTTP_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
+
+    /// Seconds a client has to send a request's head, from the connection's start or the end
+    /// of the previous answer; then the connection is closed.
+    #[arg(
+        long = "http-header-timeout-secs",
+        env = "PEERFETCH_HTTP_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a write may wait for the client to read; then the connection is closed.
+    #[arg(
+        long = "http-write-timeout-secs",
+        env = "PEERFETCH_HTTP_WRITE_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub write_timeout_secs: u64,
+}
+
+impl HttpConnectionLimits {
+    /// These bounds as the HTTP server takes them.
+    pub fn to_limits(&self) -> HttpLimits {
+        HttpLimits {
+            max_connections: self.max_connections as usize,
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            write_timeout: Duration::from_secs(self.write_timeout_secs),
+        }
+    }
 }
 
 /// Bounds on inbound connections; past one, a new connection is denied before it is used (and

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod federation;
 mod heap_handler;
 mod http;
+pub mod http_serve;
 pub mod identity_file;
 pub mod ip_limits;
 pub mod metrics;

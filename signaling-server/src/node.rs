@@ -8,6 +8,7 @@ use crate::{
     discovery::{Discovery, Outcome},
     heap_handler::OnHeap,
     http,
+    http_serve::{self, HttpLimits},
     identity_file::{Identity, IdentityFileError},
     metrics::{ServerMetrics, SharedRegistry},
     origin_bytes::SharedOriginBytes,
@@ -79,6 +80,7 @@ pub struct Server {
     http_router: axum::Router,
     admin_listener: TcpListener,
     admin_router: axum::Router,
+    http_limits: HttpLimits,
 }
 
 impl Server {
@@ -137,6 +139,7 @@ impl Server {
             http_router,
             admin_listener,
             admin_router,
+            http_limits: cli.http_limits.to_limits(),
         })
     }
 
@@ -176,17 +179,16 @@ impl Server {
             http_router,
             admin_listener,
             admin_router,
+            http_limits,
         } = self;
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let serve = |listener, router| {
-            let mut stop = stop_rx.clone();
-            tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|stop| *stop).await;
-                    })
-                    .await
-            })
+            tokio::spawn(http_serve::serve(
+                listener,
+                router,
+                http_limits,
+                stop_rx.clone(),
+            ))
         };
         let http = [
             serve(http_listener, http_router),
@@ -216,7 +218,7 @@ impl Server {
         let _ = stop_tx.send(true);
         let _ = libp2p.await;
         for served in http {
-            if let Ok(Err(e)) = served.await {
+            if let Err(e) = served.await {
                 tracing::warn!("HTTP server ended with an error: {e}");
             }
         }
