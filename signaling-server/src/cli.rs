@@ -1,6 +1,6 @@
 //! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
 
-use crate::{http_serve::HttpLimits, rate_flag::Rate};
+use crate::{http_serve::HttpLimits, rate_flag::Rate, registry::RegistryLimits};
 use clap::{Args, Parser, Subcommand};
 use libp2p::Multiaddr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -222,6 +222,10 @@ impl ConnectionLimits {
     }
 }
 
+/// Shortest registration TTL accepted: tabs register for 2 minutes and renew every minute, so a
+/// closed tab leaves the swarm quickly (the protocol's default minimum is 2 hours).
+pub const MIN_REGISTRATION_TTL_SECS: u64 = 60;
+
 /// Bounds on the registrations (rendezvous) the server holds: a tab registers once for its swarm
 /// and once per resource it provides; past a bound, the registration is refused.
 #[derive(Debug, Clone, Args)]
@@ -242,6 +246,43 @@ pub struct RegistrationLimits {
         default_value_t = 1024
     )]
     pub per_peer: usize,
+
+    /// Registrations the tabs of one IP address (an IPv6 /64) may hold at once: peer ids cost
+    /// nothing to make, addresses do. Tabs behind one NAT share it.
+    #[arg(
+        long = "max-registrations-per-ip",
+        env = "PEERFETCH_MAX_REGISTRATIONS_PER_IP",
+        default_value_t = 4096
+    )]
+    pub per_ip: usize,
+
+    /// Longest registration TTL granted, in seconds; a tab asking for more is granted this
+    /// (tabs register for 2 minutes and renew every minute).
+    #[arg(
+        long = "max-registration-ttl",
+        env = "PEERFETCH_MAX_REGISTRATION_TTL",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(MIN_REGISTRATION_TTL_SECS..=72 * 60 * 60)
+    )]
+    pub max_ttl_secs: u64,
+
+    /// Seconds a tab's registrations outlive its last connection (a reconnecting tab keeps
+    /// them).
+    #[arg(
+        long = "registration-grace-secs",
+        env = "PEERFETCH_REGISTRATION_GRACE_SECS",
+        default_value_t = 30
+    )]
+    pub grace_secs: u64,
+
+    /// Registration requests (new or renewed) one tab may make: a burst, then one per
+    /// interval. Past it, REGISTER is answered `E_UNAVAILABLE`.
+    #[arg(
+        long = "registration-rate-per-peer",
+        env = "PEERFETCH_REGISTRATION_RATE_PER_PEER",
+        default_value = "2048/50ms"
+    )]
+    pub registration_rate_per_peer: Rate,
 
     /// Discovery requests one tab may make (its swarm's members, the providers of each
     /// resource): a burst, then one per interval. Past it, DISCOVER is answered `E_UNAVAILABLE`.
@@ -321,6 +362,20 @@ pub struct RelayLimits {
     /// Circuits opened from one IP address: a burst, then one per interval.
     #[arg(long, env = "PEERFETCH_CIRCUIT_RATE_PER_IP", default_value = "60/60s")]
     pub circuit_rate_per_ip: Rate,
+}
+
+impl RegistrationLimits {
+    /// The registry's bounds.
+    pub fn to_registry_limits(&self) -> RegistryLimits {
+        RegistryLimits {
+            total: self.total,
+            per_peer: self.per_peer,
+            per_address: self.per_ip,
+            min_ttl: MIN_REGISTRATION_TTL_SECS,
+            max_ttl: self.max_ttl_secs,
+            grace: Duration::from_secs(self.grace_secs),
+        }
+    }
 }
 
 impl RelayLimits {

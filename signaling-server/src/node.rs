@@ -12,7 +12,6 @@ use crate::{
     identity_file::{Identity, IdentityFileError},
     metrics::{ServerMetrics, SharedRegistry},
     origin_bytes::SharedOriginBytes,
-    registry::RegistryLimits,
 };
 use futures::StreamExt;
 use libp2p::{
@@ -32,9 +31,6 @@ const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 const DISCOVERY_TICK: Duration = Duration::from_millis(100);
 /// How often `--peer` servers not connected are dialled again.
 const REDIAL_PEERS: Duration = Duration::from_secs(10);
-/// Shortest registration accepted: tabs register for 2 minutes and renew every minute, so a
-/// closed tab leaves the swarm quickly (the protocol's default minimum is 2 hours).
-const MIN_REGISTRATION_TTL_SECS: u64 = 60;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -121,14 +117,7 @@ impl Server {
             &cli.pkg_dir,
         );
         let admin_router = http::admin_router(registry, origin_bytes);
-        let discovery = Discovery::new(
-            RegistryLimits {
-                total: cli.registrations.total,
-                per_peer: cli.registrations.per_peer,
-                min_ttl: MIN_REGISTRATION_TTL_SECS,
-            },
-            cli.registrations.discovery_rate_per_peer,
-        );
+        let discovery = Discovery::new(&cli.registrations);
         Ok(Self {
             swarm,
             discovery,
@@ -380,19 +369,28 @@ impl Node<'_> {
                 advertised.remove_listen_addr(&address)
             }
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
             } => {
                 let transport = TransportKind::of(endpoint.get_remote_address());
                 tracing::debug!(%peer_id, %transport, "connection established");
+                self.discovery
+                    .on_connected(peer_id, connection_id, &endpoint);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 cause,
                 num_established,
                 ..
             } => {
                 tracing::debug!(%peer_id, ?cause, "connection closed");
-                if num_established == 0 && self.discovery.on_disconnected(peer_id) {
+                if self
+                    .discovery
+                    .on_disconnected(peer_id, connection_id, num_established)
+                {
                     advertised.remove_server(peer_id);
                 }
             }
@@ -400,16 +398,16 @@ impl Node<'_> {
             SwarmEvent::Behaviour(ServerBehaviourEvent::Rendezvous(
                 request_response::Event::Message {
                     peer,
+                    connection_id,
                     message:
                         request_response::Message::Request {
                             request, channel, ..
                         },
-                    ..
                 },
             )) => {
-                let outcome = self
-                    .discovery
-                    .on_request(self.swarm, peer, request, channel);
+                let outcome =
+                    self.discovery
+                        .on_request(self.swarm, peer, connection_id, request, channel);
                 self.metrics.record_rendezvous(&outcome);
                 self.metrics
                     .set_registrations(self.discovery.registrations(), self.discovery.servers());

@@ -149,31 +149,13 @@ async fn register(
     server_id: libp2p::PeerId,
     count: usize,
 ) -> (usize, usize) {
-    // A registration carries the addresses to reach us at (a tab's are relayed ones).
-    client.add_external_address("/ip4/127.0.0.1/tcp/1/ws".parse().expect("valid"));
-    for i in 0..count {
-        let namespace = rendezvous::Namespace::new(format!("swarm/c/{i}")).expect("short");
-        client
-            .behaviour_mut()
-            .rendezvous
-            .register(namespace, server_id, Some(120))
-            .expect("register starts");
-    }
-    let (mut accepted, mut refused) = (0, 0);
-    until(client, STEP, |event| {
-        match event {
-            SwarmEvent::Behaviour(ClientEvent::Rendezvous(
-                rendezvous::client::Event::Registered { .. },
-            )) => accepted += 1,
-            SwarmEvent::Behaviour(ClientEvent::Rendezvous(
-                rendezvous::client::Event::RegisterFailed { .. },
-            )) => refused += 1,
-            _ => {}
-        }
-        (accepted + refused == count).then_some(())
-    })
-    .await;
-    (accepted, refused)
+    let namespaces: Vec<_> = (0..count)
+        .map(|i| rendezvous::Namespace::new(format!("swarm/c/{i}")).expect("short"))
+        .collect();
+    let answers =
+        common::rendezvous_client::register_all(client, server_id, &namespaces, Some(120)).await;
+    let accepted = answers.iter().filter(|a| a.is_ok()).count();
+    (accepted, count - accepted)
 }
 
 #[tokio::test]

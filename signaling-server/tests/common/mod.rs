@@ -2,6 +2,7 @@
 //! rust-libp2p client.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod rendezvous_client;
 pub mod server_probe;
 
 use futures::StreamExt;
