@@ -164,6 +164,16 @@ impl Discovery {
             }
             Request::Discover { namespace, limit } => {
                 let is_server = self.servers.contains(&peer);
+                // Every registration held, O(all of them): for the other servers only.
+                if namespace.is_none() && !is_server {
+                    tracing::info!(%peer, "discovery without a namespace refused");
+                    respond(
+                        swarm,
+                        channel,
+                        Response::Discovered(Err(ErrorCode::NotAuthorized)),
+                    );
+                    return refused("discovery", "NotAuthorized".to_owned());
+                }
                 let within_rate = is_server || self.discovery_rates.try_take(peer, now);
                 if !within_rate {
                     tracing::info!(%peer, "discovery refused: over {} per peer", self.discovery_rates.rate());

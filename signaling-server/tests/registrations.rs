@@ -1,6 +1,7 @@
 //! The rendezvous point against hostile clients: throwaway peer ids cannot fill the
 //! registration table for long (TTLs are clamped, registrations go after their tab's last
-//! connection, one address holds a bounded number), and REGISTER is rate limited per tab.
+//! connection, one address holds a bounded number), REGISTER is rate limited per tab, and a tab
+//! cannot ask for every registration at once (DISCOVER without a namespace).
 
 mod common;
 
@@ -110,5 +111,23 @@ async fn register_requests_are_rate_limited_per_tab() {
         .all(|a| a.is_ok() || *a == Err(ErrorCode::Unavailable)));
     let rate = "peerfetch_refusals_total{request=\"registration\",reason=\"rate\"}";
     assert_eq!(server.metric(rate).await, 3.0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn discover_without_a_namespace_is_refused_to_tabs() {
+    let dir = temp_dir("discover-all");
+    let server = start_server(&loopback_args(&dir.join("key.json"))).await;
+    let (mut client, server_id) = connected_client(&server).await;
+    let answers = register_all(&mut client, server_id, &namespaces("all", 3), Some(120)).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    assert_eq!(
+        discover(&mut client, server_id, None).await,
+        Err(ErrorCode::NotAuthorized)
+    );
+    let refused = "peerfetch_refusals_total{request=\"discovery\",reason=\"NotAuthorized\"}";
+    assert_eq!(server.metric(refused).await, 1.0);
+    let named = discover(&mut client, server_id, Some(&namespaces("all", 1)[0])).await;
+    assert_eq!(named, Ok(HashSet::from([*client.local_peer_id()])));
     server.stop().await;
 }
