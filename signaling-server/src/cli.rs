@@ -1,6 +1,8 @@
 //! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
 
-use crate::{http_serve::HttpLimits, rate_flag::Rate, registry::RegistryLimits};
+use crate::{
+    http_serve::HttpLimits, ip_limits::IpLimits, rate_flag::Rate, registry::RegistryLimits,
+};
 use clap::{Args, Parser, Subcommand};
 use libp2p::Multiaddr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -194,6 +196,16 @@ pub struct ConnectionLimits {
     )]
     pub max_pending: u32,
 
+    /// Inbound connections still in their handshake from one remote IP address (IPv6: one
+    /// /64): far below `--max-pending-connections`, so that one host's half-open sockets
+    /// cannot take every handshake slot.
+    #[arg(
+        long = "max-pending-connections-per-ip",
+        env = "PEERFETCH_MAX_PENDING_CONNECTIONS_PER_IP",
+        default_value_t = 32
+    )]
+    pub max_pending_per_ip: u32,
+
     /// Established connections per peer id.
     #[arg(
         long = "max-connections-per-peer",
@@ -202,8 +214,8 @@ pub struct ConnectionLimits {
     )]
     pub max_per_peer: u32,
 
-    /// Connections (pending and established) per remote IP address: peer ids cost nothing to
-    /// make, addresses do. Tabs behind one NAT share one.
+    /// Connections (pending and established) per remote IP address (IPv6: one /64): peer ids
+    /// cost nothing to make, addresses do. Tabs behind one NAT share one.
     #[arg(
         long = "max-connections-per-ip",
         env = "PEERFETCH_MAX_CONNECTIONS_PER_IP",
@@ -213,7 +225,15 @@ pub struct ConnectionLimits {
 }
 
 impl ConnectionLimits {
-    /// The `libp2p-connection-limits` configuration of these bounds (all but the per-IP one).
+    /// The per-IP bounds.
+    pub fn per_ip(&self) -> IpLimits {
+        IpLimits {
+            connections: self.max_per_ip,
+            pending: self.max_pending_per_ip,
+        }
+    }
+
+    /// The `libp2p-connection-limits` configuration of these bounds (all but the per-IP ones).
     pub fn to_config(&self) -> libp2p::connection_limits::ConnectionLimits {
         libp2p::connection_limits::ConnectionLimits::default()
             .with_max_established_incoming(Some(self.max_established))

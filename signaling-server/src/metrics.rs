@@ -135,8 +135,10 @@ impl ServerMetrics {
 
 /// Which bound denied a connection.
 fn denial_reason(cause: &ConnectionDenied) -> String {
-    if cause.downcast_ref::<IpLimitExceeded>().is_some() {
-        return "per-ip limit".to_owned();
+    match cause.downcast_ref::<IpLimitExceeded>() {
+        Some(IpLimitExceeded::Connections { .. }) => return "per-ip limit".to_owned(),
+        Some(IpLimitExceeded::Pending { .. }) => return "per-ip pending limit".to_owned(),
+        None => {}
     }
     match cause.downcast_ref::<libp2p::connection_limits::Exceeded>() {
         Some(exceeded) => exceeded.to_string(),

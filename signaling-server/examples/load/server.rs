@@ -65,6 +65,7 @@ impl ServerUnderLoad {
             [
                 ("--max-connections", "20000"),
                 ("--max-pending-connections", "1024"),
+                ("--max-pending-connections-per-ip", "1024"),
                 ("--max-connections-per-ip", "20000"),
                 ("--max-registrations-per-ip", "100000"),
                 ("--max-reservations", "20000"),

@@ -78,6 +78,15 @@ impl ServerProcess {
         value.unwrap_or_else(|| panic!("no {name} in:\n{text}"))
     }
 
+    /// The value of the counter sample `name` at the admin `GET /metrics`: 0 until it is
+    /// first counted (a labelled sample appears then).
+    pub async fn counter(&self, name: &str) -> f64 {
+        server_probe::metric(&self.admin, name)
+            .await
+            .0
+            .unwrap_or(0.0)
+    }
+
     /// The first advertised address of `kind`.
     pub async fn addr(&self, kind: TransportKind) -> Multiaddr {
         self.bootstrap()
