@@ -389,3 +389,50 @@ async fn bad_flags_and_files_give_clear_errors() {
     assert_eq!(code, 2);
     assert!(stderr.contains("invalid --log-level"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_partial_temporary_key_file_from_a_crash_does_not_break_startup() {
+    let dir = temp_dir("key-crash");
+    // What a crash during the first write leaves beside the key file.
+    std::fs::write(dir.join(".key.json.Xy12ab.tmp"), "{\"keypair\": \"CAESQ").expect("write");
+    let args = loopback_args(&dir.join("key.json"));
+    let first = start_server(&args).await;
+    let before = first.bootstrap().await.peer_id;
+    first.stop().await;
+    let second = start_server(&args).await;
+    assert_eq!(
+        second.bootstrap().await.peer_id,
+        before,
+        "the key file is whole"
+    );
+    second.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_key_file_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("key-mode");
+    let key = dir.join("key.json");
+    let key_arg = key.to_str().expect("utf-8 path");
+    // Creates the key, then stops at an unsupported listen address.
+    let stop_early = [
+        "--http",
+        "127.0.0.1:0",
+        "--admin-http",
+        "127.0.0.1:0",
+        "--key-file",
+        key_arg,
+    ];
+    let stop_early: Vec<&str> = stop_early
+        .into_iter()
+        .chain(["--listen", "/ip4/127.0.0.1/tcp/0"])
+        .collect();
+    let (code, stderr) = run_to_exit(&stop_early).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("readable by group or others"), "{stderr}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (code, stderr) = run_to_exit(&stop_early).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("readable by group or others"), "{stderr}");
+}
