@@ -129,7 +129,8 @@ impl Discovery {
                 ttl,
             } => {
                 if !self.servers.contains(&peer) && !self.registration_rates.try_take(peer, now) {
-                    tracing::info!(%peer, "registration refused: over {} per peer", self.registration_rates.rate());
+                    let rate = self.registration_rates.rate();
+                    tracing::info!(%peer, "registration refused: over {rate} per peer");
                     respond(
                         swarm,
                         channel,
@@ -176,7 +177,8 @@ impl Discovery {
                 }
                 let within_rate = is_server || self.discovery_rates.try_take(peer, now);
                 if !within_rate {
-                    tracing::info!(%peer, "discovery refused: over {} per peer", self.discovery_rates.rate());
+                    let rate = self.discovery_rates.rate();
+                    tracing::info!(%peer, "discovery refused: over {rate} per peer");
                     respond(
                         swarm,
                         channel,

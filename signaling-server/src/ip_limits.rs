@@ -30,7 +30,10 @@ pub enum IpLimitExceeded {
         limit: u32,
     },
     /// Connections in their handshake.
-    #[error("{address} already has {limit} connections in their handshake (--max-pending-connections-per-ip)")]
+    #[error(
+        "{address} already has {limit} connections in their handshake \
+         (--max-pending-connections-per-ip)"
+    )]
     Pending {
         /// The remote address.
         address: AddressKey,
