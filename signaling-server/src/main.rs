@@ -49,6 +49,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Listening for signals before the banner says the server is up: a SIGTERM right after it
+    // shuts down gracefully instead of killing the process.
+    let shutdown = shutdown_signal();
     // A closed stdout (a supervisor that stopped reading) must not take the server down.
     let mut banner = format!(
         "peerfetch demo: http://{}/\npeerfetch admin: http://{}/\npeer id: {}\n",
@@ -60,7 +63,7 @@ async fn main() -> ExitCode {
         banner.push_str(&format!("libp2p: {addr}\n"));
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
-    match server.run(shutdown_signal()).await {
+    match server.run(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("peerfetch-server: {e}");
@@ -69,18 +72,24 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Listens for Ctrl-C and SIGTERM from now on; the future resolves on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())
+            .expect("installing a SIGINT handler does not fail on unix");
+        let mut terminate = signal(SignalKind::terminate())
             .expect("installing a SIGTERM handler does not fail on unix");
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
