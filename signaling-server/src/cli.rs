@@ -281,6 +281,7 @@ pub struct RegistrationLimits {
     #[arg(
         long = "max-registration-ttl",
         env = "PEERFETCH_MAX_REGISTRATION_TTL",
+        value_name = "SECS",
         default_value_t = 600,
         value_parser = clap::value_parser!(u64).range(MIN_REGISTRATION_TTL_SECS..=72 * 60 * 60)
     )]
@@ -291,6 +292,7 @@ pub struct RegistrationLimits {
     #[arg(
         long = "registration-grace-secs",
         env = "PEERFETCH_REGISTRATION_GRACE_SECS",
+        value_name = "SECS",
         default_value_t = 30
     )]
     pub grace_secs: u64,
