@@ -33,7 +33,7 @@ async function closeBrowser(browser) {
 
 const server = await startServer();
 try {
-  const originTotal = async () => (await (await fetch(`${server.url}/origin-stats`)).json()).totalBytes;
+  const originTotal = async () => (await (await fetch(`${server.adminUrl}/origin-stats`)).json()).totalBytes;
   // Baselines, alternating so drift hits both alike.
   const without = [];
   const serverDown = [];

@@ -61,7 +61,7 @@ const pageHashes = (page, paths) => page.evaluate(async (paths) => {
   return out;
 }, paths);
 
-const originBytes = async (server) => (await (await fetch(`${server.url}/origin-stats`)).json());
+const originBytes = async (server) => (await (await fetch(`${server.adminUrl}/origin-stats`)).json());
 
 test("five visitors one after another: the origin serves the site about once, later visitors get it from peers", { timeout: 300000 }, logged(async () => {
   const server = await startServer();

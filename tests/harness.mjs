@@ -21,6 +21,7 @@ export async function startServer({ args = [], keyFile, http = "127.0.0.1:0" } =
   const dir = mkdtempSync(join(tmpdir(), "peerfetch-server-"));
   const fullArgs = [
     "--http", http,
+    "--admin-http", "127.0.0.1:0",
     "--key-file", keyFile ?? join(dir, "key.json"),
     ...(args.some((a) => a === "--listen") ? [] : [
       "--listen", `/ip4/${NETNS_IP}/udp/0/webrtc-direct`,
@@ -31,18 +32,19 @@ export async function startServer({ args = [], keyFile, http = "127.0.0.1:0" } =
   const child = spawn(SERVER_BIN, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => { stderr += d; });
-  const url = await new Promise((resolve, reject) => {
+  const [url, adminUrl] = await new Promise((resolve, reject) => {
     let stdout = "";
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15000);
     child.stdout.on("data", (d) => {
       stdout += d;
-      const match = stdout.match(/peerfetch demo: (http:\/\/\S+)\//);
-      if (match) { clearTimeout(timer); resolve(match[1]); }
+      const match = stdout.match(/peerfetch demo: (http:\/\/\S+)\/\npeerfetch admin: (http:\/\/\S+)\//);
+      if (match) { clearTimeout(timer); resolve([match[1], match[2]]); }
     });
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
   });
   return {
     url,
+    adminUrl,
     process: child,
     logs: () => stderr,
     async stop() {

@@ -37,7 +37,7 @@ pub type ServerSwarm = Swarm<OnHeap<ServerBehaviour>>;
 pub struct ServerBehaviour {
     /// Bounds on connections in total, in their handshake, and per peer.
     pub connection_limits: connection_limits::Behaviour,
-    /// Bound on connections per remote IP address.
+    /// Bounds on connections and handshakes per remote IP address.
     pub ip_limits: ip_limits::Behaviour,
     /// Lets tabs reserve a slot and be reached through `/p2p-circuit`.
     pub relay: relay::Behaviour,
@@ -64,7 +64,7 @@ impl ServerBehaviour {
     ) -> Self {
         Self {
             connection_limits: connection_limits::Behaviour::new(connections.to_config()),
-            ip_limits: ip_limits::Behaviour::new(connections.max_per_ip),
+            ip_limits: ip_limits::Behaviour::new(connections.per_ip()),
             relay: relay::Behaviour::new(keypair.public().to_peer_id(), limits.to_config()),
             identify: identify::Behaviour::new(
                 identify::Config::new(PROTOCOL_VERSION.to_owned(), keypair.public())

@@ -1,6 +1,8 @@
 //! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
 
-use crate::rate_flag::Rate;
+use crate::{
+    http_serve::HttpLimits, ip_limits::IpLimits, rate_flag::Rate, registry::RegistryLimits,
+};
 use clap::{Args, Parser, Subcommand};
 use libp2p::Multiaddr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -41,6 +43,11 @@ pub struct Cli {
     #[arg(long, env = "PEERFETCH_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
 
+    /// HTTP address serving `/metrics` and `/origin-stats` to operators (no CORS): keep it on
+    /// loopback or a private network.
+    #[arg(long, env = "PEERFETCH_ADMIN_HTTP", default_value = "127.0.0.1:9092")]
+    pub admin_http: SocketAddr,
+
     /// File holding the server's identity key and WebRTC certificate; created on first run so the
     /// peer id and certhash survive restarts.
     #[arg(
@@ -69,6 +76,10 @@ pub struct Cli {
     /// Log lines as `text` (for people) or `json` (one object per line, for log collectors).
     #[arg(long, env = "PEERFETCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Bounds on each HTTP listener's connections.
+    #[command(flatten)]
+    pub http_limits: HttpConnectionLimits,
 
     /// Circuit relay v2 limits.
     #[command(flatten)]
@@ -121,6 +132,50 @@ pub struct ManifestArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Bounds on the connections of each HTTP listener (the public one and the admin one), so
+/// that slow or idle clients cannot hold the server's descriptors.
+#[derive(Debug, Clone, Args)]
+pub struct HttpConnectionLimits {
+    /// HTTP connections served at once, per listener; more wait in the listen backlog.
+    #[arg(
+        long = "http-max-connections",
+        env = "PEERFETCH_HTTP_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
+
+    /// Seconds a client has to send a request's head, from the connection's start or the end
+    /// of the previous answer; then the connection is closed.
+    #[arg(
+        long = "http-header-timeout-secs",
+        env = "PEERFETCH_HTTP_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a write may wait for the client to read; then the connection is closed.
+    #[arg(
+        long = "http-write-timeout-secs",
+        env = "PEERFETCH_HTTP_WRITE_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub write_timeout_secs: u64,
+}
+
+impl HttpConnectionLimits {
+    /// These bounds as the HTTP server takes them.
+    pub fn to_limits(&self) -> HttpLimits {
+        HttpLimits {
+            max_connections: self.max_connections as usize,
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            write_timeout: Duration::from_secs(self.write_timeout_secs),
+        }
+    }
+}
+
 /// Bounds on inbound connections; past one, a new connection is denied before it is used (and
 /// counted in `peerfetch_refusals_total{request="connection"}`).
 #[derive(Debug, Clone, Args)]
@@ -141,6 +196,16 @@ pub struct ConnectionLimits {
     )]
     pub max_pending: u32,
 
+    /// Inbound connections still in their handshake from one remote IP address (IPv6: one
+    /// /64): far below `--max-pending-connections`, so that one host's half-open sockets
+    /// cannot take every handshake slot.
+    #[arg(
+        long = "max-pending-connections-per-ip",
+        env = "PEERFETCH_MAX_PENDING_CONNECTIONS_PER_IP",
+        default_value_t = 32
+    )]
+    pub max_pending_per_ip: u32,
+
     /// Established connections per peer id.
     #[arg(
         long = "max-connections-per-peer",
@@ -149,8 +214,8 @@ pub struct ConnectionLimits {
     )]
     pub max_per_peer: u32,
 
-    /// Connections (pending and established) per remote IP address: peer ids cost nothing to
-    /// make, addresses do. Tabs behind one NAT share one.
+    /// Connections (pending and established) per remote IP address (IPv6: one /64): peer ids
+    /// cost nothing to make, addresses do. Tabs behind one NAT share one.
     #[arg(
         long = "max-connections-per-ip",
         env = "PEERFETCH_MAX_CONNECTIONS_PER_IP",
@@ -160,7 +225,15 @@ pub struct ConnectionLimits {
 }
 
 impl ConnectionLimits {
-    /// The `libp2p-connection-limits` configuration of these bounds (all but the per-IP one).
+    /// The per-IP bounds.
+    pub fn per_ip(&self) -> IpLimits {
+        IpLimits {
+            connections: self.max_per_ip,
+            pending: self.max_pending_per_ip,
+        }
+    }
+
+    /// The `libp2p-connection-limits` configuration of these bounds (all but the per-IP ones).
     pub fn to_config(&self) -> libp2p::connection_limits::ConnectionLimits {
         libp2p::connection_limits::ConnectionLimits::default()
             .with_max_established_incoming(Some(self.max_established))
@@ -168,6 +241,10 @@ impl ConnectionLimits {
             .with_max_established_per_peer(Some(self.max_per_peer))
     }
 }
+
+/// Shortest registration TTL accepted: tabs register for 2 minutes and renew every minute, so a
+/// closed tab leaves the swarm quickly (the protocol's default minimum is 2 hours).
+pub const MIN_REGISTRATION_TTL_SECS: u64 = 60;
 
 /// Bounds on the registrations (rendezvous) the server holds: a tab registers once for its swarm
 /// and once per resource it provides; past a bound, the registration is refused.
@@ -189,6 +266,45 @@ pub struct RegistrationLimits {
         default_value_t = 1024
     )]
     pub per_peer: usize,
+
+    /// Registrations the tabs of one IP address (an IPv6 /64) may hold at once: peer ids cost
+    /// nothing to make, addresses do. Tabs behind one NAT share it.
+    #[arg(
+        long = "max-registrations-per-ip",
+        env = "PEERFETCH_MAX_REGISTRATIONS_PER_IP",
+        default_value_t = 4096
+    )]
+    pub per_ip: usize,
+
+    /// Longest registration TTL granted, in seconds; a tab asking for more is granted this
+    /// (tabs register for 2 minutes and renew every minute).
+    #[arg(
+        long = "max-registration-ttl",
+        env = "PEERFETCH_MAX_REGISTRATION_TTL",
+        value_name = "SECS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(MIN_REGISTRATION_TTL_SECS..=72 * 60 * 60)
+    )]
+    pub max_ttl_secs: u64,
+
+    /// Seconds a tab's registrations outlive its last connection (a reconnecting tab keeps
+    /// them).
+    #[arg(
+        long = "registration-grace-secs",
+        env = "PEERFETCH_REGISTRATION_GRACE_SECS",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
+    pub grace_secs: u64,
+
+    /// Registration requests (new or renewed) one tab may make: a burst, then one per
+    /// interval. Past it, REGISTER is answered `E_UNAVAILABLE`.
+    #[arg(
+        long = "registration-rate-per-peer",
+        env = "PEERFETCH_REGISTRATION_RATE_PER_PEER",
+        default_value = "2048/50ms"
+    )]
+    pub registration_rate_per_peer: Rate,
 
     /// Discovery requests one tab may make (its swarm's members, the providers of each
     /// resource): a burst, then one per interval. Past it, DISCOVER is answered `E_UNAVAILABLE`.
@@ -270,6 +386,20 @@ pub struct RelayLimits {
     pub circuit_rate_per_ip: Rate,
 }
 
+impl RegistrationLimits {
+    /// The registry's bounds.
+    pub fn to_registry_limits(&self) -> RegistryLimits {
+        RegistryLimits {
+            total: self.total,
+            per_peer: self.per_peer,
+            per_address: self.per_ip,
+            min_ttl: MIN_REGISTRATION_TTL_SECS,
+            max_ttl: self.max_ttl_secs,
+            grace: Duration::from_secs(self.grace_secs),
+        }
+    }
+}
+
 impl RelayLimits {
     /// The relay server configuration these limits describe.
     pub fn to_config(&self) -> libp2p::relay::Config {
@@ -319,6 +449,7 @@ mod tests {
             ]
         );
         assert_eq!(cli.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(cli.admin_http.to_string(), "127.0.0.1:9092");
         assert_eq!(cli.relay.to_config().max_circuit_bytes, 131_072);
     }
 

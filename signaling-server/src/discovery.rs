@@ -6,20 +6,21 @@
 
 use crate::{
     behaviour::ServerSwarm,
+    cli::RegistrationLimits,
     federation::{Asked, Done, Federation},
-    rate_flag::Rate,
-    registry::{Registry, RegistryLimits},
+    ip_key::AddressKey,
+    peer_rate::PeerRates,
+    registry::Registry,
 };
 use libp2p::{
+    core::ConnectedPoint,
     identify, kad,
     rendezvous::{self, Cookie, ErrorCode, Namespace, Registration},
     request_response::ResponseChannel,
+    swarm::ConnectionId,
     Multiaddr, PeerId, StreamProtocol,
 };
-use peerfetch::{
-    rate_limit::TokenBucket,
-    rendezvous_wire::{Request, RequestError, Response},
-};
+use peerfetch::rendezvous_wire::{Request, RequestError, Response};
 use rand::seq::SliceRandom;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -63,22 +64,25 @@ pub struct Discovery {
     federation: Federation<Question>,
     queries: HashMap<kad::QueryId, Namespace>,
     servers: HashSet<PeerId>,
-    rate: Rate,
-    budgets: HashMap<PeerId, TokenBucket>,
+    discovery_rates: PeerRates,
+    registration_rates: PeerRates,
+    /// The address of each inbound connection (registrations count against it).
+    addresses: HashMap<ConnectionId, AddressKey>,
     started: Instant,
     next_sweep: Duration,
 }
 
 impl Discovery {
     /// An empty rendezvous point with these bounds.
-    pub fn new(limits: RegistryLimits, rate: Rate) -> Self {
+    pub fn new(limits: &RegistrationLimits) -> Self {
         Self {
-            registry: Registry::new(limits),
+            registry: Registry::new(limits.to_registry_limits()),
             federation: Federation::default(),
             queries: HashMap::new(),
             servers: HashSet::new(),
-            rate,
-            budgets: HashMap::new(),
+            discovery_rates: PeerRates::new(limits.discovery_rate_per_peer),
+            registration_rates: PeerRates::new(limits.registration_rate_per_peer),
+            addresses: HashMap::new(),
             started: Instant::now(),
             next_sweep: SWEEP_EVERY,
         }
@@ -98,11 +102,12 @@ impl Discovery {
         self.started.elapsed()
     }
 
-    /// Handles one request from `peer`.
+    /// Handles one request from `peer`, received over `connection`.
     pub fn on_request(
         &mut self,
         swarm: &mut ServerSwarm,
         peer: PeerId,
+        connection: ConnectionId,
         request: Result<Request, RequestError>,
         channel: ResponseChannel<Response>,
     ) -> Outcome {
@@ -123,10 +128,22 @@ impl Discovery {
                 record,
                 ttl,
             } => {
-                let result = self
-                    .registry
-                    .register(peer, namespace.clone(), *record, ttl, now);
-                respond(swarm, channel, Response::Registered(result.map(|a| a.ttl)));
+                if !self.servers.contains(&peer) && !self.registration_rates.try_take(peer, now) {
+                    let rate = self.registration_rates.rate();
+                    tracing::info!(%peer, "registration refused: over {rate} per peer");
+                    respond(
+                        swarm,
+                        channel,
+                        Response::Registered(Err(ErrorCode::Unavailable)),
+                    );
+                    return refused("registration", "rate".to_owned());
+                }
+                let address = self.addresses.get(&connection).copied();
+                let result =
+                    self.registry
+                        .register(peer, address, namespace.clone(), *record, ttl, now);
+                let answer = result.map(|a| a.ttl).map_err(|refusal| refusal.code());
+                respond(swarm, channel, Response::Registered(answer));
                 match result {
                     Ok(accepted) => {
                         if accepted.first_in_namespace {
@@ -134,9 +151,9 @@ impl Discovery {
                         }
                         Outcome::Registered
                     }
-                    Err(code) => {
-                        tracing::info!(%peer, %namespace, ?code, "registration refused");
-                        refused("registration", format!("{code:?}"))
+                    Err(refusal) => {
+                        tracing::info!(%peer, %namespace, "registration refused: {refusal}");
+                        refused("registration", refusal.reason().to_owned())
                     }
                 }
             }
@@ -147,16 +164,21 @@ impl Discovery {
                 Outcome::Unregistered
             }
             Request::Discover { namespace, limit } => {
-                let within_rate = self.servers.contains(&peer)
-                    || self
-                        .budgets
-                        .entry(peer)
-                        .or_insert_with(|| {
-                            TokenBucket::with_burst(self.rate.limit.get(), self.rate.interval, now)
-                        })
-                        .try_take(now);
+                let is_server = self.servers.contains(&peer);
+                // Every registration held, O(all of them): for the other servers only.
+                if namespace.is_none() && !is_server {
+                    tracing::info!(%peer, "discovery without a namespace refused");
+                    respond(
+                        swarm,
+                        channel,
+                        Response::Discovered(Err(ErrorCode::NotAuthorized)),
+                    );
+                    return refused("discovery", "NotAuthorized".to_owned());
+                }
+                let within_rate = is_server || self.discovery_rates.try_take(peer, now);
                 if !within_rate {
-                    tracing::info!(%peer, "discovery refused: over {} per peer", self.rate);
+                    let rate = self.discovery_rates.rate();
+                    tracing::info!(%peer, "discovery refused: over {rate} per peer");
                     respond(
                         swarm,
                         channel,
@@ -337,10 +359,38 @@ impl Discovery {
         Some((*peer_id, info.listen_addrs.clone()))
     }
 
-    /// A peer's last connection closed: its request budget is forgotten and, if it was a
-    /// server, it is no longer one of the network's (returns whether it was).
-    pub fn on_disconnected(&mut self, peer: PeerId) -> bool {
-        self.budgets.remove(&peer);
+    /// A connection to `peer` came up: an inbound one's address is noted (registrations sent
+    /// over it count against it), and the peer's registrations no longer wait to be dropped.
+    pub fn on_connected(
+        &mut self,
+        peer: PeerId,
+        connection: ConnectionId,
+        endpoint: &ConnectedPoint,
+    ) {
+        if let ConnectedPoint::Listener { send_back_addr, .. } = endpoint {
+            if let Some(address) = AddressKey::of_multiaddr(send_back_addr) {
+                self.addresses.insert(connection, address);
+            }
+        }
+        self.registry.peer_connected(peer);
+    }
+
+    /// `connection` to `peer` closed, `remaining` are still open. After its last one, the
+    /// peer's request budgets are forgotten, its registrations go after the grace period and,
+    /// if it was a server, it is no longer one of the network's (returns whether it was).
+    pub fn on_disconnected(
+        &mut self,
+        peer: PeerId,
+        connection: ConnectionId,
+        remaining: u32,
+    ) -> bool {
+        self.addresses.remove(&connection);
+        if remaining > 0 {
+            return false;
+        }
+        self.discovery_rates.forget(&peer);
+        self.registration_rates.forget(&peer);
+        self.registry.peer_disconnected(peer, self.now());
         let was_server = self.servers.remove(&peer);
         if was_server {
             tracing::info!(server = %peer, "a server left");
@@ -361,7 +411,7 @@ impl Discovery {
                 swarm.behaviour_mut().kad.stop_providing(&key(&namespace));
             }
             if dropped > 0 {
-                tracing::debug!(dropped, "registrations expired");
+                tracing::debug!(dropped, "registrations expired or left behind");
             }
         }
     }

@@ -1,5 +1,7 @@
-//! The HTTP side: the demo pages and sites (`www/`, with the bytes sent per path counted at
-//! `GET /origin-stats`), the wasm package at `/pkg/`, `GET /bootstrap` and `GET /metrics`.
+//! The HTTP side. The public listener serves the demo pages and sites (`www/`, with the bytes
+//! sent per file counted), the wasm package at `/pkg/` and `GET /bootstrap`, readable from any
+//! origin. The admin listener (loopback by default, no CORS) serves `GET /metrics` and
+//! `GET /origin-stats`: what operators and tests read, not what pages on other origins should.
 
 use crate::advertised::Advertised;
 use crate::metrics::SharedRegistry;
@@ -14,15 +16,14 @@ use axum::{
 use std::{path::Path, sync::Arc};
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
-/// The router serving `www_dir` at `/`, `pkg_dir` at `/pkg/`, the bootstrap document and the
-/// metrics in `registry`.
+/// The public router: `www_dir` at `/` (bytes sent counted in `origin_bytes`), `pkg_dir` at
+/// `/pkg/` and the bootstrap document.
 pub fn router(
     advertised: Arc<Advertised>,
-    registry: SharedRegistry,
+    origin_bytes: SharedOriginBytes,
     www_dir: &Path,
     pkg_dir: &Path,
 ) -> Router {
-    let origin_bytes = SharedOriginBytes::default();
     // The site the server is the origin of: every page and asset under www/, bytes counted.
     let site = Router::new()
         .fallback_service(ServeDir::new(www_dir))
@@ -33,11 +34,6 @@ pub fn router(
     Router::new()
         .route("/bootstrap", get(bootstrap))
         .with_state(advertised)
-        .route(
-            "/origin-stats",
-            get(origin_bytes::report).with_state(origin_bytes),
-        )
-        .route("/metrics", get(metrics).with_state(registry))
         .nest_service("/pkg", ServeDir::new(pkg_dir))
         .fallback_service(site)
         // Pages on other origins (sites adopting peerfetch) read /bootstrap and load /pkg/.
@@ -45,6 +41,20 @@ pub fn router(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+}
+
+/// The admin router: the metrics in `registry` and the bytes counted in `origin_bytes`.
+pub fn admin_router(registry: SharedRegistry, origin_bytes: SharedOriginBytes) -> Router {
+    Router::new()
+        .route(
+            "/origin-stats",
+            get(origin_bytes::report).with_state(origin_bytes),
+        )
+        .route("/metrics", get(metrics).with_state(registry))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),

@@ -1,90 +1,147 @@
-//! A bound on the connections one remote IP address may hold (pending and established
-//! together): past it, new inbound connections from that address are denied before any
+//! Bounds on the connections one remote address ([`AddressKey`]: an IPv4 address or an IPv6
+//! /64) may hold: connections pending and established together, and connections still in their
+//! handshake. Past either, a new inbound connection from that address is denied before any
 //! handshake work. `libp2p-connection-limits` bounds totals and per-peer counts, but a client
-//! can mint peer ids for free, so the address is what a bound must hold on.
+//! can mint peer ids for free, so the address is what a bound must hold on; and the per-address
+//! bound on handshakes sits far below the global one, so one host's half-open sockets cannot
+//! take every handshake slot from everyone else.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::task::{Context, Poll};
 
 use libp2p::core::{transport::PortUse, Endpoint, Multiaddr};
-use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{
     dummy, ConnectionClosed, ConnectionDenied, ConnectionId, FromSwarm, ListenFailure,
     NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm,
 };
 use libp2p::PeerId;
 
+use crate::ip_key::AddressKey;
+
 /// A connection was denied: its address already holds the most it may.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{ip} already holds {limit} connections (--max-connections-per-ip)")]
-pub struct IpLimitExceeded {
-    /// The remote address.
-    pub ip: IpAddr,
-    /// The bound.
-    pub limit: u32,
+pub enum IpLimitExceeded {
+    /// Connections, pending and established.
+    #[error("{address} already holds {limit} connections (--max-connections-per-ip)")]
+    Connections {
+        /// The remote address.
+        address: AddressKey,
+        /// The bound.
+        limit: u32,
+    },
+    /// Connections in their handshake.
+    #[error(
+        "{address} already has {limit} connections in their handshake \
+         (--max-pending-connections-per-ip)"
+    )]
+    Pending {
+        /// The remote address.
+        address: AddressKey,
+        /// The bound.
+        limit: u32,
+    },
 }
 
-/// Connections held per remote IP address.
+/// The bounds per address.
+#[derive(Debug, Clone, Copy)]
+pub struct IpLimits {
+    /// Connections, pending and established.
+    pub connections: u32,
+    /// Connections in their handshake.
+    pub pending: u32,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    all: u32,
+    pending: u32,
+}
+
+/// Connections held per remote address.
 #[derive(Debug, Default)]
 struct IpCounts {
-    per_ip: HashMap<IpAddr, u32>,
-    by_connection: HashMap<ConnectionId, IpAddr>,
+    per_address: HashMap<AddressKey, Held>,
+    /// Each connection's address, and whether it is still in its handshake.
+    by_connection: HashMap<ConnectionId, (AddressKey, bool)>,
 }
 
 impl IpCounts {
-    /// Counts `connection` from `ip` unless that address holds `limit` already.
+    /// Counts `connection` from `address`, in its handshake, unless that address holds the
+    /// most it may.
     fn admit(
         &mut self,
         connection: ConnectionId,
-        ip: IpAddr,
-        limit: u32,
+        address: AddressKey,
+        limits: IpLimits,
     ) -> Result<(), IpLimitExceeded> {
-        let held = self.per_ip.entry(ip).or_default();
-        if *held >= limit {
-            return Err(IpLimitExceeded { ip, limit });
+        let held = self.per_address.entry(address).or_default();
+        let denied = if held.all >= limits.connections {
+            Some(IpLimitExceeded::Connections {
+                address,
+                limit: limits.connections,
+            })
+        } else if held.pending >= limits.pending {
+            Some(IpLimitExceeded::Pending {
+                address,
+                limit: limits.pending,
+            })
+        } else {
+            None
+        };
+        if let Some(denied) = denied {
+            if held.all == 0 {
+                self.per_address.remove(&address);
+            }
+            return Err(denied);
         }
-        *held += 1;
-        self.by_connection.insert(connection, ip);
+        held.all += 1;
+        held.pending += 1;
+        self.by_connection.insert(connection, (address, true));
         Ok(())
+    }
+
+    /// `connection` finished its handshake.
+    fn established(&mut self, connection: ConnectionId) {
+        let Some((address, pending)) = self.by_connection.get_mut(&connection) else {
+            return;
+        };
+        if std::mem::replace(pending, false) {
+            if let Some(held) = self.per_address.get_mut(address) {
+                held.pending -= 1;
+            }
+        }
     }
 
     /// Forgets `connection` (closed, or failed before it was established).
     fn release(&mut self, connection: ConnectionId) {
-        let Some(ip) = self.by_connection.remove(&connection) else {
+        let Some((address, pending)) = self.by_connection.remove(&connection) else {
             return;
         };
-        if let Some(held) = self.per_ip.get_mut(&ip) {
-            *held -= 1;
-            if *held == 0 {
-                self.per_ip.remove(&ip);
+        if let Some(held) = self.per_address.get_mut(&address) {
+            held.all -= 1;
+            if pending {
+                held.pending -= 1;
+            }
+            if held.all == 0 {
+                self.per_address.remove(&address);
             }
         }
     }
 }
 
-/// The behaviour enforcing the bound on inbound connections.
+/// The behaviour enforcing the bounds on inbound connections.
 pub struct Behaviour {
-    limit: u32,
+    limits: IpLimits,
     counts: IpCounts,
 }
 
 impl Behaviour {
-    /// At most `limit` connections per remote IP address.
-    pub fn new(limit: u32) -> Self {
+    /// At most `limits` per remote address.
+    pub fn new(limits: IpLimits) -> Self {
         Self {
-            limit,
+            limits,
             counts: IpCounts::default(),
         }
-    }
-}
-
-/// The IP address a multiaddr starts with, if it does.
-fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
-    match addr.iter().next()? {
-        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
-        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
-        _ => None,
     }
 }
 
@@ -98,10 +155,10 @@ impl NetworkBehaviour for Behaviour {
         _local_addr: &Multiaddr,
         remote_addr: &Multiaddr,
     ) -> Result<(), ConnectionDenied> {
-        match ip_of(remote_addr) {
-            Some(ip) => self
+        match AddressKey::of_multiaddr(remote_addr) {
+            Some(address) => self
                 .counts
-                .admit(connection_id, ip, self.limit)
+                .admit(connection_id, address, self.limits)
                 .map_err(ConnectionDenied::new),
             None => Ok(()),
         }
@@ -109,11 +166,12 @@ impl NetworkBehaviour for Behaviour {
 
     fn handle_established_inbound_connection(
         &mut self,
-        _connection_id: ConnectionId,
+        connection_id: ConnectionId,
         _peer: PeerId,
         _local_addr: &Multiaddr,
         _remote_addr: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.counts.established(connection_id);
         Ok(dummy::ConnectionHandler)
     }
 
@@ -155,26 +213,40 @@ impl NetworkBehaviour for Behaviour {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
+
+    fn key(ip: &str) -> AddressKey {
+        ip.parse::<IpAddr>().expect("an address").into()
+    }
+
+    fn id(n: usize) -> ConnectionId {
+        ConnectionId::new_unchecked(n)
+    }
 
     #[test]
     fn counts_per_address_and_frees_on_release() {
+        let limits = IpLimits {
+            connections: 2,
+            pending: 2,
+        };
         let mut counts = IpCounts::default();
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        let id = |n: usize| ConnectionId::new_unchecked(n);
-        assert!(counts.admit(id(1), a, 2).is_ok());
-        assert!(counts.admit(id(2), a, 2).is_ok());
+        let (a, b) = (key("10.0.0.1"), key("10.0.0.2"));
+        assert!(counts.admit(id(1), a, limits).is_ok());
+        assert!(counts.admit(id(2), a, limits).is_ok());
         assert_eq!(
-            counts.admit(id(3), a, 2),
-            Err(IpLimitExceeded { ip: a, limit: 2 })
+            counts.admit(id(3), a, limits),
+            Err(IpLimitExceeded::Connections {
+                address: a,
+                limit: 2
+            })
         );
         assert!(
-            counts.admit(id(4), b, 2).is_ok(),
+            counts.admit(id(4), b, limits).is_ok(),
             "another address is not held back"
         );
         counts.release(id(1));
         assert!(
-            counts.admit(id(5), a, 2).is_ok(),
+            counts.admit(id(5), a, limits).is_ok(),
             "a slot freed by a close is reused"
         );
         counts.release(id(3));
@@ -183,13 +255,42 @@ mod tests {
             counts.release(id(n));
         }
         assert!(
-            counts.per_ip.is_empty() && counts.by_connection.is_empty(),
+            counts.per_address.is_empty() && counts.by_connection.is_empty(),
             "nothing left behind"
         );
+    }
+
+    #[test]
+    fn half_open_connections_of_one_address_take_only_its_handshake_slots() {
+        let limits = IpLimits {
+            connections: 100,
+            pending: 3,
+        };
+        let mut counts = IpCounts::default();
+        let flooder = key("10.0.0.1");
+        for n in 0..3 {
+            assert!(counts.admit(id(n), flooder, limits).is_ok());
+        }
         assert_eq!(
-            ip_of(&"/ip4/1.2.3.4/udp/9/webrtc-direct".parse().unwrap()),
-            Some("1.2.3.4".parse().unwrap())
+            counts.admit(id(3), flooder, limits),
+            Err(IpLimitExceeded::Pending {
+                address: flooder,
+                limit: 3
+            })
         );
-        assert_eq!(ip_of(&"/dns4/example.org/tcp/1".parse().unwrap()), None);
+        assert!(counts.admit(id(4), key("10.0.0.2"), limits).is_ok());
+        // A finished handshake frees its handshake slot, not its connection slot.
+        counts.established(id(0));
+        counts.established(id(0));
+        assert!(counts.admit(id(5), flooder, limits).is_ok());
+        assert_eq!(counts.per_address[&flooder].all, 4);
+        assert_eq!(counts.per_address[&flooder].pending, 3);
+        // IPv6 addresses of one /64 share the slots.
+        for n in 10..13 {
+            let ip = format!("2001:db8::{n}");
+            assert!(counts.admit(id(n), key(&ip), limits).is_ok());
+        }
+        assert!(counts.admit(id(13), key("2001:db8::ffff"), limits).is_err());
+        assert!(counts.admit(id(14), key("2001:db8:0:1::1"), limits).is_ok());
     }
 }

@@ -60,8 +60,9 @@ async fn main() -> ExitCode {
     };
     // A closed stdout (a supervisor that stopped reading) must not take the server down.
     let mut banner = format!(
-        "peerfetch demo: http://{}/\npeer id: {}\n",
+        "peerfetch demo: http://{}/\npeerfetch admin: http://{}/\npeer id: {}\n",
         server.http_addr(),
+        server.admin_addr(),
         server.peer_id()
     );
     for addr in server.bootstrap().addrs {

@@ -1,4 +1,4 @@
-//! Prometheus metrics, served at `GET /metrics` on the HTTP port: libp2p's own (connections by
+//! Prometheus metrics, served at `GET /metrics` on the admin listener: libp2p's own (connections by
 //! transport and direction, relay reservations and circuits, identify, ping, bytes by
 //! protocol stack) through `libp2p-metrics`, and the server's: swarm registrations held,
 //! discovery requests, and refusals by protocol and reason.
@@ -135,8 +135,10 @@ impl ServerMetrics {
 
 /// Which bound denied a connection.
 fn denial_reason(cause: &ConnectionDenied) -> String {
-    if cause.downcast_ref::<IpLimitExceeded>().is_some() {
-        return "per-ip limit".to_owned();
+    match cause.downcast_ref::<IpLimitExceeded>() {
+        Some(IpLimitExceeded::Connections { .. }) => return "per-ip limit".to_owned(),
+        Some(IpLimitExceeded::Pending { .. }) => return "per-ip pending limit".to_owned(),
+        None => {}
     }
     match cause.downcast_ref::<libp2p::connection_limits::Exceeded>() {
         Some(exceeded) => exceeded.to_string(),

@@ -8,9 +8,10 @@ use crate::{
     discovery::{Discovery, Outcome},
     heap_handler::OnHeap,
     http,
+    http_serve::{self, HttpLimits},
     identity_file::{Identity, IdentityFileError},
     metrics::{ServerMetrics, SharedRegistry},
-    registry::RegistryLimits,
+    origin_bytes::SharedOriginBytes,
 };
 use futures::StreamExt;
 use libp2p::{
@@ -30,9 +31,6 @@ const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 const DISCOVERY_TICK: Duration = Duration::from_millis(100);
 /// How often `--peer` servers not connected are dialled again.
 const REDIAL_PEERS: Duration = Duration::from_secs(10);
-/// Shortest registration accepted: tabs register for 2 minutes and renew every minute, so a
-/// closed tab leaves the swarm quickly (the protocol's default minimum is 2 hours).
-const MIN_REGISTRATION_TTL_SECS: u64 = 60;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +74,9 @@ pub struct Server {
     advertised: Arc<Advertised>,
     http_listener: TcpListener,
     http_router: axum::Router,
+    admin_listener: TcpListener,
+    admin_router: axum::Router,
+    http_limits: HttpLimits,
 }
 
 impl Server {
@@ -106,22 +107,17 @@ impl Server {
         for addr in external {
             swarm.add_external_address(addr);
         }
-        let http_listener =
-            TcpListener::bind(cli.http)
-                .await
-                .map_err(|source| ServerError::Http {
-                    addr: cli.http,
-                    source,
-                })?;
-        let http_router = http::router(advertised.clone(), registry, &cli.www_dir, &cli.pkg_dir);
-        let discovery = Discovery::new(
-            RegistryLimits {
-                total: cli.registrations.total,
-                per_peer: cli.registrations.per_peer,
-                min_ttl: MIN_REGISTRATION_TTL_SECS,
-            },
-            cli.registrations.discovery_rate_per_peer,
+        let http_listener = bind_http(cli.http).await?;
+        let admin_listener = bind_http(cli.admin_http).await?;
+        let origin_bytes = SharedOriginBytes::default();
+        let http_router = http::router(
+            advertised.clone(),
+            origin_bytes.clone(),
+            &cli.www_dir,
+            &cli.pkg_dir,
         );
+        let admin_router = http::admin_router(registry, origin_bytes);
+        let discovery = Discovery::new(&cli.registrations);
         Ok(Self {
             swarm,
             discovery,
@@ -130,6 +126,9 @@ impl Server {
             advertised,
             http_listener,
             http_router,
+            admin_listener,
+            admin_router,
+            http_limits: cli.http_limits.to_limits(),
         })
     }
 
@@ -141,6 +140,13 @@ impl Server {
     /// The bound HTTP address (the real port when 0 was asked for).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_listener
+            .local_addr()
+            .expect("a bound TCP listener has a local address")
+    }
+
+    /// The bound admin HTTP address (`/metrics`, `/origin-stats`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_listener
             .local_addr()
             .expect("a bound TCP listener has a local address")
     }
@@ -160,16 +166,23 @@ impl Server {
             advertised,
             http_listener,
             http_router,
+            admin_listener,
+            admin_router,
+            http_limits,
         } = self;
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let mut http_stop = stop_rx.clone();
-        let http = tokio::spawn(async move {
-            axum::serve(http_listener, http_router)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+        let serve = |listener, router| {
+            tokio::spawn(http_serve::serve(
+                listener,
+                router,
+                http_limits,
+                stop_rx.clone(),
+            ))
+        };
+        let http = [
+            serve(http_listener, http_router),
+            serve(admin_listener, admin_router),
+        ];
         let libp2p = tokio::spawn(async move {
             let mut tick = tokio::time::interval(DISCOVERY_TICK);
             let mut redial = tokio::time::interval(REDIAL_PEERS);
@@ -193,11 +206,19 @@ impl Server {
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
         let _ = libp2p.await;
-        if let Ok(Err(e)) = http.await {
-            tracing::warn!("HTTP server ended with an error: {e}");
+        for served in http {
+            if let Err(e) = served.await {
+                tracing::warn!("HTTP server ended with an error: {e}");
+            }
         }
         Ok(())
     }
+}
+
+async fn bind_http(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Http { addr, source })
 }
 
 async fn build_swarm(
@@ -348,19 +369,28 @@ impl Node<'_> {
                 advertised.remove_listen_addr(&address)
             }
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
             } => {
                 let transport = TransportKind::of(endpoint.get_remote_address());
                 tracing::debug!(%peer_id, %transport, "connection established");
+                self.discovery
+                    .on_connected(peer_id, connection_id, &endpoint);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 cause,
                 num_established,
                 ..
             } => {
                 tracing::debug!(%peer_id, ?cause, "connection closed");
-                if num_established == 0 && self.discovery.on_disconnected(peer_id) {
+                if self
+                    .discovery
+                    .on_disconnected(peer_id, connection_id, num_established)
+                {
                     advertised.remove_server(peer_id);
                 }
             }
@@ -368,16 +398,16 @@ impl Node<'_> {
             SwarmEvent::Behaviour(ServerBehaviourEvent::Rendezvous(
                 request_response::Event::Message {
                     peer,
+                    connection_id,
                     message:
                         request_response::Message::Request {
                             request, channel, ..
                         },
-                    ..
                 },
             )) => {
-                let outcome = self
-                    .discovery
-                    .on_request(self.swarm, peer, request, channel);
+                let outcome =
+                    self.discovery
+                        .on_request(self.swarm, peer, connection_id, request, channel);
                 self.metrics.record_rendezvous(&outcome);
                 self.metrics
                     .set_registrations(self.discovery.registrations(), self.discovery.servers());

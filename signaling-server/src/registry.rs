@@ -1,20 +1,29 @@
 //! The registrations this server holds (rendezvous): which tab registered under which namespace
-//! (its swarm, or a resource it provides), with its signed peer record, until its TTL runs out.
-//! Bounded in total and per tab; sans-IO (the caller passes the time).
+//! (its swarm, or a resource it provides), with its signed peer record, until its TTL runs out
+//! or, once the tab's last connection has closed, a grace period has passed. Sans-IO: the
+//! caller passes the time and says when a peer disconnects and reconnects.
+//!
+//! Peer ids cost nothing to make, so what one party can hold is bounded by what it cannot make
+//! freely and by time:
+//! - a TTL is clamped to [`RegistryLimits::max_ttl`] (tabs register for minutes and renew);
+//! - a tab's registrations go [`RegistryLimits::grace`] after its last connection closed;
+//! - registrations are bounded in total, per tab, and per address ([`AddressKey`]: an IPv4
+//!   address or an IPv6 /64) of the connection the tab first registered over.
 
+use crate::ip_key::AddressKey;
 use libp2p::{
     core::PeerRecord,
     rendezvous::{ErrorCode, Namespace, Registration, Ttl},
     PeerId,
 };
 use rand::seq::{IteratorRandom, SliceRandom};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-/// TTL of a registration that names none (the protocol's default: 2 hours).
+/// TTL of a registration that names none (the protocol's default: 2 hours; clamped).
 const DEFAULT_TTL: Ttl = 2 * 60 * 60;
-/// Longest TTL granted (the protocol's maximum: 72 hours).
-const MAX_TTL: Ttl = 72 * 60 * 60;
+/// Longest TTL the protocol allows (72 hours); longer ones are refused, shorter ones clamped.
+const PROTOCOL_MAX_TTL: Ttl = 72 * 60 * 60;
 
 /// Bounds on what the registry holds.
 #[derive(Debug, Clone, Copy)]
@@ -23,8 +32,14 @@ pub struct RegistryLimits {
     pub total: usize,
     /// Registrations one tab may hold at once.
     pub per_peer: usize,
+    /// Registrations the tabs of one address may hold at once.
+    pub per_address: usize,
     /// Shortest TTL accepted, in seconds.
     pub min_ttl: Ttl,
+    /// Longest TTL granted, in seconds: longer ones are granted this.
+    pub max_ttl: Ttl,
+    /// How long a tab's registrations outlive its last connection.
+    pub grace: Duration,
 }
 
 /// A registration accepted.
@@ -37,10 +52,61 @@ pub struct Accepted {
     pub first_in_namespace: bool,
 }
 
+/// Why a registration was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The signed record is not the sender's own.
+    #[error("the record is not the sender's")]
+    NotAuthorized,
+    /// The TTL is below the minimum or above the protocol's maximum.
+    #[error("TTL out of range")]
+    InvalidTtl,
+    /// The tab holds `--max-registrations-per-peer`.
+    #[error("the tab holds its most registrations")]
+    PeerFull,
+    /// The tabs of the address hold `--max-registrations-per-ip`.
+    #[error("the address holds its most registrations")]
+    AddressFull,
+    /// The server holds `--max-swarm-registrations`.
+    #[error("the server holds its most registrations")]
+    Full,
+}
+
+impl Refused {
+    /// The rendezvous status the tab is answered with.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::NotAuthorized => ErrorCode::NotAuthorized,
+            Self::InvalidTtl => ErrorCode::InvalidTtl,
+            Self::PeerFull | Self::AddressFull | Self::Full => ErrorCode::Unavailable,
+        }
+    }
+
+    /// The `reason` label of `peerfetch_refusals_total{request="registration"}`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::NotAuthorized => "NotAuthorized",
+            Self::InvalidTtl => "InvalidTtl",
+            Self::PeerFull | Self::Full => "Unavailable",
+            Self::AddressFull => "per-ip limit",
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Held {
     record: PeerRecord,
     expires: Duration,
+}
+
+/// What one tab holds.
+#[derive(Debug)]
+struct Holder {
+    namespaces: HashSet<Namespace>,
+    /// The address its registrations count against.
+    address: Option<AddressKey>,
+    /// When its last connection closed, while it has none.
+    gone_since: Option<Duration>,
 }
 
 /// Registrations by namespace, with their counts.
@@ -48,7 +114,8 @@ struct Held {
 pub struct Registry {
     limits: RegistryLimits,
     namespaces: HashMap<Namespace, HashMap<PeerId, Held>>,
-    per_peer: HashMap<PeerId, usize>,
+    holders: HashMap<PeerId, Holder>,
+    per_address: HashMap<AddressKey, usize>,
     total: usize,
 }
 
@@ -58,7 +125,8 @@ impl Registry {
         Self {
             limits,
             namespaces: HashMap::new(),
-            per_peer: HashMap::new(),
+            holders: HashMap::new(),
+            per_address: HashMap::new(),
             total: 0,
         }
     }
@@ -68,45 +136,70 @@ impl Registry {
         self.total
     }
 
-    /// Adds or renews `peer`'s registration under `namespace`. Refused when the record is not
-    /// the sender's own, the TTL is out of range, or a bound is reached.
+    /// Adds or renews `peer`'s registration under `namespace`, sent over a connection from
+    /// `address`. Refused when the record is not the sender's own, the TTL is out of range, or
+    /// a bound is reached.
     pub fn register(
         &mut self,
         peer: PeerId,
+        address: Option<AddressKey>,
         namespace: Namespace,
         record: PeerRecord,
         ttl: Option<Ttl>,
         now: Duration,
-    ) -> Result<Accepted, ErrorCode> {
+    ) -> Result<Accepted, Refused> {
         if record.peer_id() != peer {
-            return Err(ErrorCode::NotAuthorized);
+            return Err(Refused::NotAuthorized);
         }
-        let ttl = ttl.unwrap_or(DEFAULT_TTL);
-        if !(self.limits.min_ttl..=MAX_TTL).contains(&ttl) {
-            return Err(ErrorCode::InvalidTtl);
+        let ttl = ttl.unwrap_or(DEFAULT_TTL.min(self.limits.max_ttl));
+        if !(self.limits.min_ttl..=PROTOCOL_MAX_TTL).contains(&ttl) {
+            return Err(Refused::InvalidTtl);
         }
+        let ttl = ttl.min(self.limits.max_ttl);
         let held = Held {
             record,
             expires: now + Duration::from_secs(ttl),
         };
-        let first_in_namespace = !self.namespaces.contains_key(&namespace);
-        let entries = self.namespaces.entry(namespace.clone()).or_default();
-        if let Some(existing) = entries.get_mut(&peer) {
+        if let Some(existing) = self
+            .namespaces
+            .get_mut(&namespace)
+            .and_then(|entries| entries.get_mut(&peer))
+        {
             *existing = held;
+            if let Some(holder) = self.holders.get_mut(&peer) {
+                holder.gone_since = None;
+            }
             return Ok(Accepted {
                 ttl,
                 first_in_namespace: false,
             });
         }
-        let of_peer = self.per_peer.get(&peer).copied().unwrap_or(0);
-        if self.total >= self.limits.total || of_peer >= self.limits.per_peer {
-            if entries.is_empty() {
-                self.namespaces.remove(&namespace);
-            }
-            return Err(ErrorCode::Unavailable);
+        let holder = self.holders.get(&peer);
+        let address = holder.map_or(address, |h| h.address);
+        let of_peer = holder.map_or(0, |h| h.namespaces.len());
+        let of_address = address.map_or(0, |a| self.per_address.get(&a).copied().unwrap_or(0));
+        if self.total >= self.limits.total {
+            return Err(Refused::Full);
         }
+        if of_peer >= self.limits.per_peer {
+            return Err(Refused::PeerFull);
+        }
+        if of_address >= self.limits.per_address {
+            return Err(Refused::AddressFull);
+        }
+        let entries = self.namespaces.entry(namespace.clone()).or_default();
+        let first_in_namespace = entries.is_empty();
         entries.insert(peer, held);
-        *self.per_peer.entry(peer).or_default() += 1;
+        let holder = self.holders.entry(peer).or_insert_with(|| Holder {
+            namespaces: HashSet::new(),
+            address,
+            gone_since: None,
+        });
+        holder.namespaces.insert(namespace);
+        holder.gone_since = None;
+        if let Some(address) = address {
+            *self.per_address.entry(address).or_default() += 1;
+        }
         self.total += 1;
         Ok(Accepted {
             ttl,
@@ -126,8 +219,23 @@ impl Registry {
         if emptied {
             self.namespaces.remove(namespace);
         }
-        self.forget_one(peer);
+        self.forget_one(peer, namespace);
         emptied
+    }
+
+    /// `peer`'s last connection closed at `now`: its registrations go after the grace period
+    /// unless it comes back.
+    pub fn peer_disconnected(&mut self, peer: PeerId, now: Duration) {
+        if let Some(holder) = self.holders.get_mut(&peer) {
+            holder.gone_since = Some(now);
+        }
+    }
+
+    /// `peer` is connected again: its registrations stay until their TTL.
+    pub fn peer_connected(&mut self, peer: PeerId) {
+        if let Some(holder) = self.holders.get_mut(&peer) {
+            holder.gone_since = None;
+        }
     }
 
     /// Up to `limit` live registrations under `namespace` (every namespace when `None`), a
@@ -174,16 +282,23 @@ impl Registry {
             .collect()
     }
 
-    /// Drops registrations whose TTL ran out; returns the namespaces that emptied and the
-    /// number of registrations dropped.
+    /// Drops registrations whose TTL ran out and those of tabs gone for longer than the grace
+    /// period; returns the namespaces that emptied and the number of registrations dropped.
     pub fn expire(&mut self, now: Duration) -> (Vec<Namespace>, usize) {
-        let mut gone: Vec<PeerId> = Vec::new();
+        let grace = self.limits.grace;
+        let gone: HashSet<PeerId> = self
+            .holders
+            .iter()
+            .filter(|(_, h)| h.gone_since.is_some_and(|since| since + grace <= now))
+            .map(|(peer, _)| *peer)
+            .collect();
+        let mut dropped: Vec<(PeerId, Namespace)> = Vec::new();
         let mut emptied = Vec::new();
         self.namespaces.retain(|namespace, entries| {
             entries.retain(|peer, held| {
-                let live = held.expires > now;
+                let live = held.expires > now && !gone.contains(peer);
                 if !live {
-                    gone.push(*peer);
+                    dropped.push((*peer, namespace.clone()));
                 }
                 live
             });
@@ -192,20 +307,29 @@ impl Registry {
             }
             !entries.is_empty()
         });
-        let dropped = gone.len();
-        for peer in gone {
-            self.forget_one(peer);
+        let count = dropped.len();
+        for (peer, namespace) in dropped {
+            self.forget_one(peer, &namespace);
         }
-        (emptied, dropped)
+        (emptied, count)
     }
 
-    fn forget_one(&mut self, peer: PeerId) {
+    fn forget_one(&mut self, peer: PeerId, namespace: &Namespace) {
         self.total -= 1;
-        if let Some(count) = self.per_peer.get_mut(&peer) {
-            *count -= 1;
-            if *count == 0 {
-                self.per_peer.remove(&peer);
+        let Some(holder) = self.holders.get_mut(&peer) else {
+            return;
+        };
+        holder.namespaces.remove(namespace);
+        if let Some(address) = holder.address {
+            if let Some(count) = self.per_address.get_mut(&address) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_address.remove(&address);
+                }
             }
+        }
+        if holder.namespaces.is_empty() {
+            self.holders.remove(&peer);
         }
     }
 }
@@ -214,12 +338,18 @@ impl Registry {
 mod tests {
     use super::*;
     use libp2p::identity::Keypair;
+    use std::net::IpAddr;
+
+    const GRACE: Duration = Duration::from_secs(30);
 
     fn limits(total: usize, per_peer: usize) -> RegistryLimits {
         RegistryLimits {
             total,
             per_peer,
+            per_address: usize::MAX,
             min_ttl: 60,
+            max_ttl: 600,
+            grace: GRACE,
         }
     }
 
@@ -234,6 +364,10 @@ mod tests {
         Namespace::new(name.to_owned()).expect("short")
     }
 
+    fn at(ip: &str) -> Option<AddressKey> {
+        Some(ip.parse::<IpAddr>().expect("an address").into())
+    }
+
     const T0: Duration = Duration::from_secs(1000);
 
     #[test]
@@ -241,7 +375,7 @@ mod tests {
         let mut registry = Registry::new(limits(10, 10));
         let (a, record_a) = tab();
         let (b, record_b) = tab();
-        let first = registry.register(a, ns("s"), record_a.clone(), Some(120), T0);
+        let first = registry.register(a, None, ns("s"), record_a.clone(), Some(120), T0);
         assert_eq!(
             first,
             Ok(Accepted {
@@ -249,10 +383,10 @@ mod tests {
                 first_in_namespace: true
             })
         );
-        let second = registry.register(b, ns("s"), record_b, Some(120), T0);
+        let second = registry.register(b, None, ns("s"), record_b, Some(120), T0);
         assert_eq!(second.map(|a| a.first_in_namespace), Ok(false));
         // Renewing does not count twice.
-        let renewed = registry.register(a, ns("s"), record_a, Some(120), T0);
+        let renewed = registry.register(a, None, ns("s"), record_a, Some(120), T0);
         assert_eq!(renewed.map(|a| a.ttl), Ok(120));
         assert_eq!(registry.held(), 2);
         let later = T0 + Duration::from_secs(20);
@@ -268,26 +402,132 @@ mod tests {
         let mut registry = Registry::new(limits(3, 2));
         let (a, record_a) = tab();
         let (b, record_b) = tab();
-        let refused = registry.register(b, ns("s"), record_a.clone(), None, T0);
-        assert_eq!(refused, Err(ErrorCode::NotAuthorized));
-        for ttl in [59, MAX_TTL + 1] {
-            let refused = registry.register(a, ns("s"), record_a.clone(), Some(ttl), T0);
-            assert_eq!(refused, Err(ErrorCode::InvalidTtl));
+        let refused = registry.register(b, None, ns("s"), record_a.clone(), None, T0);
+        assert_eq!(refused, Err(Refused::NotAuthorized));
+        for ttl in [59, PROTOCOL_MAX_TTL + 1] {
+            let refused = registry.register(a, None, ns("s"), record_a.clone(), Some(ttl), T0);
+            assert_eq!(refused, Err(Refused::InvalidTtl));
         }
         for name in ["s1", "s2"] {
             assert!(registry
-                .register(a, ns(name), record_a.clone(), None, T0)
+                .register(a, None, ns(name), record_a.clone(), None, T0)
                 .is_ok());
         }
-        let per_peer = registry.register(a, ns("s3"), record_a, None, T0);
-        assert_eq!(per_peer, Err(ErrorCode::Unavailable));
+        let per_peer = registry.register(a, None, ns("s3"), record_a, None, T0);
+        assert_eq!(per_peer, Err(Refused::PeerFull));
         assert!(registry
-            .register(b, ns("s1"), record_b.clone(), None, T0)
+            .register(b, None, ns("s1"), record_b.clone(), None, T0)
             .is_ok());
-        let total = registry.register(b, ns("s4"), record_b, None, T0);
-        assert_eq!(total, Err(ErrorCode::Unavailable));
+        let total = registry.register(b, None, ns("s4"), record_b, None, T0);
+        assert_eq!(total, Err(Refused::Full));
+        assert_eq!(total.unwrap_err().code(), ErrorCode::Unavailable);
         assert_eq!(registry.held(), 3);
         assert!(registry.discover(Some(&ns("s4")), 10, T0).is_empty());
+    }
+
+    #[test]
+    fn long_ttls_are_clamped_to_the_maximum() {
+        let mut registry = Registry::new(limits(10, 10));
+        let (a, record_a) = tab();
+        let asked_for_days = registry.register(
+            a,
+            None,
+            ns("s"),
+            record_a.clone(),
+            Some(PROTOCOL_MAX_TTL),
+            T0,
+        );
+        assert_eq!(asked_for_days.map(|a| a.ttl), Ok(600));
+        let unnamed = registry.register(a, None, ns("t"), record_a, None, T0);
+        assert_eq!(unnamed.map(|a| a.ttl), Ok(600));
+        assert_eq!(registry.expire(T0 + Duration::from_secs(601)).1, 2);
+    }
+
+    #[test]
+    fn registration_exhaustion_by_throwaway_ids_is_undone_after_the_grace_period() {
+        let mut registry = Registry::new(limits(100, 10));
+        let mut throwaway = Vec::new();
+        for _ in 0..10 {
+            let (peer, record) = tab();
+            for i in 0..10 {
+                registry
+                    .register(
+                        peer,
+                        at("10.0.0.9"),
+                        ns(&format!("n{i}")),
+                        record.clone(),
+                        Some(600),
+                        T0,
+                    )
+                    .expect("room");
+            }
+            throwaway.push(peer);
+        }
+        let (tab_id, tab_record) = tab();
+        let full = registry.register(
+            tab_id,
+            at("10.0.0.1"),
+            ns("s"),
+            tab_record.clone(),
+            Some(120),
+            T0,
+        );
+        assert_eq!(full, Err(Refused::Full));
+        for peer in &throwaway {
+            registry.peer_disconnected(*peer, T0);
+        }
+        // One came back within the grace period: its registrations stay.
+        registry.peer_connected(throwaway[0]);
+        assert_eq!(registry.expire(T0 + GRACE - Duration::from_secs(1)).1, 0);
+        let (emptied, dropped) = registry.expire(T0 + GRACE);
+        assert_eq!((emptied.len(), dropped), (0, 90));
+        assert_eq!(registry.held(), 10);
+        assert!(registry
+            .register(
+                tab_id,
+                at("10.0.0.1"),
+                ns("s"),
+                tab_record,
+                Some(120),
+                T0 + GRACE
+            )
+            .is_ok());
+        assert_eq!(registry.holders.len(), 2, "nothing left of the others");
+        assert_eq!(registry.per_address.len(), 2);
+    }
+
+    #[test]
+    fn registrations_per_address_are_bounded_with_ipv6_per_64() {
+        let mut registry = Registry::new(RegistryLimits {
+            per_address: 3,
+            ..limits(100, 10)
+        });
+        for (i, ip) in ["2001:db8:0:1::1", "2001:db8:0:1::2", "2001:db8:0:1:ffff::3"]
+            .into_iter()
+            .enumerate()
+        {
+            let (peer, record) = tab();
+            registry
+                .register(peer, at(ip), ns(&format!("n{i}")), record, None, T0)
+                .expect("within the address's budget");
+        }
+        let (peer, record) = tab();
+        let refused = registry.register(
+            peer,
+            at("2001:db8:0:1::9"),
+            ns("n"),
+            record.clone(),
+            None,
+            T0,
+        );
+        assert_eq!(refused, Err(Refused::AddressFull));
+        assert_eq!(refused.unwrap_err().reason(), "per-ip limit");
+        assert!(
+            registry
+                .register(peer, at("2001:db8:0:2::9"), ns("n"), record, None, T0)
+                .is_ok(),
+            "another /64 has its own budget"
+        );
     }
 
     #[test]
@@ -296,10 +536,10 @@ mod tests {
         let (a, record_a) = tab();
         let (b, record_b) = tab();
         registry
-            .register(a, ns("s"), record_a.clone(), Some(60), T0)
+            .register(a, None, ns("s"), record_a.clone(), Some(60), T0)
             .expect("accepted");
         registry
-            .register(b, ns("s"), record_b, Some(600), T0)
+            .register(b, None, ns("s"), record_b, Some(600), T0)
             .expect("accepted");
         assert!(!registry.unregister(a, &ns("other")));
         let at = T0 + Duration::from_secs(61);
@@ -309,11 +549,12 @@ mod tests {
         assert_eq!(registry.held(), 0);
         for name in ["x", "y"] {
             registry
-                .register(a, ns(name), record_a.clone(), Some(60), at)
+                .register(a, None, ns(name), record_a.clone(), Some(60), at)
                 .expect("slots were freed");
         }
         let (mut emptied, dropped) = registry.expire(at + Duration::from_secs(60));
         emptied.sort_by_key(|n| n.to_string());
         assert_eq!((emptied, dropped), (vec![ns("x"), ns("y")], 2));
+        assert!(registry.holders.is_empty());
     }
 }

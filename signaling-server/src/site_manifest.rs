@@ -13,7 +13,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 pub const MANIFEST_FILE: &str = "peerfetch-manifest.json";
 
 /// Characters a browser percent-encodes in a URL path (the WHATWG path percent-encode set).
-const PATH_ESCAPES: &AsciiSet = &CONTROLS
+pub(crate) const PATH_ESCAPES: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')

@@ -149,31 +149,13 @@ async fn register(
     server_id: libp2p::PeerId,
     count: usize,
 ) -> (usize, usize) {
-    // A registration carries the addresses to reach us at (a tab's are relayed ones).
-    client.add_external_address("/ip4/127.0.0.1/tcp/1/ws".parse().expect("valid"));
-    for i in 0..count {
-        let namespace = rendezvous::Namespace::new(format!("swarm/c/{i}")).expect("short");
-        client
-            .behaviour_mut()
-            .rendezvous
-            .register(namespace, server_id, Some(120))
-            .expect("register starts");
-    }
-    let (mut accepted, mut refused) = (0, 0);
-    until(client, STEP, |event| {
-        match event {
-            SwarmEvent::Behaviour(ClientEvent::Rendezvous(
-                rendezvous::client::Event::Registered { .. },
-            )) => accepted += 1,
-            SwarmEvent::Behaviour(ClientEvent::Rendezvous(
-                rendezvous::client::Event::RegisterFailed { .. },
-            )) => refused += 1,
-            _ => {}
-        }
-        (accepted + refused == count).then_some(())
-    })
-    .await;
-    (accepted, refused)
+    let namespaces: Vec<_> = (0..count)
+        .map(|i| rendezvous::Namespace::new(format!("swarm/c/{i}")).expect("short"))
+        .collect();
+    let answers =
+        common::rendezvous_client::register_all(client, server_id, &namespaces, Some(120)).await;
+    let accepted = answers.iter().filter(|a| a.is_ok()).count();
+    (accepted, count - accepted)
 }
 
 #[tokio::test]
@@ -199,13 +181,25 @@ async fn metrics_are_served_for_prometheus() {
     let (reserved, mut client) = reserve(&server).await;
     assert!(reserved);
     assert_eq!(register(&mut client, server_id, 4).await, (3, 1));
-    let response = reqwest::get(format!("{}/metrics", server.http))
+    let response = reqwest::get(format!("{}/metrics", server.admin))
         .await
         .expect("metrics answer");
     assert!(response.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("application/openmetrics-text"));
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin"),
+        "pages on other origins cannot read the admin listener"
+    );
+    for path in ["/metrics", "/origin-stats"] {
+        let public = reqwest::get(format!("{}{path}", server.http))
+            .await
+            .expect("public listener answers");
+        assert_eq!(public.status(), 404, "{path} is not served publicly");
+    }
     assert_eq!(server.metric("peerfetch_swarm_registrations").await, 3.0);
     let refused = "peerfetch_refusals_total{request=\"registration\",reason=\"Unavailable\"}";
     assert_eq!(server.metric(refused).await, 1.0);
@@ -394,4 +388,51 @@ async fn bad_flags_and_files_give_clear_errors() {
     let (code, stderr) = run_to_exit(&["--log-level", "=bad=", "--key-file", key]).await;
     assert_eq!(code, 2);
     assert!(stderr.contains("invalid --log-level"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_partial_temporary_key_file_from_a_crash_does_not_break_startup() {
+    let dir = temp_dir("key-crash");
+    // What a crash during the first write leaves beside the key file.
+    std::fs::write(dir.join(".key.json.Xy12ab.tmp"), "{\"keypair\": \"CAESQ").expect("write");
+    let args = loopback_args(&dir.join("key.json"));
+    let first = start_server(&args).await;
+    let before = first.bootstrap().await.peer_id;
+    first.stop().await;
+    let second = start_server(&args).await;
+    assert_eq!(
+        second.bootstrap().await.peer_id,
+        before,
+        "the key file is whole"
+    );
+    second.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_key_file_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("key-mode");
+    let key = dir.join("key.json");
+    let key_arg = key.to_str().expect("utf-8 path");
+    // Creates the key, then stops at an unsupported listen address.
+    let stop_early = [
+        "--http",
+        "127.0.0.1:0",
+        "--admin-http",
+        "127.0.0.1:0",
+        "--key-file",
+        key_arg,
+    ];
+    let stop_early: Vec<&str> = stop_early
+        .into_iter()
+        .chain(["--listen", "/ip4/127.0.0.1/tcp/0"])
+        .collect();
+    let (code, stderr) = run_to_exit(&stop_early).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("readable by group or others"), "{stderr}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (code, stderr) = run_to_exit(&stop_early).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("readable by group or others"), "{stderr}");
 }

@@ -5,77 +5,18 @@
 
 mod common;
 
-use common::*;
+use common::{rendezvous_client::*, *};
 use libp2p::{
-    rendezvous::{self, ErrorCode, Namespace},
-    swarm::SwarmEvent,
+    rendezvous::{ErrorCode, Namespace},
     PeerId, Swarm,
 };
 use peerfetch::transport_kind::TransportKind;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-const STEP: Duration = Duration::from_secs(15);
-
-/// A client connected to `server` over WebSocket.
-async fn connected_client(server: &ServerProcess) -> (Swarm<Client>, PeerId) {
-    let mut client = client(Duration::from_secs(15)).await;
-    let addr = server.addr(TransportKind::WebSocket).await;
-    let server_id = server.bootstrap().await.peer_id;
-    client.dial(addr).expect("dial starts");
-    until(&mut client, STEP, |event| match event {
-        SwarmEvent::ConnectionEstablished { .. } => Some(()),
-        SwarmEvent::OutgoingConnectionError { error, .. } => panic!("cannot connect: {error}"),
-        _ => None,
-    })
-    .await;
-    // A registration carries the addresses to reach us at (a tab's are relayed ones).
-    client.add_external_address("/ip4/127.0.0.1/tcp/1/ws".parse().expect("valid"));
-    (client, server_id)
-}
-
 async fn register(client: &mut Swarm<Client>, server: PeerId, namespace: &Namespace) {
-    client
-        .behaviour_mut()
-        .rendezvous
-        .register(namespace.clone(), server, Some(120))
-        .expect("register starts");
-    until(client, STEP, |event| match event {
-        SwarmEvent::Behaviour(ClientEvent::Rendezvous(rendezvous::client::Event::Registered {
-            ..
-        })) => Some(()),
-        SwarmEvent::Behaviour(ClientEvent::Rendezvous(
-            rendezvous::client::Event::RegisterFailed { error, .. },
-        )) => panic!("registration refused: {error:?}"),
-        _ => None,
-    })
-    .await
-}
-
-/// Asks `server` who is registered under `namespace`.
-async fn discover(
-    client: &mut Swarm<Client>,
-    server: PeerId,
-    namespace: &Namespace,
-) -> Result<HashSet<PeerId>, ErrorCode> {
-    client
-        .behaviour_mut()
-        .rendezvous
-        .discover(Some(namespace.clone()), None, None, server);
-    until(client, STEP, |event| match event {
-        SwarmEvent::Behaviour(ClientEvent::Rendezvous(rendezvous::client::Event::Discovered {
-            registrations,
-            ..
-        })) => Some(Ok(registrations
-            .iter()
-            .map(|r| r.record.peer_id())
-            .collect())),
-        SwarmEvent::Behaviour(ClientEvent::Rendezvous(
-            rendezvous::client::Event::DiscoverFailed { error, .. },
-        )) => Some(Err(error)),
-        _ => None,
-    })
-    .await
+    let answers = register_all(client, server, std::slice::from_ref(namespace), Some(120)).await;
+    assert!(answers[0].is_ok(), "registration refused: {answers:?}");
 }
 
 /// The other servers `server`'s `/bootstrap` offers tabs.
@@ -137,14 +78,14 @@ async fn three_servers_answer_as_one_network_until_one_leaves() {
         .map(|client| *client.local_peer_id())
         .collect();
     for (client, server) in [(&mut at_a, a_id), (&mut at_b, b_id), (&mut at_c, c_id)] {
-        let found = discover(client, server, &swarm).await;
+        let found = discover(client, server, Some(&swarm)).await;
         assert_eq!(
             found,
             Ok(everyone.clone()),
             "every server lists every member"
         );
     }
-    let providers = discover(&mut at_c, c_id, &resource).await;
+    let providers = discover(&mut at_c, c_id, Some(&resource)).await;
     assert_eq!(providers, Ok(HashSet::from([*at_a.local_peer_id()])));
 
     // A leaves: once the answers cached from it are stale, the others answer without it, and
@@ -152,7 +93,7 @@ async fn three_servers_answer_as_one_network_until_one_leaves() {
     a.stop().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let asked = Instant::now();
-    let found = discover(&mut at_c, c_id, &swarm).await;
+    let found = discover(&mut at_c, c_id, Some(&swarm)).await;
     assert!(
         asked.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -177,18 +118,18 @@ async fn discovery_requests_are_rate_limited_per_peer() {
     let swarm = Namespace::from_static("swarm");
     for _ in 0..3 {
         assert_eq!(
-            discover(&mut client, server_id, &swarm).await,
+            discover(&mut client, server_id, Some(&swarm)).await,
             Ok(HashSet::new())
         );
     }
-    let refused = discover(&mut client, server_id, &swarm).await;
+    let refused = discover(&mut client, server_id, Some(&swarm)).await;
     assert_eq!(refused, Err(ErrorCode::Unavailable));
     let counted = "peerfetch_refusals_total{request=\"discovery\",reason=\"rate\"}";
     assert_eq!(server.metric(counted).await, 1.0);
     // Another peer has its own budget.
     let (mut other, _) = connected_client(&server).await;
     assert_eq!(
-        discover(&mut other, server_id, &swarm).await,
+        discover(&mut other, server_id, Some(&swarm)).await,
         Ok(HashSet::new())
     );
     server.stop().await;

@@ -30,7 +30,7 @@ pub struct ServerUnderLoad {
     child: Child,
     binary: PathBuf,
     args: Vec<String>,
-    http: String,
+    urls: server_probe::ServerUrls,
     /// Its WebSocket address, with `/p2p/<id>`.
     pub ws: Multiaddr,
 }
@@ -49,6 +49,8 @@ impl ServerUnderLoad {
         let args: Vec<String> = [
             "--http".to_owned(),
             format!("127.0.0.1:{http}"),
+            "--admin-http".to_owned(),
+            "127.0.0.1:0".to_owned(),
             "--listen".to_owned(),
             format!("/ip4/127.0.0.1/tcp/{ws}/ws"),
             "--listen".to_owned(),
@@ -63,7 +65,9 @@ impl ServerUnderLoad {
             [
                 ("--max-connections", "20000"),
                 ("--max-pending-connections", "1024"),
+                ("--max-pending-connections-per-ip", "1024"),
                 ("--max-connections-per-ip", "20000"),
+                ("--max-registrations-per-ip", "100000"),
                 ("--max-reservations", "20000"),
                 ("--max-circuits", "20000"),
                 ("--reservation-rate-per-ip", "100000/1s"),
@@ -77,12 +81,12 @@ impl ServerUnderLoad {
     }
 
     async fn spawn(binary: PathBuf, args: Vec<String>) -> Self {
-        let (child, http) = server_probe::spawn_server(&binary, &args, Stdio::inherit()).await;
+        let (child, urls) = server_probe::spawn_server(&binary, &args, Stdio::inherit()).await;
         let mut server = Self {
             child,
             binary,
             args,
-            http,
+            urls,
             ws: Multiaddr::empty(),
         };
         server.ws = server
@@ -97,12 +101,12 @@ impl ServerUnderLoad {
 
     /// `GET /bootstrap`.
     pub async fn bootstrap(&self) -> Bootstrap {
-        server_probe::bootstrap(&self.http).await
+        server_probe::bootstrap(&self.urls.http).await
     }
 
-    /// A sample at `GET /metrics` (NaN when missing).
+    /// A sample at the admin `GET /metrics` (NaN when missing).
     pub async fn metric(&self, name: &str) -> f64 {
-        server_probe::metric(&self.http, name)
+        server_probe::metric(&self.urls.admin, name)
             .await
             .0
             .unwrap_or(f64::NAN)

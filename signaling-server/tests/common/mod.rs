@@ -2,6 +2,7 @@
 //! rust-libp2p client.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod rendezvous_client;
 pub mod server_probe;
 
 use futures::StreamExt;
@@ -21,7 +22,10 @@ use tokio::process::{Child, Command};
 /// A running server process, killed when dropped.
 pub struct ServerProcess {
     pub child: Child,
+    /// The public HTTP listener.
     pub http: String,
+    /// The admin HTTP listener (`/metrics`, `/origin-stats`).
+    pub admin: String,
 }
 
 /// A fresh temporary directory for one test.
@@ -36,6 +40,8 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn loopback_args(key_file: &Path) -> Vec<String> {
     [
         "--http",
+        "127.0.0.1:0",
+        "--admin-http",
         "127.0.0.1:0",
         "--listen",
         "/ip4/127.0.0.1/udp/0/webrtc-direct",
@@ -52,8 +58,12 @@ pub fn loopback_args(key_file: &Path) -> Vec<String> {
 /// Starts the server binary and waits for it to print its URL.
 pub async fn start_server(args: &[String]) -> ServerProcess {
     let binary = Path::new(env!("CARGO_BIN_EXE_peerfetch-server"));
-    let (child, http) = server_probe::spawn_server(binary, args, Stdio::null()).await;
-    ServerProcess { child, http }
+    let (child, urls) = server_probe::spawn_server(binary, args, Stdio::null()).await;
+    ServerProcess {
+        child,
+        http: urls.http,
+        admin: urls.admin,
+    }
 }
 
 impl ServerProcess {
@@ -62,10 +72,19 @@ impl ServerProcess {
         server_probe::bootstrap(&self.http).await
     }
 
-    /// The value of the sample `name` (with its labels, as written) at `GET /metrics`.
+    /// The value of the sample `name` (with its labels, as written) at the admin `GET /metrics`.
     pub async fn metric(&self, name: &str) -> f64 {
-        let (value, text) = server_probe::metric(&self.http, name).await;
+        let (value, text) = server_probe::metric(&self.admin, name).await;
         value.unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    }
+
+    /// The value of the counter sample `name` at the admin `GET /metrics`: 0 until it is
+    /// first counted (a labelled sample appears then).
+    pub async fn counter(&self, name: &str) -> f64 {
+        server_probe::metric(&self.admin, name)
+            .await
+            .0
+            .unwrap_or(0.0)
     }
 
     /// The first advertised address of `kind`.
