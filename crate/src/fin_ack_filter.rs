@@ -6,10 +6,6 @@
 //! do not wait for it), so frames that are exactly `{ flag: FIN_ACK }` are removed before the
 //! framing sees them. Everything else passes through unchanged, in whole frames; bytes that do not
 //! parse as frames pass through as they are, for the framing to reject with its own error.
-//!
-//! The filter also remembers that a `FIN_ACK` came: the remote has read everything up to our
-//! `FIN`, so the channel may now close without the remote losing data (see
-//! `browser/rtc/data_channel.rs`).
 
 use bytes::BytesMut;
 
@@ -23,7 +19,6 @@ const MAX_BODY: u64 = 16 * 1024;
 pub struct FinAckFilter {
     pending: BytesMut,
     passthrough: bool,
-    fin_ack_received: bool,
 }
 
 impl FinAckFilter {
@@ -41,11 +36,6 @@ impl FinAckFilter {
             let used = self.drain_frames(&pending, out);
             self.pending.extend_from_slice(&pending[used..]);
         }
-    }
-
-    /// Whether a `FIN_ACK` has been received (and dropped).
-    pub fn fin_ack_received(&self) -> bool {
-        self.fin_ack_received
     }
 
     /// Moves the complete frames at the start of `bytes` to `out` (dropping `FIN_ACK`s) and
@@ -67,9 +57,7 @@ impl FinAckFilter {
                 return at;
             }
             let end = bytes.len() - peek.len() + len;
-            if peek[..len] == FIN_ACK_BODY {
-                self.fin_ack_received = true;
-            } else {
+            if peek[..len] != FIN_ACK_BODY {
                 out.extend_from_slice(&bytes[at..end]);
             }
             at = end;
@@ -108,19 +96,6 @@ mod tests {
         // Byte by byte, the same.
         let bytes: Vec<&[u8]> = wire.chunks(1).collect();
         assert_eq!(filter_all(&bytes), [data, fin].concat());
-    }
-
-    #[test]
-    fn remembers_that_a_fin_ack_came() {
-        let mut filter = FinAckFilter::default();
-        let mut out = BytesMut::new();
-        filter.push(&frame(&[0x08, 0x00]), &mut out);
-        assert!(!filter.fin_ack_received(), "a FIN is not a FIN_ACK");
-        let fin_ack = frame(&FIN_ACK_BODY);
-        filter.push(&fin_ack[..1], &mut out);
-        assert!(!filter.fin_ack_received(), "not before the frame is whole");
-        filter.push(&fin_ack[1..], &mut out);
-        assert!(filter.fin_ack_received());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod rendezvous_wire;
 pub mod rtt_stats;
 pub mod signaling;
+pub mod sticky_eof;
 pub mod swarm;
 pub mod transport_kind;
 pub mod webrtc_sdp;

@@ -93,7 +93,12 @@ export async function startJsPeer(origin, { webrtc = true, silentSignaling = fal
       await stream.close();
       await reading;
       if (receivedBytes !== data.length) {
-        throw new Error(`echo came back short: ${receivedBytes} of ${data.length} bytes, stream ${stream.status} ` +
+        const flat = new Uint8Array(receivedBytes);
+        let offset = 0;
+        for (const bytes of received) { flat.set(bytes, offset); offset += bytes.length; }
+        const differs = flat.findIndex((b, i) => b !== data[i]);
+        throw new Error(`echo came back short: ${receivedBytes} of ${data.length} bytes (first difference at ${differs}; ` +
+          `chunk sizes ${received.map((b) => b.length).join(",")}), stream ${stream.status} ` +
           `(read ${stream.readStatus}, remote write ${stream.remoteWriteStatus}) on ${stream.direction} ` +
           `connection ${node.getConnections(peerIdFromString(peer)).map((c) => `${c.remoteAddr} ${c.status}`).join(", ")}`);
       }

@@ -6,6 +6,7 @@
 //! exists are lost, leaving those streams to time out after 10 s (the ping stall we measured).
 
 use super::data_channel::DataChannel;
+use crate::sticky_eof::StickyEof;
 use futures::{channel::mpsc, stream::FuturesUnordered, Future, StreamExt};
 use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
 use libp2p_webrtc_utils::{DropListener, Stream};
@@ -45,8 +46,8 @@ pub(crate) fn close_all_peer_connections() {
     });
 }
 
-/// A libp2p stream over a data channel.
-pub(crate) type DataStream = Stream<DataChannel>;
+/// A libp2p stream over a data channel (reads past its end answered as the end).
+pub(crate) type DataStream = StickyEof<Stream<DataChannel>>;
 
 /// Why the connection failed.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +173,7 @@ impl Connection {
         if let Some(waker) = self.idle_waker.take() {
             waker.wake();
         }
-        stream
+        StickyEof::new(stream)
     }
 
     fn check_state(&mut self, cx: &mut Context<'_>) -> Result<(), ConnectionError> {

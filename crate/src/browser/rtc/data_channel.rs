@@ -1,14 +1,6 @@
 //! An `RTCDataChannel` as `AsyncRead + AsyncWrite`, with its JS handlers installed the moment the
 //! channel is known (so no message is missed) and a send queue deep enough for throughput.
-//!
-//! Closing lingers: the channel is closed only once the remote acknowledged our `FIN`
-//! (`FIN_ACK`), closed the channel itself, or [`LINGER`] passed. js-libp2p (3.x) ends a stream's
-//! readable side on the channel's `close` event while the frames received before it still wait
-//! in its asynchronous decoder, so a prompt close cut the last few KiB of what we sent (seen as a
-//! 1 MiB echo coming back 8 KiB short in the interop test). The libp2p WebRTC spec has the
-//! closing side wait for `FIN_ACK` for this reason.
 
-use crate::browser::timeout::with_timeout;
 use crate::fin_ack_filter::FinAckFilter;
 use bytes::BytesMut;
 use futures::{task::AtomicWaker, AsyncRead, AsyncWrite};
@@ -19,7 +11,6 @@ use std::{
     pin::Pin,
     rc::Rc,
     task::{Context, Poll},
-    time::Duration,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, MessageEvent, RtcDataChannel, RtcDataChannelState, RtcDataChannelType};
@@ -31,10 +22,6 @@ pub(crate) const MAX_BUFFERED: u32 = 1024 * 1024;
 const LOW_WATER_MARK: u32 = 256 * 1024;
 /// Received bytes held for a reader that is not keeping up; past this the stream fails.
 const MAX_READ_BUFFER: usize = 4 * 1024 * 1024;
-/// How long a closed stream's channel stays open for the remote's `FIN_ACK` (peers on
-/// `libp2p-webrtc-utils` 0.5, as our tabs and the server, never send one). js-libp2p waits as
-/// long for ours.
-const LINGER: Duration = Duration::from_secs(5);
 
 /// A data channel shared between a libp2p stream and its drop listener (hence `Clone`).
 /// libp2p wants streams to be `Send`; a tab is single-threaded, so the JS parts sit in a
@@ -58,20 +45,12 @@ struct Shared {
     read_waker: AtomicWaker,
     write_waker: AtomicWaker,
     open_waker: AtomicWaker,
-    /// Woken by a `FIN_ACK` and by the channel closing, for a lingering close.
-    linger_waker: AtomicWaker,
 }
 
-/// The JS closures; dropping the last clone of a stream's channel detaches them and closes the
-/// channel, after a linger (see the module doc).
+/// The JS closures; dropping them with the last clone detaches them from the channel.
 struct Handlers {
     channel: RtcDataChannel,
-    shared: Rc<Shared>,
     keep_open: bool,
-    closures: Option<Closures>,
-}
-
-struct Closures {
     _on_open: Closure<dyn FnMut(Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_low: Closure<dyn FnMut(Event)>,
@@ -89,39 +68,19 @@ pub(crate) fn live_data_channels() -> usize {
 
 impl Drop for Handlers {
     fn drop(&mut self) {
-        let channel = self.channel.clone();
-        let closures = self.closures.take();
-        let open = !matches!(
-            channel.ready_state(),
-            RtcDataChannelState::Closing | RtcDataChannelState::Closed
-        );
-        if self.keep_open || !open {
-            detach(&channel, closures, !self.keep_open);
-            return;
+        LIVE.with(|live| live.set(live.get() - 1));
+        self.channel.set_onopen(None);
+        self.channel.set_onmessage(None);
+        self.channel.set_onbufferedamountlow(None);
+        self.channel.set_onclose(None);
+        if !self.keep_open
+            && !matches!(
+                self.channel.ready_state(),
+                RtcDataChannelState::Closing | RtcDataChannelState::Closed
+            )
+        {
+            self.channel.close();
         }
-        let shared = self.shared.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = with_timeout(LINGER, remote_done(&channel, &shared)).await;
-            detach(&channel, closures, true);
-        });
-    }
-}
-
-/// Removes our handlers from `channel` (dropping `closures`), closing it if `close`.
-fn detach(channel: &RtcDataChannel, closures: Option<Closures>, close: bool) {
-    LIVE.with(|live| live.set(live.get() - 1));
-    channel.set_onopen(None);
-    channel.set_onmessage(None);
-    channel.set_onbufferedamountlow(None);
-    channel.set_onclose(None);
-    drop(closures);
-    if close
-        && !matches!(
-            channel.ready_state(),
-            RtcDataChannelState::Closing | RtcDataChannelState::Closed
-        )
-    {
-        channel.close();
     }
 }
 
@@ -158,11 +117,10 @@ impl DataChannel {
                 if buffer.len() + data.length() as usize > MAX_READ_BUFFER {
                     shared.overloaded.set(true);
                 } else {
-                    let mut fin_acks = shared.fin_acks.borrow_mut();
-                    fin_acks.push(&data.to_vec(), &mut buffer);
-                    if fin_acks.fin_ack_received() {
-                        shared.linger_waker.wake();
-                    }
+                    shared
+                        .fin_acks
+                        .borrow_mut()
+                        .push(&data.to_vec(), &mut buffer);
                 }
                 shared.read_waker.wake();
             }
@@ -177,7 +135,6 @@ impl DataChannel {
                 shared.read_waker.wake();
                 shared.write_waker.wake();
                 shared.open_waker.wake();
-                shared.linger_waker.wake();
             }
         });
         inner.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -187,14 +144,11 @@ impl DataChannel {
         Self(SendWrapper::new(Channel {
             handlers: Rc::new(Handlers {
                 channel: inner.clone(),
-                shared: shared.clone(),
                 keep_open,
-                closures: Some(Closures {
-                    _on_open: on_open,
-                    _on_message: on_message,
-                    _on_low: on_low,
-                    _on_close: on_close,
-                }),
+                _on_open: on_open,
+                _on_message: on_message,
+                _on_low: on_low,
+                _on_close: on_close,
             }),
             inner,
             shared,
@@ -300,23 +254,6 @@ impl AsyncWrite for DataChannel {
     }
 }
 
-/// Resolves once the remote acknowledged our `FIN` or `channel` is closing.
-async fn remote_done(channel: &RtcDataChannel, shared: &Shared) {
-    futures::future::poll_fn(|cx| {
-        shared.linger_waker.register(cx.waker());
-        let closing = matches!(
-            channel.ready_state(),
-            RtcDataChannelState::Closing | RtcDataChannelState::Closed
-        );
-        if closing || shared.fin_acks.borrow().fin_ack_received() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,56 +322,5 @@ mod tests {
         let mut got = Vec::new();
         right.read_to_end(&mut got).await.expect("read to end");
         assert_eq!(got, b"last words");
-    }
-
-    /// The remote's raw channel (id 7) with our stream (and its drop listener) on the other end.
-    async fn raw_remote_pair() -> (
-        (RtcPeerConnection, RtcPeerConnection),
-        (FramedStream, Listener),
-        RtcDataChannel,
-    ) {
-        let a = RtcPeerConnection::new().expect("peer connection");
-        let b = RtcPeerConnection::new().expect("peer connection");
-        let init = RtcDataChannelInit::new();
-        init.set_negotiated(true);
-        init.set_id(7);
-        let (ours, listener) = libp2p_webrtc_utils::Stream::new(DataChannel::new(
-            a.create_data_channel_with_data_channel_dict("t", &init),
-        ));
-        let remote = b.create_data_channel_with_data_channel_dict("t", &init);
-        local_pair::connect(&a, &b)
-            .await
-            .expect("local pair connects");
-        ((a, b), (ours, listener), remote)
-    }
-
-    async fn sleep_ms(ms: u32) {
-        gloo_timers::future::TimeoutFuture::new(ms).await;
-    }
-
-    /// Regression: js-libp2p lost the last KiB we sent when our close came right after our FIN.
-    #[wasm_bindgen_test]
-    async fn a_closed_stream_keeps_its_channel_open_until_the_fin_ack() {
-        let (_keep, (mut ours, listener), remote) = raw_remote_pair().await;
-        ours.write_all(b"last words").await.expect("write");
-        ours.close().await.expect("close");
-        drop((ours, listener));
-        sleep_ms(300).await;
-        assert_eq!(
-            remote.ready_state(),
-            RtcDataChannelState::Open,
-            "the channel waits for the remote's FIN_ACK"
-        );
-        // { flag: FIN_ACK }, length-prefixed.
-        remote
-            .send_with_u8_array(&[0x02, 0x08, 0x03])
-            .expect("send FIN_ACK");
-        for _ in 0..50 {
-            if remote.ready_state() == RtcDataChannelState::Closed {
-                return;
-            }
-            sleep_ms(20).await;
-        }
-        panic!("the channel closes once the FIN_ACK came");
     }
 }
