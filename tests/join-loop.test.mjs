@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { startServer, CHROMIUM_OPTIONS, NETNS_IP } from "./harness.mjs";
 
-/** Bootstrap fetch + WebRTC-direct dial + WebSocket dial + reservation, at their defaults. */
-const JOIN_BOUND_MS = 10000 + 5000 + 5000 + 10000;
+/** Storage + bootstrap fetch + WebRTC-direct dial + WebSocket dial + reservation, at their defaults. */
+const JOIN_BOUND_MS = 10000 + 10000 + 5000 + 5000 + 10000;
 const JOINS = 50;
 
 let browser;

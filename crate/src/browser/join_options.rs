@@ -19,7 +19,8 @@ pub(crate) struct JoinOptions {
     pub(crate) ping_interval_ms: Option<u32>,
     /// Time allowed for each transport's dial to the server; default 5000 ms.
     pub(crate) dial_timeout_ms: Option<u32>,
-    /// Time allowed for fetching `/bootstrap` and for the relay reservation; default 10000 ms each.
+    /// Time allowed for opening storage, for fetching `/bootstrap` and for the relay
+    /// reservation; default 10000 ms each.
     pub(crate) step_timeout_ms: Option<u32>,
     /// Most verbose log level written to the console: `error`, `warn`, `info` (default),
     /// `debug` or `trace`. Applies to the first `join` of the page.

@@ -4,7 +4,7 @@ use super::{
     cdn::{pass_through, Cdn},
     content_options::{DownloadOptions, ShareOptions},
     content_service::{ContentService, Request, ServiceHandle, TransferInfo, Waiter},
-    content_store::ContentStore,
+    content_store::{ContentStore, StoreError},
     echo,
     events::dispatch,
     join::join,
@@ -15,6 +15,7 @@ use super::{
     tab_node::Command,
     tab_state::TabState,
     throughput,
+    timeout::with_timeout,
 };
 use crate::content::content_id::ContentId;
 use futures::{
@@ -83,7 +84,16 @@ impl Peer {
         let cdn_config = options.cdn_config(&page).map_err(|e| JsError::new(&e))?;
         let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
         // Opened before joining: once joined, the swarm must be polled without a pause.
-        let store = ContentStore::open(quota).await;
+        // Bounded like every step of the join; a store that does not open turns sharing off.
+        let step = options.step_timeout();
+        let store = with_timeout(step, ContentStore::open(quota))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the Origin Private File System did not open within {} ms",
+                    step.as_millis()
+                )))
+            });
         let node = join(&options, &server)
             .await
             .map_err(|e| JsError::new(&e))?;
