@@ -128,7 +128,9 @@ impl Discovery {
                 record,
                 ttl,
             } => {
-                if !self.servers.contains(&peer) && !self.registration_rates.try_take(peer, now) {
+                // Servers never register with each other, so no peer is exempt (a peer's claim
+                // to be a server is its own identify message, which anyone can write).
+                if !self.registration_rates.try_take(peer, now) {
                     let rate = self.registration_rates.rate();
                     tracing::info!(%peer, "registration refused: over {rate} per peer");
                     respond(
@@ -165,8 +167,9 @@ impl Discovery {
             }
             Request::Discover { namespace, limit } => {
                 let is_server = self.servers.contains(&peer);
-                // Every registration held, O(all of them): for the other servers only.
-                if namespace.is_none() && !is_server {
+                // Every registration held, O(all of them): refused to everyone, since federation
+                // always names a namespace and a claim to be a server proves nothing.
+                if namespace.is_none() {
                     tracing::info!(%peer, "discovery without a namespace refused");
                     respond(
                         swarm,

@@ -289,7 +289,10 @@ impl Registry {
         let gone: HashSet<PeerId> = self
             .holders
             .iter()
-            .filter(|(_, h)| h.gone_since.is_some_and(|since| since + grace <= now))
+            .filter(|(_, h)| {
+                h.gone_since
+                    .is_some_and(|since| since.saturating_add(grace) <= now)
+            })
             .map(|(peer, _)| *peer)
             .collect();
         let mut dropped: Vec<(PeerId, Namespace)> = Vec::new();

@@ -131,3 +131,46 @@ async fn discover_without_a_namespace_is_refused_to_tabs() {
     assert_eq!(named, Ok(HashSet::from([*client.local_peer_id()])));
     server.stop().await;
 }
+
+/// Regression: a peer whose identify lists the servers' Kademlia protocol was exempt from the
+/// REGISTER rate and could list every registration.
+#[tokio::test]
+async fn a_peer_claiming_to_be_a_server_gets_no_exemption() {
+    let dir = temp_dir("claims-server");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--registration-rate-per-peer", "5/3600s"].map(String::from));
+    let server = start_server(&args).await;
+    let (mut client, server_id) = connected(
+        &server,
+        client_claiming_server(Duration::from_secs(15)).await,
+    )
+    .await;
+    // The server takes it for a server once identify has run.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if server.metric("peerfetch_servers").await == 1.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the claim was never believed"
+        );
+        tokio::time::timeout(
+            Duration::from_millis(100),
+            futures::StreamExt::select_next_some(&mut client),
+        )
+        .await
+        .ok();
+    }
+    let answers = register_all(&mut client, server_id, &namespaces("claim", 8), Some(120)).await;
+    assert_eq!(
+        answers.iter().filter(|a| a.is_ok()).count(),
+        5,
+        "{answers:?}"
+    );
+    assert_eq!(
+        discover(&mut client, server_id, None).await,
+        Err(ErrorCode::NotAuthorized)
+    );
+    server.stop().await;
+}

@@ -7,9 +7,11 @@ pub mod server_probe;
 
 use futures::StreamExt;
 use libp2p::{
-    core::muxing::StreamMuxerBox, identify, noise, ping, relay, rendezvous,
-    swarm::NetworkBehaviour, swarm::SwarmEvent, yamux, Multiaddr, Swarm, SwarmBuilder,
-    Transport as _,
+    core::muxing::StreamMuxerBox,
+    identify, kad, noise, ping, relay, rendezvous,
+    swarm::SwarmEvent,
+    swarm::{behaviour::toggle::Toggle, NetworkBehaviour},
+    yamux, Multiaddr, Swarm, SwarmBuilder, Transport as _,
 };
 use peerfetch::{bootstrap::Bootstrap, prompt_ping, transport_kind::TransportKind};
 use std::{
@@ -136,10 +138,22 @@ pub struct Client {
     pub identify: identify::Behaviour,
     pub ping: prompt_ping::Behaviour,
     pub rendezvous: rendezvous::client::Behaviour,
+    /// Only for a client that claims to be a server: speaking the servers' Kademlia protocol
+    /// makes identify list it.
+    pub kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
 }
 
 /// A native client that can dial WebSocket and WebRTC-direct addresses.
 pub async fn client(ping_interval: Duration) -> Swarm<Client> {
+    client_with(ping_interval, false).await
+}
+
+/// A client whose identify claims it is a server (it speaks the servers' Kademlia protocol).
+pub async fn client_claiming_server(ping_interval: Duration) -> Swarm<Client> {
+    client_with(ping_interval, true).await
+}
+
+async fn client_with(ping_interval: Duration, claims_server: bool) -> Swarm<Client> {
     SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_other_transport(|key| {
@@ -165,6 +179,14 @@ pub async fn client(ping_interval: Duration) -> Swarm<Client> {
             )),
             ping: prompt_ping::Behaviour::new(ping::Config::new().with_interval(ping_interval)),
             rendezvous: rendezvous::client::Behaviour::new(key.clone()),
+            kad: Toggle::from(claims_server.then(|| {
+                let local = key.public().to_peer_id();
+                let config = kad::Config::new(peerfetch_server::discovery::KAD_PROTOCOL);
+                let store = kad::store::MemoryStore::new(local);
+                let mut kad = kad::Behaviour::with_config(local, store, config);
+                kad.set_mode(Some(kad::Mode::Server));
+                kad
+            })),
         })
         .expect("behaviour")
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))

@@ -14,7 +14,14 @@ const STEP: Duration = Duration::from_secs(15);
 
 /// A client connected to `server` over WebSocket, and the server's peer id.
 pub async fn connected_client(server: &ServerProcess) -> (Swarm<Client>, PeerId) {
-    let mut client = client(Duration::from_secs(15)).await;
+    connected(server, client(Duration::from_secs(15)).await).await
+}
+
+/// `client`, connected to `server` over WebSocket, and the server's peer id.
+pub async fn connected(
+    server: &ServerProcess,
+    mut client: Swarm<Client>,
+) -> (Swarm<Client>, PeerId) {
     let addr = server.addr(TransportKind::WebSocket).await;
     let server_id = server.bootstrap().await.peer_id;
     client.dial(addr).expect("dial starts");
