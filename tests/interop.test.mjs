@@ -13,6 +13,7 @@ test("a Rust tab dials a js-libp2p tab over /webrtc: ping and echo", async () =>
   try {
     const jsTab = await suite.openJsTab(server);
     const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust" });
+    assert.equal(await rust.evaluate(() => window.joinError?.message ?? null), null, rust.consoleLog.join("\n"));
     const jsId = await jsTab.evaluate(() => window.js.id);
     await rust.evaluate((id) => peer.connect(id), jsId);
     const links = (await rust.evaluate(() => peer.connections())).filter((c) => c.peer === jsId);
@@ -37,6 +38,7 @@ test("a js-libp2p tab dials a Rust tab over /webrtc: ping and echo", async () =>
   const server = await startServer();
   try {
     const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust" });
+    assert.equal(await rust.evaluate(() => window.joinError?.message ?? null), null, rust.consoleLog.join("\n"));
     const jsTab = await suite.openJsTab(server);
     const rustId = await rust.evaluate(() => peer.id);
     const remote = await jsTab.evaluate((id) => window.js.dialWebRtc(id), rustId);

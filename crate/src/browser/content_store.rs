@@ -171,11 +171,18 @@ impl ContentStore {
                 needed,
             });
         }
-        let dir = self.content_dir(id, true).await?.expect("created");
-        write_file(&dir, &piece_name(index), stored)
-            .await
-            .map_err(|e| self.quota_error(e, needed))?;
-        self.used.set(self.used.get() + needed);
+        // Counted before the first await: writes running at once must not all pass the check
+        // above (a 3 MiB quota once held 4 MiB that way).
+        self.used.set(used + needed);
+        let written = async {
+            let dir = self.content_dir(id, true).await?.expect("created");
+            write_file(&dir, &piece_name(index), stored).await
+        }
+        .await;
+        if let Err(e) = written {
+            self.used.set(self.used.get().saturating_sub(needed));
+            return Err(self.quota_error(e, needed));
+        }
         Ok(())
     }
 
