@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, launchBrowser, openTab, waitFor, ROOT, logged as loggedWith } from "./harness.mjs";
+import { startServer, launchBrowser, newLoggedPage, openTab, waitFor, ROOT, logged as loggedWith } from "./harness.mjs";
 
 const ASSETS = join(ROOT, "www/cdn/assets");
 const files = Object.fromEntries(readdirSync(ASSETS).map((name) => [`/cdn/assets/${name}`, readFileSync(join(ASSETS, name))]));
@@ -31,10 +31,7 @@ const logged = (body) => loggedWith(pages, body, async () => {
 async function visit(url, prepare = async () => {}) {
   const browser = await launchBrowser();
   browsers.push(browser);
-  const page = await browser.context.newPage();
-  page.consoleLog = [];
-  page.on("console", (m) => page.consoleLog.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => page.consoleLog.push(`pageerror: ${e.message}`));
+  const page = await newLoggedPage(browser.context);
   pages.push(page);
   await prepare(page);
   await page.goto(url);

@@ -82,16 +82,21 @@ export async function launchBrowser() {
   };
 }
 
+/** A new page of `context` whose console messages and uncaught errors collect in `page.consoleLog`. */
+export async function newLoggedPage(context) {
+  const page = await context.newPage();
+  page.consoleLog = [];
+  page.on("console", (m) => page.consoleLog.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => page.consoleLog.push(`pageerror: ${e.message}`));
+  return page;
+}
+
 /**
  * Opens a tab on `url`, loads the wasm package and joins with `options`. Resolves to the page;
  * the peer is `window.peer`, the join error (if any) `window.joinError`.
  */
 export async function openTab(browser, url, options = {}) {
-  const page = await browser.context.newPage();
-  const log = [];
-  page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
-  page.consoleLog = log;
+  const page = await newLoggedPage(browser.context);
   await page.goto(`${url}/test.html`);
   await page.evaluate(async (options) => {
     const { default: init, Peer } = await import("/pkg/peerfetch.js");

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startServer, CHROMIUM_OPTIONS, NETNS_IP } from "./harness.mjs";
+import { startServer, newLoggedPage, CHROMIUM_OPTIONS, NETNS_IP } from "./harness.mjs";
 
 /** Storage + bootstrap fetch + WebRTC-direct dial + WebSocket dial + reservation, at their defaults. */
 const JOIN_BOUND_MS = 10000 + 10000 + 5000 + 5000 + 10000;
@@ -18,10 +18,7 @@ after(async () => { await browser?.close(); });
 async function joinOnce(url) {
   const context = await browser.newContext();
   try {
-    const page = await context.newPage();
-    const log = [];
-    page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+    const page = await newLoggedPage(context);
     await page.goto(`${url}/test.html`);
     const outcome = await page.evaluate(async (bound) => {
       const { default: init, Peer } = await import("/pkg/peerfetch.js");
@@ -36,7 +33,7 @@ async function joinOnce(url) {
       const result = await Promise.race([join, hang]);
       return { ...result, ms: performance.now() - started };
     }, JOIN_BOUND_MS);
-    return { ...outcome, log };
+    return { ...outcome, log: page.consoleLog };
   } finally {
     await context.close();
   }

@@ -6,17 +6,14 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
-import { startServer, launchBrowser } from "./harness.mjs";
+import { startServer, launchBrowser, newLoggedPage } from "./harness.mjs";
 
 const browsers = [];
 after(async () => { for (const b of browsers) await b.close(); });
 async function browserPage() {
   const browser = await launchBrowser();
   browsers.push(browser);
-  const page = await browser.context.newPage();
-  page.consoleLog = [];
-  page.on("console", (m) => page.consoleLog.push(`${m.type()}: ${m.text()}`));
-  return page;
+  return newLoggedPage(browser.context);
 }
 
 test("share a file from the page, open its link in another browser, save it", { timeout: 120000 }, async () => {

@@ -133,12 +133,8 @@ impl Discovery {
                 if !self.registration_rates.try_take(peer, now) {
                     let rate = self.registration_rates.rate();
                     tracing::info!(%peer, "registration refused: over {rate} per peer");
-                    respond(
-                        swarm,
-                        channel,
-                        Response::Registered(Err(ErrorCode::Unavailable)),
-                    );
-                    return refused("registration", "rate".to_owned());
+                    let answer = Response::Registered(Err(ErrorCode::Unavailable));
+                    return refuse(swarm, channel, answer, "registration", "rate");
                 }
                 let address = self.addresses.get(&connection).copied();
                 let result =
@@ -171,23 +167,15 @@ impl Discovery {
                 // always names a namespace and a claim to be a server proves nothing.
                 if namespace.is_none() {
                     tracing::info!(%peer, "discovery without a namespace refused");
-                    respond(
-                        swarm,
-                        channel,
-                        Response::Discovered(Err(ErrorCode::NotAuthorized)),
-                    );
-                    return refused("discovery", "NotAuthorized".to_owned());
+                    let answer = Response::Discovered(Err(ErrorCode::NotAuthorized));
+                    return refuse(swarm, channel, answer, "discovery", "NotAuthorized");
                 }
                 let within_rate = is_server || self.discovery_rates.try_take(peer, now);
                 if !within_rate {
                     let rate = self.discovery_rates.rate();
                     tracing::info!(%peer, "discovery refused: over {rate} per peer");
-                    respond(
-                        swarm,
-                        channel,
-                        Response::Discovered(Err(ErrorCode::Unavailable)),
-                    );
-                    return refused("discovery", "rate".to_owned());
+                    let answer = Response::Discovered(Err(ErrorCode::Unavailable));
+                    return refuse(swarm, channel, answer, "discovery", "rate");
                 }
                 let limit = limit.map_or(DEFAULT_LIMIT, |l| (l as usize).min(MAX_LIMIT));
                 self.discover(swarm, peer, namespace, Question { channel, limit });
@@ -422,6 +410,18 @@ impl Discovery {
 
 fn refused(request: &'static str, reason: String) -> Outcome {
     Outcome::Refused { request, reason }
+}
+
+/// Answers `channel` with the refusal `answer` and reports it.
+fn refuse(
+    swarm: &mut ServerSwarm,
+    channel: ResponseChannel<Response>,
+    answer: Response,
+    request: &'static str,
+    reason: &str,
+) -> Outcome {
+    respond(swarm, channel, answer);
+    refused(request, reason.to_owned())
 }
 
 fn respond(swarm: &mut ServerSwarm, channel: ResponseChannel<Response>, answer: Response) {

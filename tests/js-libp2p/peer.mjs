@@ -92,19 +92,15 @@ export async function startJsPeer(origin, { webrtc = true, silentSignaling = fal
       }
       await stream.close();
       await reading;
-      if (receivedBytes !== data.length) {
-        const flat = new Uint8Array(receivedBytes);
-        let offset = 0;
-        for (const bytes of received) { flat.set(bytes, offset); offset += bytes.length; }
-        const differs = flat.findIndex((b, i) => b !== data[i]);
-        throw new Error(`echo came back short: ${receivedBytes} of ${data.length} bytes (first difference at ${differs}; ` +
-          `chunk sizes ${received.map((b) => b.length).join(",")}), stream ${stream.status} ` +
-          `(read ${stream.readStatus}, remote write ${stream.remoteWriteStatus}) on ${stream.direction} ` +
-          `connection ${node.getConnections(peerIdFromString(peer)).map((c) => `${c.remoteAddr} ${c.status}`).join(", ")}`);
-      }
       const out = new Uint8Array(receivedBytes);
       let at = 0;
       for (const bytes of received) { out.set(bytes, at); at += bytes.length; }
+      if (receivedBytes !== data.length) {
+        const differs = out.findIndex((b, i) => b !== data[i]);
+        throw new Error(`echo came back short: ${receivedBytes} of ${data.length} bytes (first difference at ${differs}), ` +
+          `stream ${stream.status} (read ${stream.readStatus}, remote write ${stream.remoteWriteStatus}) on ` +
+          `${node.getConnections(peerIdFromString(peer)).map((c) => `${c.remoteAddr} ${c.status}`).join(", ")}`);
+      }
       return out;
     },
   };

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { build } from "esbuild";
 import { before, after } from "node:test";
-import { ROOT, launchBrowser } from "../harness.mjs";
+import { ROOT, launchBrowser, newLoggedPage } from "../harness.mjs";
 
 /** The browser bundle of ./peer.mjs. */
 export async function bundleJsPeer() {
@@ -16,11 +16,7 @@ export async function bundleJsPeer() {
 
 /** A tab running js-libp2p, joined to `server`; `window.js` holds its helpers. */
 export async function openJsTab(browser, server, bundle, options = {}) {
-  const page = await browser.context.newPage();
-  const log = [];
-  page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
-  page.consoleLog = log;
+  const page = await newLoggedPage(browser.context);
   await page.route(`${server.url}/js-libp2p.js`, (route) =>
     route.fulfill({ status: 200, contentType: "text/javascript", body: bundle }));
   await page.goto(`${server.url}/test.html`);
