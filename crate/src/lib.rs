@@ -6,6 +6,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![warn(missing_docs)]
 
+pub mod backoff;
 pub mod bootstrap;
 pub mod cdn;
 pub mod content;

@@ -1,11 +1,12 @@
-//! A simulated swarm on a deterministic clock: many virtual peers exchanging real
-//! `/peerfetch/swarm/1` messages (encoded and decoded), serving real verified pieces, some slow,
-//! some vanishing, some stalling, some lying. Every honest download must finish byte-exact, no
-//! unverified byte may be accepted, and every request must be answered, cancelled, or die with
-//! its peer.
+//! A simulated swarm on a deterministic clock: many virtual tabs, each running the same
+//! [`TabSwarms`] state machine the browser tabs run, exchanging real `/peerfetch/swarm/1`
+//! messages (encoded and decoded) over simulated streams, finding each other through a simulated
+//! server's provider records, serving real verified pieces, some slow, some vanishing, some
+//! stalling, some lying. Every honest download must finish byte-exact, no unverified byte may be
+//! accepted, and every request must be answered, cancelled, or die with its stream.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,25 +14,27 @@ use peerfetch::content::bitfield::Bitfield;
 use peerfetch::content::content_hasher::ContentHasher;
 use peerfetch::content::content_id::ContentId;
 use peerfetch::content::piece_layout::PieceLayout;
-use peerfetch::content::piece_proof::{empty_outboard, encode_piece};
-use peerfetch::content::Outboard;
-use peerfetch::swarm::download::{Download, DownloadConfig, DropReason, Event};
+use peerfetch::content::piece_proof::encode_piece;
+use peerfetch::content::stored_piece::{encoded_from_stored, stored_from_encoded};
+use peerfetch::swarm::download::DropReason;
 use peerfetch::swarm::message::{SwarmDecoder, SwarmMessage};
-use peerfetch::swarm::upload_queue::{UploadQueue, DEFAULT_MAX_QUEUED};
+use peerfetch::swarm::resource::{FetchError, Input, LinkId, Output};
+use peerfetch::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
+use peerfetch::swarm::upload_queue::Upload;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 type NodeId = usize;
 
-/// How a virtual peer behaves.
+/// How a virtual tab behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Behaviour {
     Honest,
     /// Serves pieces with one byte flipped.
     Liar,
-    /// Disappears (all its links close) at this time.
+    /// Disappears (all its streams close) at this time; its provider record stays.
     Vanishes(Duration),
-    /// Stops sending anything at this time but keeps its links open.
+    /// Stops sending anything at this time but keeps its streams open.
     Stalls(Duration),
 }
 
@@ -45,27 +48,35 @@ struct NodeSpec {
 
 struct Node {
     spec: NodeSpec,
-    pieces: Vec<Option<Bytes>>,
-    have: Bitfield,
-    outboard: Outboard,
-    download: Option<Download<NodeId>>,
-    uploads: UploadQueue<NodeId>,
-    uplink_busy_until: Duration,
-    links: BTreeSet<NodeId>,
+    swarms: TabSwarms<NodeId>,
+    /// Pieces held, in stored form.
+    stored: Vec<Option<Bytes>>,
+    /// Pieces waiting for the uplink, in order.
+    uplink: VecDeque<(LinkId, Upload<NodeId>, SwarmMessage)>,
+    uplink_busy: bool,
     finished_at: Option<Duration>,
-    /// Verified bytes received per sender.
-    received_from: BTreeMap<NodeId, u64>,
+    failed: Option<FetchError>,
+    gone: bool,
 }
 
 enum Happening {
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        bytes: Bytes,
+    /// Something arrives on `node`'s end `link` of a stream.
+    Link {
+        node: NodeId,
+        link: LinkId,
+        input: LinkInput,
     },
-    FirstByte {
-        from: NodeId,
-        to: NodeId,
+    /// A stream between `node` and `peer` opens; `about` is set at the end that opened it.
+    Opened {
+        node: NodeId,
+        link: LinkId,
+        peer: NodeId,
+        about: Option<ContentId>,
+    },
+    /// An answer to one of `node`'s requests (the server's, or its dial's).
+    Answer {
+        node: NodeId,
+        input: Input<NodeId>,
     },
     UplinkFree(NodeId),
     Vanish(NodeId),
@@ -81,9 +92,19 @@ struct Sim {
     seq: u64,
     now: Duration,
     latency: Duration,
-    /// Requests sent and not yet answered, cancelled, or lost with a link: (from, to, id).
-    open_requests: BTreeSet<(NodeId, NodeId, u32)>,
+    /// The simulated server's provider records (they outlive the tabs that made them).
+    providers: BTreeSet<NodeId>,
+    /// Each stream end and the end it is joined to.
+    ends: BTreeMap<(NodeId, LinkId), (NodeId, LinkId)>,
+    /// When the last thing sent on each stream end arrives, so streams stay in order.
+    arrivals: BTreeMap<(NodeId, LinkId), Duration>,
+    next_link: LinkId,
+    /// Requests sent and not yet answered, cancelled, or lost with their stream:
+    /// (asker, its stream end, request id).
+    open_requests: BTreeSet<(NodeId, LinkId, u32)>,
     bans: Vec<(NodeId, NodeId, DropReason)>,
+    /// Dials made to tabs that are gone.
+    dials_to_gone: u32,
 }
 
 const TICK: Duration = Duration::from_millis(100);
@@ -94,52 +115,31 @@ impl Sim {
         let content: Vec<u8> = (0..content_len).map(|_| rng.random()).collect();
         let mut hasher = ContentHasher::new(content.len() as u64).unwrap();
         hasher.update(&content).unwrap();
-        let (id, full_outboard) = hasher.finish().unwrap();
+        let (id, outboard) = hasher.finish().unwrap();
         let layout = PieceLayout::of(&id);
         let count = layout.piece_count();
+        let seeded: Vec<Bytes> = (0..count)
+            .map(|p| {
+                let range = layout.piece_bytes(p).unwrap();
+                let data = &content[range.start as usize..range.end as usize];
+                let encoded = encode_piece(&outboard, p, data).unwrap();
+                stored_from_encoded(&layout, p, &encoded).unwrap()
+            })
+            .collect();
         let nodes = specs
             .into_iter()
             .enumerate()
-            .map(|(i, spec)| {
-                let seeder = spec.seeder;
-                let pieces = (0..count)
-                    .map(|p| {
-                        let range = layout.piece_bytes(p).unwrap();
-                        seeder.then(|| {
-                            Bytes::copy_from_slice(
-                                &content[range.start as usize..range.end as usize],
-                            )
-                        })
-                    })
-                    .collect();
-                let have = if seeder {
-                    Bitfield::full(count)
-                } else {
-                    Bitfield::empty(count)
-                };
-                let download = (!seeder).then(|| {
-                    let config = DownloadConfig {
-                        seed: seed ^ i as u64,
-                        ..DownloadConfig::default()
-                    };
-                    Download::new(id, have.clone(), config)
-                });
-                Node {
-                    spec,
-                    pieces,
-                    have,
-                    outboard: if seeder {
-                        full_outboard.clone()
-                    } else {
-                        empty_outboard(&id)
-                    },
-                    download,
-                    uploads: UploadQueue::new(DEFAULT_MAX_QUEUED),
-                    uplink_busy_until: Duration::ZERO,
-                    links: BTreeSet::new(),
-                    finished_at: None,
-                    received_from: BTreeMap::new(),
-                }
+            .map(|(i, spec)| Node {
+                stored: (0..count as usize)
+                    .map(|p| spec.seeder.then(|| seeded[p].clone()))
+                    .collect(),
+                spec,
+                swarms: TabSwarms::new(i, TabConfig::default()),
+                uplink: VecDeque::new(),
+                uplink_busy: false,
+                finished_at: None,
+                failed: None,
+                gone: false,
             })
             .collect();
         let mut sim = Sim {
@@ -151,8 +151,13 @@ impl Sim {
             seq: 0,
             now: Duration::ZERO,
             latency: Duration::from_millis(20),
+            providers: BTreeSet::new(),
+            ends: BTreeMap::new(),
+            arrivals: BTreeMap::new(),
+            next_link: 0,
             open_requests: BTreeSet::new(),
             bans: Vec::new(),
+            dials_to_gone: 0,
         };
         for i in 0..sim.nodes.len() {
             if let Behaviour::Vanishes(at) = sim.nodes[i].spec.behaviour {
@@ -160,11 +165,19 @@ impl Sim {
             }
         }
         sim.at(TICK, Happening::Tick);
-        // Everyone meets everyone: each link opens with both bitfields.
-        for a in 0..sim.nodes.len() {
-            for b in a + 1..sim.nodes.len() {
-                sim.connect(a, b);
-            }
+        // Seeders share; the others ask. Everyone finds the others through the server.
+        for i in 0..sim.nodes.len() {
+            let input = if sim.nodes[i].spec.seeder {
+                Input::Hold(Bitfield::full(count))
+            } else {
+                Input::Fetch {
+                    have: Bitfield::empty(count),
+                    not_found_after: Duration::from_secs(15),
+                    seed: seed ^ i as u64,
+                }
+            };
+            sim.nodes[i].swarms.handle(Duration::ZERO, id, input);
+            sim.drain(i);
         }
         sim
     }
@@ -175,35 +188,6 @@ impl Sim {
         self.queue.push(Reverse((when, self.seq)));
     }
 
-    fn connect(&mut self, a: NodeId, b: NodeId) {
-        for (x, y) in [(a, b), (b, a)] {
-            self.nodes[x].links.insert(y);
-            if let Some(download) = &mut self.nodes[x].download {
-                download.add_peer(y, self.now);
-            }
-        }
-        for (x, y) in [(a, b), (b, a)] {
-            let have = SwarmMessage::Have(Bytes::copy_from_slice(self.nodes[x].have.as_bytes()));
-            self.send(x, y, have);
-        }
-        self.drain(a);
-        self.drain(b);
-    }
-
-    fn disconnect(&mut self, a: NodeId, b: NodeId) {
-        for (x, y) in [(a, b), (b, a)] {
-            self.nodes[x].links.remove(&y);
-            self.nodes[x].uploads.remove_peer(&y);
-            if let Some(download) = &mut self.nodes[x].download {
-                download.remove_peer(&y, self.now);
-            }
-            self.open_requests
-                .retain(|(from, to, _)| !(*from == x && *to == y));
-        }
-        self.drain(a);
-        self.drain(b);
-    }
-
     fn silenced(&self, node: NodeId) -> bool {
         match self.nodes[node].spec.behaviour {
             Behaviour::Stalls(at) => self.now >= at,
@@ -211,152 +195,212 @@ impl Sim {
         }
     }
 
-    /// Sends a control message: small, so it only takes the link's latency.
-    fn send(&mut self, from: NodeId, to: NodeId, message: SwarmMessage) {
-        if self.silenced(from) || !self.nodes[from].links.contains(&to) {
-            return;
-        }
-        match &message {
-            SwarmMessage::Request { id, .. } => {
-                self.open_requests.insert((from, to, *id));
-            }
-            SwarmMessage::Cancel { id } => {
-                self.open_requests.remove(&(from, to, *id));
-            }
-            _ => {}
-        }
-        let bytes = message.encode();
-        self.at(
-            self.now + self.latency,
-            Happening::Deliver { from, to, bytes },
-        );
-    }
-
-    /// Serves the next queued request if the node's uplink is idle: the piece takes its size
-    /// over the node's upload rate, plus latency.
-    fn serve(&mut self, node: NodeId) {
-        if self.silenced(node) || self.nodes[node].uplink_busy_until > self.now {
-            return;
-        }
-        let Some(upload) = self.nodes[node].uploads.next_upload() else {
+    /// Sends `input` along `node`'s stream end `link`, arriving at `when` plus latency, after
+    /// whatever was sent on it before.
+    fn send_at(&mut self, when: Duration, node: NodeId, link: LinkId, input: LinkInput) {
+        let Some(&(peer, peer_link)) = self.ends.get(&(node, link)) else {
             return;
         };
-        let n = &self.nodes[node];
-        let data = n.pieces[upload.piece as usize]
-            .as_ref()
-            .expect("queued only if held");
-        let mut encoded = encode_piece(&n.outboard, upload.piece, data)
-            .unwrap()
-            .to_vec();
-        if n.spec.behaviour == Behaviour::Liar {
-            let at = encoded.len() / 2;
-            encoded[at] ^= 0x20;
-        }
-        let message = SwarmMessage::Piece {
-            id: upload.id,
-            piece: upload.piece,
-            encoded: encoded.into(),
-        };
-        let bytes = message.encode();
-        let duration = Duration::from_secs_f64(bytes.len() as f64 / n.spec.upload);
-        let done = self.now + duration;
-        self.nodes[node].uplink_busy_until = done;
-        self.at(done, Happening::UplinkFree(node));
-        let to = upload.peer;
+        let last = self.arrivals.entry((node, link)).or_default();
+        let arrive = (when + self.latency).max(*last);
+        *last = arrive;
         self.at(
-            self.now + self.latency,
-            Happening::FirstByte { from: node, to },
-        );
-        self.at(
-            done + self.latency,
-            Happening::Deliver {
-                from: node,
-                to,
-                bytes,
+            arrive,
+            Happening::Link {
+                node: peer,
+                link: peer_link,
+                input,
             },
         );
     }
 
-    fn deliver(&mut self, from: NodeId, to: NodeId, bytes: Bytes) {
-        if !self.nodes[to].links.contains(&from) {
+    /// Sends a message: control messages are small, so they only take the latency.
+    fn send(&mut self, node: NodeId, link: LinkId, message: SwarmMessage) {
+        if self.silenced(node) {
             return;
         }
-        let mut decoder = SwarmDecoder::default();
-        decoder.push(&bytes);
-        let message = decoder
-            .next_message()
-            .expect("senders encode valid messages")
-            .expect("one whole message");
-        match message {
-            SwarmMessage::Request { id, piece } => {
-                let node = &mut self.nodes[to];
-                if let Some(reject) = node.uploads.request(from, id, piece, &node.have) {
-                    self.send(to, from, reject);
-                }
-                self.serve(to);
+        match &message {
+            SwarmMessage::Request { id, .. } => {
+                self.open_requests.insert((node, link, *id));
             }
             SwarmMessage::Cancel { id } => {
-                self.nodes[to].uploads.cancel(&from, id);
+                self.open_requests.remove(&(node, link, *id));
             }
-            message => {
-                if let SwarmMessage::Piece { id, .. } | SwarmMessage::Reject { id, .. } = &message {
-                    self.open_requests.remove(&(to, from, *id));
-                }
-                if let Some(download) = &mut self.nodes[to].download {
-                    download.handle(&from, message, self.now);
-                }
-                self.drain(to);
-            }
+            _ => {}
+        }
+        // Every message goes through the real codec.
+        self.send_at(self.now, node, link, LinkInput::Message(message));
+    }
+
+    /// Forgets `node`'s end of a stream (and the requests made on it); the other end learns.
+    fn close(&mut self, node: NodeId, link: LinkId) {
+        self.open_requests
+            .retain(|(n, l, _)| (*n, *l) != (node, link));
+        if let Some(other) = self.ends.remove(&(node, link)) {
+            self.ends.remove(&other);
+            self.open_requests.retain(|(n, l, _)| (*n, *l) != other);
+            let arrive = (self.now + self.latency)
+                .max(self.arrivals.remove(&(node, link)).unwrap_or_default());
+            self.at(
+                arrive,
+                Happening::Link {
+                    node: other.0,
+                    link: other.1,
+                    input: LinkInput::Closed,
+                },
+            );
         }
     }
 
-    /// Carries out what `node`'s download asks for.
+    /// Puts the next queued piece on `node`'s uplink: it takes its size over the node's
+    /// upload rate; its first bytes arrive after the latency, the whole after both.
+    fn serve(&mut self, node: NodeId) {
+        if self.nodes[node].uplink_busy || self.silenced(node) {
+            return;
+        }
+        let Some((link, upload, message)) = self.nodes[node].uplink.pop_front() else {
+            return;
+        };
+        let bytes = message.encode();
+        let took = Duration::from_secs_f64(bytes.len() as f64 / self.nodes[node].spec.upload);
+        self.nodes[node].uplink_busy = true;
+        self.at(self.now + took, Happening::UplinkFree(node));
+        self.at(
+            self.now + took,
+            Happening::Answer {
+                node,
+                input: Input::Uploaded(upload.peer, bytes.len() as u64),
+            },
+        );
+        if self.ends.contains_key(&(node, link)) {
+            self.send_at(self.now, node, link, LinkInput::Bytes);
+            let mut decoder = SwarmDecoder::default();
+            decoder.push(&bytes);
+            let message = decoder.next_message().unwrap().unwrap();
+            self.send_at(self.now + took, node, link, LinkInput::Message(message));
+        }
+    }
+
+    /// Carries out what `node`'s swarms ask for.
     fn drain(&mut self, node: NodeId) {
-        loop {
-            let Some(download) = &mut self.nodes[node].download else {
-                return;
+        while let Some(output) = self.nodes[node].swarms.poll_output() {
+            let output = match output {
+                TabOutput::Close(link) => {
+                    self.close(node, link);
+                    continue;
+                }
+                TabOutput::Resource(_, output) => output,
             };
-            let Some(event) = download.poll_event() else {
-                return;
-            };
-            match event {
-                Event::Send(peer, message) => self.send(node, peer, message),
-                Event::Verified(piece) => {
-                    let index = piece.index();
+            match output {
+                Output::Send(link, message) => self.send(node, link, message),
+                Output::Upload(link, upload, message) => {
+                    let message = match (message, self.nodes[node].spec.behaviour) {
+                        (SwarmMessage::Piece { id, piece, encoded }, Behaviour::Liar) => {
+                            let mut bytes = encoded.to_vec();
+                            let at = bytes.len() / 2;
+                            bytes[at] ^= 0x20;
+                            SwarmMessage::Piece {
+                                id,
+                                piece,
+                                encoded: bytes.into(),
+                            }
+                        }
+                        (message, _) => message,
+                    };
+                    self.nodes[node].uplink.push_back((link, upload, message));
+                    self.serve(node);
+                }
+                Output::Read(upload) => {
+                    let layout = PieceLayout::of(&self.id);
+                    let stored = self.nodes[node].stored[upload.piece as usize]
+                        .clone()
+                        .expect("asked to read only pieces held");
+                    let encoded = encoded_from_stored(&layout, upload.piece, &stored)
+                        .map_err(|e| e.to_string());
+                    self.input(node, Input::Read(upload, encoded));
+                }
+                Output::Write(index, stored) => {
                     let range = PieceLayout::of(&self.id).piece_bytes(index).unwrap();
+                    let expected = &self.content[range.start as usize..range.end as usize];
                     assert!(
-                        piece.data()[..] == self.content[range.start as usize..range.end as usize],
+                        stored[..expected.len()] == *expected,
                         "node {node} accepted wrong bytes for piece {index}"
                     );
-                    let n = &mut self.nodes[node];
-                    piece.save_hashes(&mut n.outboard);
-                    n.pieces[index as usize] = Some(piece.data().clone());
-                    assert!(n.have.insert(index), "piece {index} verified twice");
+                    let slot = &mut self.nodes[node].stored[index as usize];
+                    assert!(slot.is_none(), "piece {index} written twice");
+                    *slot = Some(stored);
+                    self.input(node, Input::Written(index, Ok(())));
                 }
-                Event::Drop(peer, reason) => {
+                Output::Dial(peer) => {
+                    let when = self.now + self.latency;
+                    if self.nodes[peer].gone {
+                        self.dials_to_gone += 1;
+                        let input = Input::DialFailed(peer);
+                        self.at(when, Happening::Answer { node, input });
+                    } else {
+                        let (a, b) = (self.next_link, self.next_link + 1);
+                        self.next_link += 2;
+                        self.ends.insert((node, a), (peer, b));
+                        self.ends.insert((peer, b), (node, a));
+                        let opened = |node, link, peer, about| Happening::Opened {
+                            node,
+                            link,
+                            peer,
+                            about,
+                        };
+                        self.at(when, opened(peer, b, node, None));
+                        self.at(when, opened(node, a, peer, Some(self.id)));
+                    }
+                }
+                Output::Lookup => {
+                    let providers = self.providers.iter().copied().collect();
+                    let input = Input::Providers(Ok(providers));
+                    self.at(self.now + self.latency, Happening::Answer { node, input });
+                }
+                Output::Close(link) => self.close(node, link),
+                Output::Provide => {
+                    self.providers.insert(node);
+                }
+                Output::Assemble => {
+                    self.nodes[node].finished_at = Some(self.now);
+                    self.input(node, Input::Assembled);
+                }
+                Output::Failed(error) => self.nodes[node].failed = Some(error),
+                Output::Dropped(peer, reason) => {
                     if reason.is_ban() {
                         self.bans.push((node, peer, reason));
                     }
-                    self.disconnect(node, peer);
                 }
-                Event::Finished => self.nodes[node].finished_at = Some(self.now),
+                Output::Activity | Output::Progress(_) => {}
             }
         }
     }
 
+    fn input(&mut self, node: NodeId, input: Input<NodeId>) {
+        let id = self.id;
+        self.nodes[node].swarms.handle(self.now, id, input);
+    }
+
     fn vanish(&mut self, node: NodeId) {
-        for peer in self.nodes[node].links.clone() {
-            self.disconnect(node, peer);
+        self.nodes[node].gone = true;
+        let links: Vec<LinkId> = self
+            .ends
+            .keys()
+            .filter(|(n, _)| *n == node)
+            .map(|(_, link)| *link)
+            .collect();
+        for link in links {
+            self.close(node, link);
         }
     }
 
     fn all_done(&self) -> bool {
-        self.nodes
-            .iter()
-            .all(|n| n.download.is_none() || n.finished_at.is_some() || !self.honest_and_present(n))
+        self.nodes.iter().all(|n| {
+            n.spec.seeder || n.finished_at.is_some() || n.failed.is_some() || !self.honest(n)
+        })
     }
 
-    fn honest_and_present(&self, node: &Node) -> bool {
+    fn honest(&self, node: &Node) -> bool {
         match node.spec.behaviour {
             Behaviour::Honest => true,
             Behaviour::Vanishes(at) => self.now < at,
@@ -364,8 +408,8 @@ impl Sim {
         }
     }
 
-    /// Runs until nothing is left to happen: every honest download finished and every message
-    /// delivered. Fails past `deadline` of simulated time.
+    /// Runs until every honest download finished and everything sent arrived. Fails past
+    /// `deadline` of simulated time.
     fn run(&mut self, deadline: Duration) {
         while let Some(Reverse((when, seq))) = self.queue.pop() {
             assert!(
@@ -374,38 +418,69 @@ impl Sim {
                 self.report()
             );
             self.now = when;
-            match self.happenings.remove(&seq).expect("scheduled") {
-                Happening::Deliver { from, to, bytes } => self.deliver(from, to, bytes),
-                Happening::FirstByte { from, to } => {
-                    if let Some(download) = &mut self.nodes[to].download {
-                        download.progress(&from, self.now);
+            let node = match self.happenings.remove(&seq).expect("scheduled") {
+                Happening::Link { node, link, input } => {
+                    if self.nodes[node].gone {
+                        continue;
                     }
+                    if let LinkInput::Message(
+                        SwarmMessage::Piece { id, .. } | SwarmMessage::Reject { id, .. },
+                    ) = &input
+                    {
+                        self.open_requests.remove(&(node, link, *id));
+                    }
+                    if let LinkInput::Closed = input {
+                        self.open_requests
+                            .retain(|(n, l, _)| (*n, *l) != (node, link));
+                        self.arrivals.remove(&(node, link));
+                    }
+                    self.nodes[node].swarms.link_input(self.now, link, input);
+                    node
                 }
-                Happening::UplinkFree(node) => self.serve(node),
-                Happening::Vanish(node) => self.vanish(node),
+                Happening::Opened {
+                    node,
+                    link,
+                    peer,
+                    about,
+                } => {
+                    if self.nodes[node].gone || !self.ends.contains_key(&(node, link)) {
+                        continue;
+                    }
+                    self.nodes[node]
+                        .swarms
+                        .link_opened(self.now, link, peer, about);
+                    node
+                }
+                Happening::Answer { node, input } => {
+                    if self.nodes[node].gone {
+                        continue;
+                    }
+                    self.input(node, input);
+                    node
+                }
+                Happening::UplinkFree(node) => {
+                    self.nodes[node].uplink_busy = false;
+                    self.serve(node);
+                    continue;
+                }
+                Happening::Vanish(node) => {
+                    self.vanish(node);
+                    continue;
+                }
                 Happening::Tick => {
                     for node in 0..self.nodes.len() {
-                        if let Some(download) = &mut self.nodes[node].download {
-                            download.tick(self.now);
+                        if !self.nodes[node].gone {
+                            self.nodes[node].swarms.tick(self.now);
+                            self.drain(node);
                         }
-                        self.drain(node);
                     }
                     if !self.all_done() {
                         self.at(self.now + TICK, Happening::Tick);
                     }
+                    continue;
                 }
-            }
-            self.record_sources();
-        }
-    }
-
-    fn record_sources(&mut self) {
-        for node in &mut self.nodes {
-            if let Some(download) = &node.download {
-                for (peer, stats) in download.peers() {
-                    node.received_from.insert(*peer, stats.verified_bytes);
-                }
-            }
+            };
+            self.drain(node);
         }
     }
 
@@ -414,11 +489,11 @@ impl Sim {
             .iter()
             .enumerate()
             .map(|(i, n)| {
+                let held = n.stored.iter().filter(|p| p.is_some()).count();
                 format!(
-                    "\n  node {i} {:?} have {}/{}",
+                    "\n  node {i} {:?} holds {held}/{}",
                     n.spec.behaviour,
-                    n.have.count(),
-                    n.have.len()
+                    n.stored.len()
                 )
             })
             .collect()
@@ -427,16 +502,21 @@ impl Sim {
     /// The checks every scenario ends with.
     fn assert_sound(&self) {
         for (i, node) in self.nodes.iter().enumerate() {
-            if node.download.is_some() && node.spec.behaviour == Behaviour::Honest {
+            if !node.spec.seeder && node.spec.behaviour == Behaviour::Honest {
+                assert_eq!(node.failed, None, "node {i} failed");
                 assert!(
                     node.finished_at.is_some(),
                     "node {i} did not finish: {}",
                     self.report()
                 );
                 let bytes: Vec<u8> = node
-                    .pieces
+                    .stored
                     .iter()
-                    .flat_map(|p| p.as_ref().expect("finished").to_vec())
+                    .enumerate()
+                    .flat_map(|(p, stored)| {
+                        let len = PieceLayout::of(&self.id).piece_len(p as u32) as usize;
+                        stored.as_ref().expect("finished")[..len].to_vec()
+                    })
                     .collect();
                 assert!(
                     bytes == self.content,
@@ -446,7 +526,7 @@ impl Sim {
         }
         assert!(
             self.open_requests.is_empty(),
-            "requests neither answered, cancelled nor lost with their link: {:?}",
+            "requests neither answered, cancelled nor lost with their stream: {:?}",
             self.open_requests
         );
         for (banner, banned, reason) in &self.bans {
@@ -458,8 +538,18 @@ impl Sim {
         }
     }
 
-    fn received_by(&self, node: NodeId) -> &BTreeMap<NodeId, u64> {
-        &self.nodes[node].received_from
+    /// Verified bytes `node` received from each peer.
+    fn received_by(&self, node: NodeId) -> BTreeMap<NodeId, u64> {
+        let swarm = self.nodes[node].swarms.resource(&self.id).unwrap();
+        swarm
+            .peers()
+            .into_iter()
+            .map(|part| (part.peer, part.received))
+            .collect()
+    }
+
+    fn swarm_of(&self, node: NodeId) -> &peerfetch::swarm::resource::ResourceSwarm<NodeId> {
+        self.nodes[node].swarms.resource(&self.id).unwrap()
     }
 }
 
@@ -493,8 +583,8 @@ fn leechers_finish_from_one_seeder_and_each_other() {
     sim.run(Duration::from_secs(60));
     sim.assert_sound();
     let from_leechers: u64 = (1..4)
-        .flat_map(|i| sim.received_by(i).iter())
-        .filter(|(peer, _)| **peer != 0)
+        .flat_map(|i| sim.received_by(i))
+        .filter(|(peer, _)| *peer != 0)
         .map(|(_, bytes)| bytes)
         .sum();
     assert!(from_leechers > 0, "leechers never served each other");
@@ -538,7 +628,7 @@ fn a_liar_is_banned_and_the_download_stays_correct() {
     assert!(sim.bans.iter().any(
         |(by, who, reason)| (*by, *who) == (2, 0) && matches!(reason, DropReason::BadPiece(_))
     ));
-    assert!(sim.nodes[2].download.as_ref().unwrap().is_banned(&0));
+    assert!(sim.swarm_of(2).banned().any(|peer| *peer == 0));
 }
 
 #[test]
@@ -560,9 +650,11 @@ fn a_source_vanishing_mid_transfer_and_one_stalling_do_not_stop_the_download() {
     let mut sim = Sim::new(24 * 1024 * 1024, specs, 4);
     sim.run(Duration::from_secs(120));
     sim.assert_sound();
-    let download = sim.nodes[3].download.as_ref().unwrap();
     assert!(
-        download.peers().all(|(peer, _)| *peer != 0),
+        sim.swarm_of(3)
+            .peers()
+            .iter()
+            .all(|part| part.peer != 0 || !part.linked),
         "vanished peer still listed"
     );
 }
@@ -599,4 +691,85 @@ fn random_swarms_always_finish_correct() {
             sim.now
         );
     }
+}
+
+#[test]
+fn tabs_that_dial_each_other_at_once_keep_one_stream() {
+    // The leechers register and look each other up at the same moment, so each pair dials
+    // both ways at once; both ends must settle on the same single stream.
+    let specs = vec![
+        seeder(4.0 * MB),
+        leecher(4.0 * MB),
+        leecher(4.0 * MB),
+        leecher(4.0 * MB),
+    ];
+    let mut sim = Sim::new(4 * 1024 * 1024, specs, 5);
+    sim.run(Duration::from_secs(60));
+    sim.assert_sound();
+    let mut streams: BTreeMap<(NodeId, NodeId), usize> = BTreeMap::new();
+    for ((a, _), (b, _)) in &sim.ends {
+        *streams.entry((*a.min(b), *a.max(b))).or_default() += 1;
+    }
+    assert!(
+        streams.values().all(|ends| *ends == 2),
+        "a pair holds more than one stream: {streams:?}"
+    );
+    for node in 1..4 {
+        assert!(
+            sim.received_by(node)
+                .keys()
+                .filter(|peer| **peer != 0)
+                .count()
+                > 0
+                || sim.received_by(node).len() == 1,
+            "node {node} linked to no one but the seeder"
+        );
+    }
+}
+
+#[test]
+fn a_fetch_nobody_can_serve_fails_as_not_found_after_its_patience() {
+    let specs = vec![leecher(1.0 * MB)];
+    let mut sim = Sim::new(1024 * 1024, specs, 6);
+    sim.run(Duration::from_secs(60));
+    match &sim.nodes[0].failed {
+        Some(FetchError::NotFound { waited, .. }) => {
+            assert!(
+                *waited >= Duration::from_secs(15),
+                "gave up after {waited:?}"
+            )
+        }
+        other => panic!("expected not found, got {other:?}"),
+    }
+    assert!(
+        sim.now < Duration::from_secs(16),
+        "gave up late, at {:?}",
+        sim.now
+    );
+}
+
+#[test]
+fn a_provider_that_left_is_dialed_again_only_after_a_growing_rest() {
+    // The only seeder is gone before anyone asks, its record stays: the leecher's dials fail
+    // and it must not redial on every lookup.
+    let specs = vec![
+        NodeSpec {
+            behaviour: Behaviour::Vanishes(Duration::ZERO),
+            upload: MB,
+            seeder: true,
+        },
+        leecher(1.0 * MB),
+    ];
+    let mut sim = Sim::new(1024 * 1024, specs, 7);
+    sim.run(Duration::from_secs(60));
+    assert!(
+        matches!(sim.nodes[1].failed, Some(FetchError::NotFound { .. })),
+        "a fetch only a gone tab could serve must end, not hang"
+    );
+    assert!(
+        sim.dials_to_gone <= 6,
+        "{} dials to a gone peer",
+        sim.dials_to_gone
+    );
+    assert!(sim.dials_to_gone >= 3, "only {} dials", sim.dials_to_gone);
 }

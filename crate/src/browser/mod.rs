@@ -9,7 +9,6 @@
 mod behaviour;
 mod cdn;
 mod clock;
-mod content_fetch;
 mod content_options;
 mod content_service;
 mod content_store;

@@ -3,7 +3,7 @@
 use super::{
     cdn::{pass_through, Cdn},
     content_options::{DownloadOptions, ShareOptions},
-    content_service::{ContentService, Request, ServiceHandle, TransferInfo, Waiter},
+    content_service::{ContentService, DownloadWaiter, Request, ServiceHandle, TransferInfo},
     content_store::{ContentStore, StoreError},
     echo,
     events::dispatch,
@@ -315,7 +315,7 @@ impl Peer {
                 .requests
                 .unbounded_send(Request::Download(
                     id,
-                    Waiter {
+                    DownloadWaiter {
                         meta: options.meta,
                         progress: options.on_progress,
                         not_found_after: options.not_found_after,

@@ -11,8 +11,7 @@ use libp2p::{PeerId, Stream};
 
 use crate::swarm::message::{SwarmDecoder, SwarmMessage};
 
-/// Names a link for the life of the tab.
-pub(crate) type LinkId = u64;
+pub(crate) use crate::swarm::resource::LinkId;
 
 /// Bytes read per call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -40,10 +39,6 @@ pub(crate) struct Outgoing {
 /// A running link. Dropping it (and every [`LinkWriter`] of it) stops reading and closes the
 /// stream once queued writes are done.
 pub(crate) struct Link {
-    /// The peer at the other end.
-    pub(crate) peer: PeerId,
-    /// Whether this tab opened the stream.
-    pub(crate) outbound: bool,
     writer: LinkWriter,
     reader: AbortHandle,
 }
@@ -65,11 +60,10 @@ impl LinkWriter {
 }
 
 impl Link {
-    /// Starts reading and writing `stream`, reporting to `events`.
+    /// Starts reading and writing `stream` to `peer`, reporting to `events`.
     pub(crate) fn start(
         id: LinkId,
         peer: PeerId,
-        outbound: bool,
         stream: Stream,
         events: mpsc::UnboundedSender<LinkEvent>,
     ) -> Self {
@@ -97,8 +91,6 @@ impl Link {
             let _ = Abortable::new(read_messages(id, reader, events), registration).await;
         });
         Self {
-            peer,
-            outbound,
             writer: LinkWriter(queue),
             reader: abort,
         }

@@ -211,6 +211,14 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
             .count()
     }
 
+    /// Whether more pieces may come: a current peer holds a missing piece, or has not said yet
+    /// what it holds.
+    pub fn may_obtain_more(&self) -> bool {
+        !self.missing.is_empty()
+            && (self.peers.values().any(|p| p.has.is_none())
+                || self.unobtainable() < self.missing.len())
+    }
+
     /// The next thing to do, if any.
     pub fn poll_event(&mut self) -> Option<Event<P>> {
         self.events.pop_front()

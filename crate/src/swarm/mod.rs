@@ -1,6 +1,10 @@
-//! The swarm, sans-IO: the message exchange between peers holding parts of one resource, and
-//! the download that pulls pieces from many of them at once.
+//! The swarm, sans-IO: the message exchange between peers holding parts of one resource, the
+//! download that pulls pieces from many of them at once, and the state of each resource a tab
+//! holds or fetches ([`resource::ResourceSwarm`], [`tab::TabSwarms`]).
 
 pub mod download;
 pub mod message;
+pub mod progress;
+pub mod resource;
+pub mod tab;
 pub mod upload_queue;

@@ -16,7 +16,7 @@ use js_sys::{Array, Uint8Array};
 use web_sys::{Blob, BlobPropertyBag};
 
 use super::super::clock::now;
-use super::super::content_service::{Request, Waiter};
+use super::super::content_service::{DownloadWaiter, Request};
 use super::super::content_store::ContentMeta;
 use super::super::js_error::js_message;
 use super::super::share::store_piece;
@@ -108,7 +108,7 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
     let started = now();
     let activity = Rc::new(Cell::new(started));
     let (reply, blob) = oneshot::channel();
-    let waiter = Waiter {
+    let waiter = DownloadWaiter {
         meta: ContentMeta {
             name: None,
             mime: Some(entry.content_type.clone()),

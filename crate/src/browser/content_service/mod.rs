@@ -1,54 +1,40 @@
-//! The tab's content service: one task that owns every resource the tab holds or fetches, the
-//! `/peerfetch/swarm/1` links to other tabs about them, and their downloads and uploads.
+//! The tab's content service: one task that carries out what the tab's swarms
+//! ([`TabSwarms`], sans-IO) decide about every resource the tab holds or fetches, and connects
+//! them to the page, the store, the node and the `/peerfetch/swarm/1` streams.
 //!
-//! Store reads and writes, dials and lookups run as their own tasks and report back here, so the
-//! service never waits on I/O while peers wait on it.
+//! Every decision (which providers to dial, when to look up, which stream to keep, when to give
+//! up, what to upload) is the swarms'; this task only feeds them what happened and does what
+//! they ask, through [`ServiceIo`].
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use js_sys::Function;
-use libp2p::{PeerId, Stream, StreamProtocol};
+use libp2p::{PeerId, Stream};
 use libp2p_stream::Control;
-use serde::Serialize;
 
-mod downloads;
-mod links;
-mod uploads;
+mod io;
+mod transfers;
+mod waiters;
 
+use self::io::{Report, ServiceIo, SWARM_PROTOCOL};
+pub(crate) use self::transfers::TransferInfo;
+use self::waiters::{FetchReply, Waiters};
 use super::clock::now;
-use super::content_fetch::{Fetch, FetchReply};
-use super::content_store::{ContentMeta, ContentStore, StoreError};
-use super::swarm_link::{Link, LinkEvent, LinkId};
+use super::content_store::{ContentMeta, ContentStore};
+use super::swarm_link::{Link, LinkEvent};
 use super::tab_node::Command;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
-use crate::content::piece_proof::verify_piece;
-use crate::content::stored_piece::{encoded_from_stored, stored_form};
-use crate::rate_limit::TokenBucket;
-use crate::swarm::download::{Download, DownloadConfig, Event};
-use crate::swarm::message::{RejectReason, SwarmMessage, PROTOCOL};
-use crate::swarm::upload_queue::{Upload, UploadQueue, DEFAULT_MAX_QUEUED};
+use crate::swarm::resource::{Input, LinkId, Output};
+use crate::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
 
-/// Links held per resource.
-const MAX_LINKS: usize = 8;
-/// Pieces being read or written to a peer at once.
-const UPLOADS_PER_PEER: u32 = 4;
-/// How often a fetch asks the server for providers while it has room for more links.
-const LOOKUP_EVERY: Duration = Duration::from_secs(3);
-/// How long a provider that could not be reached is left alone after its first failure; each
-/// further failure doubles it, up to [`MAX_UNREACHABLE_REST`].
-const UNREACHABLE_REST: Duration = Duration::from_secs(2);
-const MAX_UNREACHABLE_REST: Duration = Duration::from_secs(30);
-/// Provider lookups failing in a row that count as the server's answer (there are none).
-const LOOKUP_FAILURES_AS_ANSWER: u32 = 3;
-/// How often the service runs its timers.
+/// How often the service runs the swarms' timers.
 const TICK_MS: u32 = 250;
 
 /// What the page asks of the service.
@@ -56,7 +42,7 @@ pub(crate) enum Request {
     /// A resource was hashed and stored by `share()`: serve it.
     Shared(ContentId, ContentMeta),
     /// Fetch a resource; the waiter gets its `Blob` once every piece is verified and stored.
-    Download(ContentId, Waiter),
+    Download(ContentId, DownloadWaiter),
     /// Give up fetching a resource; waiters get `cancelled`.
     Cancel(ContentId),
     /// Which pieces of a resource are verified and written (none if unknown to the service).
@@ -75,12 +61,12 @@ pub(crate) struct ServiceHandle {
 }
 
 /// A page waiting for a download.
-pub(crate) struct Waiter {
+pub(crate) struct DownloadWaiter {
     /// Name and type to record (from the link).
     pub(crate) meta: ContentMeta,
     /// Called with progress reports.
     pub(crate) progress: Option<Function>,
-    /// Give up when no provider turns up for this long.
+    /// Give up when no peer has the resource for this long.
     pub(crate) not_found_after: Duration,
     /// Cells set to the time whenever bytes of the resource arrive (for waiters that watch).
     pub(crate) activity: Vec<Rc<Cell<Duration>>>,
@@ -98,121 +84,26 @@ pub(crate) struct ServiceConfig {
     pub(crate) corrupt_uploads: bool,
 }
 
-/// What one resource looks like from the page (`peer.transfers()`).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct TransferInfo {
-    cid: String,
-    name: Option<String>,
-    bytes: u64,
-    total: u64,
-    pieces: u32,
-    total_pieces: u32,
-    downloading: bool,
-    peers: Vec<TransferPeer>,
-    banned: Vec<String>,
-}
-
-impl TransferInfo {
-    /// The resource's content id, string form.
-    pub(crate) fn cid(&self) -> &str {
-        &self.cid
-    }
-
-    /// Peers that sent this tab some of the resource.
-    pub(crate) fn suppliers(&self) -> impl Iterator<Item = String> + '_ {
-        self.peers
-            .iter()
-            .filter(|p| p.bytes_received > 0)
-            .map(|p| p.peer.clone())
-    }
-}
-
-/// One peer's part in a transfer.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct TransferPeer {
-    peer: String,
-    bytes_received: u64,
-    bytes_sent: u64,
-    connected: bool,
-}
-
-/// Reports from the tasks the service starts.
-enum Done {
-    Opened(ContentId, PeerId, Stream),
-    DialFailed(ContentId, PeerId, String),
-    Providers(ContentId, Result<Vec<PeerId>, String>),
-    Stored(ContentId, u32, Result<(), StoreError>),
-    Read(ContentId, Upload<PeerId>, Result<Bytes, String>),
-    Uploaded(ContentId, PeerId, u64),
-    Assembled(ContentId, Result<web_sys::Blob, String>),
-    Loaded(ContentId, Bitfield, ContentMeta),
-    FetchReady(ContentId, Result<Bitfield, StoreError>, Waiter),
-}
-
-/// A resource the tab holds (some or all of) or fetches.
-struct Resource {
-    meta: ContentMeta,
-    have: Bitfield,
-    /// Verified pieces still being written, served from memory meanwhile.
-    unwritten: HashMap<u32, Bytes>,
-    fetch: Option<Fetch>,
-    uploads: UploadQueue<PeerId>,
-    uploading: HashMap<PeerId, u32>,
-    links: HashMap<PeerId, LinkId>,
-    dialing: HashSet<PeerId>,
-    /// Providers that could not be reached: until when not to try again, and the last rest.
-    unreachable: HashMap<PeerId, (Duration, Duration)>,
-    received: HashMap<PeerId, u64>,
-    sent: HashMap<PeerId, u64>,
-    banned: HashSet<PeerId>,
-}
-
-impl Resource {
-    fn new(have: Bitfield, meta: ContentMeta) -> Self {
-        Self {
-            meta,
-            have,
-            unwritten: HashMap::new(),
-            fetch: None,
-            uploads: UploadQueue::new(DEFAULT_MAX_QUEUED),
-            uploading: HashMap::new(),
-            links: HashMap::new(),
-            dialing: HashSet::new(),
-            unreachable: HashMap::new(),
-            received: HashMap::new(),
-            sent: HashMap::new(),
-            banned: HashSet::new(),
-        }
-    }
-}
-
-struct LinkState {
-    link: Link,
-    /// The resource, once the opener said which (`Want`).
-    content: Option<ContentId>,
+/// A fetch the page asked for whose storage check is under way.
+struct Pending {
+    waiters: Waiters,
+    not_found_after: Duration,
 }
 
 /// The running service.
 pub(crate) struct ContentService {
-    store: Rc<ContentStore>,
-    control: Control,
-    node: mpsc::Sender<Command>,
-    local: PeerId,
-    #[cfg(feature = "corrupt-uploads")]
-    corrupt_uploads: bool,
-    resources: HashMap<ContentId, Resource>,
-    links: HashMap<LinkId, LinkState>,
+    io: ServiceIo,
+    swarms: TabSwarms<PeerId>,
+    links: HashMap<LinkId, Link>,
     next_link: LinkId,
     link_events: mpsc::UnboundedSender<LinkEvent>,
-    done: mpsc::UnboundedSender<Done>,
-    upload_budget: Option<TokenBucket>,
+    /// Who waits for each resource being fetched.
+    waiting: HashMap<ContentId, Waiters>,
+    /// Fetches asked for whose stored pieces are being listed.
+    pending: HashMap<ContentId, Pending>,
+    meta: HashMap<ContentId, ContentMeta>,
     transfers: Rc<RefCell<Vec<TransferInfo>>>,
 }
-
-/// The stream protocol of swarm links.
-const SWARM_PROTOCOL: StreamProtocol = StreamProtocol::new(PROTOCOL);
 
 impl ContentService {
     /// Starts the service for the tab `local`.
@@ -228,26 +119,24 @@ impl ContentService {
             .map_err(|e| format!("cannot accept swarm streams: {e}"))?;
         let (requests, request_rx) = mpsc::unbounded();
         let (link_events, link_rx) = mpsc::unbounded();
-        let (done, done_rx) = mpsc::unbounded();
+        let (reports, report_rx) = mpsc::unbounded();
         let transfers = Rc::new(RefCell::new(Vec::new()));
+        #[allow(unused_mut)]
+        let mut io = ServiceIo::new(store, control, node, reports, config.upload_limit);
+        #[cfg(feature = "corrupt-uploads")]
+        io.corrupt_uploads(config.corrupt_uploads);
         let service = Self {
-            store,
-            control,
-            node,
-            local,
-            upload_budget: config
-                .upload_limit
-                .map(|rate| TokenBucket::new(rate, now())),
-            #[cfg(feature = "corrupt-uploads")]
-            corrupt_uploads: config.corrupt_uploads,
-            resources: HashMap::new(),
+            io,
+            swarms: TabSwarms::new(local, TabConfig::default()),
             links: HashMap::new(),
             next_link: 0,
             link_events,
-            done,
+            waiting: HashMap::new(),
+            pending: HashMap::new(),
+            meta: HashMap::new(),
             transfers: transfers.clone(),
         };
-        wasm_bindgen_futures::spawn_local(service.run(request_rx, link_rx, done_rx, incoming));
+        wasm_bindgen_futures::spawn_local(service.run(request_rx, link_rx, report_rx, incoming));
         Ok(ServiceHandle {
             requests,
             transfers,
@@ -258,13 +147,13 @@ impl ContentService {
         mut self,
         requests: mpsc::UnboundedReceiver<Request>,
         link_events: mpsc::UnboundedReceiver<LinkEvent>,
-        done: mpsc::UnboundedReceiver<Done>,
+        reports: mpsc::UnboundedReceiver<Report>,
         incoming: libp2p_stream::IncomingStreams,
     ) {
-        self.load_stored();
+        self.io.load_stored();
         let mut requests = requests.fuse();
         let mut link_events = link_events.fuse();
-        let mut done = done.fuse();
+        let mut reports = reports.fuse();
         let mut incoming = incoming.fuse();
         let mut ticks = gloo_timers::future::IntervalStream::new(TICK_MS).fuse();
         loop {
@@ -276,271 +165,253 @@ impl ContentService {
                 event = link_events.next() => if let Some(event) = event {
                     self.on_link_event(event);
                 },
-                report = done.next() => if let Some(report) = report {
-                    self.on_done(report);
+                report = reports.next() => if let Some(report) = report {
+                    self.on_report(report);
                 },
                 stream = incoming.next() => if let Some((peer, stream)) = stream {
                     self.attach(peer, stream, None);
                 },
-                _ = ticks.next() => self.tick(),
+                _ = ticks.next() => self.swarms.tick(now()),
             }
+            self.carry_out();
+            self.publish_transfers();
         }
-        for (_, resource) in self.resources.drain() {
-            if let Some(fetch) = resource.fetch {
-                fetch.settle(Err("cancelled: the peer closed".into()));
-            }
+        for (_, waiters) in self.waiting.drain() {
+            waiters.settle(Err("cancelled: the peer closed".into()));
         }
-    }
-
-    /// Serves what the store holds from earlier visits.
-    fn load_stored(&self) {
-        let store = self.store.clone();
-        let done = self.done.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let contents = match store.contents().await {
-                Ok(contents) => contents,
-                Err(e) => return tracing::warn!("cannot list stored content: {e}"),
-            };
-            for id in contents {
-                match store.pieces(&id).await {
-                    Ok(have) if have.count() > 0 => {
-                        let meta = store.read_meta(&id).await;
-                        let _ = done.unbounded_send(Done::Loaded(id, have, meta));
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(%id, "cannot read stored pieces: {e}"),
-                }
-            }
-        });
+        for (_, pending) in self.pending.drain() {
+            pending
+                .waiters
+                .settle(Err("cancelled: the peer closed".into()));
+        }
     }
 
     fn on_request(&mut self, request: Request) {
+        let now = now();
         match request {
             Request::Shared(id, meta) => {
-                let have = Bitfield::full(PieceLayout::of(&id).piece_count());
-                self.hold(id, have, meta);
+                self.meta.insert(id, meta);
+                let full = Bitfield::full(PieceLayout::of(&id).piece_count());
+                self.swarms.handle(now, id, Input::Hold(full));
             }
             Request::Download(id, waiter) => self.download(id, waiter),
             Request::Cancel(id) => {
-                if let Some(fetch) = self.resources.get_mut(&id).and_then(|r| r.fetch.take()) {
-                    fetch.settle(Err(format!("cancelled: download of {id} stopped")));
-                }
+                let reason = format!("cancelled: download of {id} stopped");
+                self.settle(id, Err(reason));
+                self.swarms.handle(now, id, Input::Cancel);
             }
             Request::Held(id, reply) => {
-                let layout = PieceLayout::of(&id);
-                let mut held = Bitfield::empty(layout.piece_count());
-                if let Some(resource) = self.resources.get(&id) {
-                    for index in resource.have.iter() {
-                        if !resource.unwritten.contains_key(&index) {
-                            held.insert(index);
-                        }
-                    }
-                }
+                let held = self.swarms.resource(&id).map_or_else(
+                    || Bitfield::empty(PieceLayout::of(&id).piece_count()),
+                    |swarm| swarm.written(),
+                );
                 let _ = reply.send(held);
             }
             Request::Remove(id, reply) => {
-                if let Some(resource) = self.resources.remove(&id) {
-                    if let Some(fetch) = resource.fetch {
-                        fetch.settle(Err(format!("cancelled: {id} was removed")));
-                    }
-                    for link in resource.links.values() {
-                        self.links.remove(link);
-                    }
-                }
-                self.tell_node(Command::Unprovide(id));
-                let store = self.store.clone();
+                self.settle(id, Err(format!("cancelled: {id} was removed")));
+                self.swarms.remove(&id);
+                self.meta.remove(&id);
+                self.io.tell_node(Command::Unprovide(id));
+                let store = self.io.store().clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let _ = reply.send(store.remove(&id).await.map_err(|e| e.to_string()));
                 });
             }
         }
-        self.publish_transfers();
     }
 
-    /// Starts serving `id` (merging with what is already known).
-    fn hold(&mut self, id: ContentId, have: Bitfield, meta: ContentMeta) {
-        let resource = self
-            .resources
-            .entry(id)
-            .or_insert_with(|| Resource::new(Bitfield::empty(have.len()), ContentMeta::default()));
-        for index in have.iter() {
-            resource.have.insert(index);
-        }
-        if meta.name.is_some() || meta.mime.is_some() {
-            resource.meta = meta;
-        }
-        if resource.have.is_full() {
-            if let Some(fetch) = resource.fetch.as_mut() {
-                fetch.finishing = true;
-            }
-        }
-        self.tell_node(Command::Provide(id));
-        self.finish_if_complete(id);
-    }
-
-    fn tell_node(&mut self, command: Command) {
-        if let Err(e) = self.node.try_send(command) {
-            // The node's queue is short: wait for room rather than drop the command.
-            let command = e.into_inner();
-            let mut node = self.node.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = node.send(command).await;
-            });
-        }
-    }
-
-    fn fetch_mut(&mut self, id: &ContentId) -> Option<&mut Fetch> {
-        self.resources.get_mut(id)?.fetch.as_mut()
-    }
-
-    fn on_done(&mut self, report: Done) {
-        match report {
-            Done::Opened(id, peer, stream) => {
-                if let Some(resource) = self.resources.get_mut(&id) {
-                    resource.dialing.remove(&peer);
-                    self.attach(peer, stream, Some(id));
-                }
-            }
-            Done::DialFailed(id, peer, error) => {
-                tracing::info!(%id, %peer, "cannot reach provider: {error}");
-                if let Some(resource) = self.resources.get_mut(&id) {
-                    resource.dialing.remove(&peer);
-                    // A closed tab stays registered until its record expires: back off.
-                    let rest = resource
-                        .unreachable
-                        .get(&peer)
-                        .map_or(UNREACHABLE_REST, |(_, rest)| {
-                            (*rest * 2).min(MAX_UNREACHABLE_REST)
-                        });
-                    resource.unreachable.insert(peer, (now() + rest, rest));
-                }
-            }
-            Done::Providers(id, Ok(peers)) => {
-                tracing::debug!(%id, providers = peers.len(), "provider lookup answered");
-                if let Some(fetch) = self.fetch_mut(&id) {
-                    fetch.lookup_answered = true;
-                    fetch.lookup_failures = 0;
-                }
-                self.dial_providers(id, peers);
-                self.give_up_if_not_found(id);
-            }
-            Done::Providers(id, Err(e)) => {
-                // Maybe a request lost with its connection: ask again soon. Failing again and
-                // again, the server is taken to know of no provider.
-                tracing::info!(%id, "provider lookup failed: {e}");
-                if let Some(fetch) = self.fetch_mut(&id) {
-                    fetch.next_lookup = now();
-                    fetch.lookup_failures += 1;
-                }
-                self.give_up_if_not_found(id);
-            }
-            Done::Stored(id, index, result) => self.on_stored(id, index, result),
-            Done::Read(id, upload, result) => self.on_read(id, upload, result),
-            Done::Uploaded(id, peer, bytes) => {
-                if let Some(resource) = self.resources.get_mut(&id) {
-                    if let Some(count) = resource.uploading.get_mut(&peer) {
-                        *count -= 1;
-                        if *count == 0 {
-                            resource.uploading.remove(&peer);
-                        }
-                    }
-                    *resource.sent.entry(peer).or_default() += bytes;
-                }
-                self.pump_uploads(id);
-            }
-            Done::Assembled(id, result) => {
-                if let Some(fetch) = self.resources.get_mut(&id).and_then(|r| r.fetch.take()) {
-                    fetch.settle(result);
-                }
-            }
-            Done::Loaded(id, have, meta) => self.hold(id, have, meta),
-            Done::FetchReady(id, have, waiter) => self.start_fetch(id, have, waiter),
-        }
-        self.publish_transfers();
-    }
-
-    fn tick(&mut self) {
-        let now = now();
-        let ids: Vec<ContentId> = self.resources.keys().copied().collect();
-        for id in ids {
-            let Some(fetch) = self.fetch_mut(&id) else {
-                continue;
+    /// Adds a waiter to `id`'s fetch, starting it once the store says which pieces it holds
+    /// already (so an interrupted download resumes instead of fetching them again).
+    fn download(&mut self, id: ContentId, waiter: DownloadWaiter) {
+        let DownloadWaiter {
+            meta,
+            progress,
+            not_found_after,
+            activity,
+            reply,
+        } = waiter;
+        if let Some(waiters) = self.waiting.get_mut(&id) {
+            waiters.add(reply, progress, activity);
+            let have = Bitfield::empty(PieceLayout::of(&id).piece_count());
+            let renew = Input::Fetch {
+                have,
+                not_found_after,
+                seed: 0,
             };
-            fetch.download.tick(now);
-            if self.give_up_if_not_found(id) {
-                continue;
-            }
-            self.drain_download(id);
-            self.lookup_due(id);
+            return self.swarms.handle(now(), id, renew);
         }
-        self.publish_transfers();
+        let pending = self.pending.entry(id).or_insert_with(|| Pending {
+            waiters: Waiters::default(),
+            not_found_after,
+        });
+        pending.waiters.add(reply, progress, activity);
+        pending.not_found_after = not_found_after;
+        let named = self
+            .meta
+            .get(&id)
+            .is_some_and(|m| m.name.is_some() || m.mime.is_some());
+        if !named {
+            self.meta.insert(id, meta.clone());
+        }
+        self.io.prepare_fetch(id, meta);
     }
 
-    /// Ends `id`'s fetch with `not found in swarm` if the server was asked for providers, none
-    /// was ever found, and the fetch's patience ran out; says whether it did.
-    fn give_up_if_not_found(&mut self, id: ContentId) -> bool {
+    /// Settles everyone waiting for `id` with `result`.
+    fn settle(&mut self, id: ContentId, result: Result<web_sys::Blob, String>) {
+        if let Some(waiters) = self.waiting.remove(&id) {
+            waiters.settle(result.clone());
+        }
+        if let Some(pending) = self.pending.remove(&id) {
+            pending.waiters.settle(result);
+        }
+    }
+
+    fn on_report(&mut self, report: Report) {
         let now = now();
-        let Some(fetch) = self.fetch_mut(&id) else {
-            return false;
+        match report {
+            Report::Opened(id, peer, stream) => self.attach(peer, stream, Some(id)),
+            Report::DialFailed(id, peer, error) => {
+                tracing::info!(%id, %peer, "cannot reach provider: {error}");
+                self.swarms.handle(now, id, Input::DialFailed(peer));
+            }
+            Report::Providers(id, answer) => {
+                if let Err(e) = &answer {
+                    tracing::info!(%id, "provider lookup failed: {e}");
+                }
+                self.swarms.handle(now, id, Input::Providers(answer));
+            }
+            Report::Stored(id, index, result) => {
+                let result = result.map_err(|e| e.to_string());
+                if let Err(e) = &result {
+                    tracing::warn!(%id, index, "cannot store piece: {e}");
+                }
+                self.swarms.handle(now, id, Input::Written(index, result));
+            }
+            Report::Read(id, upload, result) => {
+                if let Err(e) = &result {
+                    tracing::warn!(%id, piece = upload.piece, "cannot serve piece: {e}");
+                }
+                self.swarms.handle(now, id, Input::Read(upload, result));
+            }
+            Report::Uploaded(id, peer, bytes) => {
+                self.swarms.handle(now, id, Input::Uploaded(peer, bytes));
+            }
+            Report::Assembled(id, blob) => {
+                self.settle(id, blob);
+                self.swarms.handle(now, id, Input::Assembled);
+            }
+            Report::Loaded(id, have, meta) => {
+                self.meta.entry(id).or_insert(meta);
+                self.swarms.handle(now, id, Input::Hold(have));
+            }
+            Report::FetchReady(id, have) => {
+                let Some(pending) = self.pending.remove(&id) else {
+                    return;
+                };
+                let have = match have {
+                    Ok(have) => have,
+                    Err(e) => return pending.waiters.settle(Err(e.to_string())),
+                };
+                self.waiting.insert(id, pending.waiters);
+                let fetch = Input::Fetch {
+                    have,
+                    not_found_after: pending.not_found_after,
+                    seed: (js_sys::Math::random() * u64::MAX as f64) as u64,
+                };
+                self.swarms.handle(now, id, fetch);
+            }
+        }
+    }
+
+    /// Takes a new stream: outbound ones are about `about`, inbound ones say with `Want`.
+    fn attach(&mut self, peer: PeerId, stream: Stream, about: Option<ContentId>) {
+        let link = self.next_link;
+        self.next_link += 1;
+        let started = Link::start(link, peer, stream, self.link_events.clone());
+        self.links.insert(link, started);
+        self.swarms.link_opened(now(), link, peer, about);
+    }
+
+    fn on_link_event(&mut self, event: LinkEvent) {
+        let (link, input) = match event {
+            LinkEvent::Progress(link) => (link, LinkInput::Bytes),
+            LinkEvent::Message(link, message) => (link, LinkInput::Message(message)),
+            LinkEvent::Malformed(link, reason) => {
+                tracing::warn!(link, "malformed swarm message: {reason}");
+                (link, LinkInput::Malformed(reason))
+            }
+            LinkEvent::Closed(link, error) => {
+                if let Some(error) = error {
+                    tracing::debug!(link, "swarm stream failed: {error}");
+                }
+                self.links.remove(&link);
+                (link, LinkInput::Closed)
+            }
         };
-        let idle = now.saturating_sub(fetch.last_activity);
-        let asked = fetch.lookup_answered || fetch.lookup_failures >= LOOKUP_FAILURES_AS_ANSWER;
-        let unfound = asked
-            && !fetch.found_provider
-            && !fetch.finishing
-            && !fetch.assembling
-            && idle >= fetch.not_found_after;
-        if !unfound {
-            return false;
+        self.swarms.link_input(now(), link, input);
+    }
+
+    /// Does what the swarms ask.
+    fn carry_out(&mut self) {
+        while let Some(output) = self.swarms.poll_output() {
+            let (id, output) = match output {
+                TabOutput::Close(link) => {
+                    self.links.remove(&link);
+                    continue;
+                }
+                TabOutput::Resource(id, output) => (id, output),
+            };
+            match output {
+                Output::Send(link, message) => {
+                    if let Some(link) = self.links.get(&link) {
+                        link.send(&message);
+                    }
+                }
+                Output::Upload(link, upload, message) => match self.links.get(&link) {
+                    Some(link) => self.io.upload(id, link.writer(), upload, message),
+                    None => self.io.upload_lost(id, upload.peer),
+                },
+                Output::Read(upload) => self.io.read(id, upload),
+                Output::Write(index, stored) => self.io.write(id, index, stored),
+                Output::Dial(peer) => self.io.dial(id, peer),
+                Output::Lookup => self.io.lookup(id),
+                Output::Close(link) => {
+                    self.links.remove(&link);
+                }
+                Output::Provide => self.io.tell_node(Command::Provide(id)),
+                Output::Assemble => {
+                    let mime = self.meta.get(&id).and_then(|m| m.mime.clone());
+                    self.io.assemble(id, mime.unwrap_or_default());
+                }
+                Output::Failed(error) => self.settle(id, Err(error.to_string())),
+                Output::Activity => {
+                    if let Some(waiters) = self.waiting.get(&id) {
+                        waiters.touch(now());
+                    }
+                }
+                Output::Progress(progress) => {
+                    if let Some(waiters) = self.waiting.get(&id) {
+                        waiters.report(&progress);
+                    }
+                }
+                Output::Dropped(peer, reason) => {
+                    tracing::warn!(%id, %peer, ?reason, "dropping swarm peer");
+                }
+            }
         }
-        if let Some(fetch) = self.resources.get_mut(&id).and_then(|r| r.fetch.take()) {
-            fetch.settle(Err(format!(
-                "not found in swarm: no peer has {id} (waited {} ms)",
-                idle.as_millis()
-            )));
-        }
-        true
     }
 
     /// Refreshes what `peer.transfers()` returns.
     fn publish_transfers(&mut self) {
         let mut list: Vec<TransferInfo> = self
-            .resources
-            .iter_mut()
-            .map(|(id, resource)| {
-                if let Some(fetch) = &resource.fetch {
-                    for (peer, stats) in fetch.download.peers() {
-                        resource.received.insert(*peer, stats.verified_bytes);
-                    }
-                }
-                let layout = PieceLayout::of(id);
-                let mut peers: HashSet<PeerId> = resource.received.keys().copied().collect();
-                peers.extend(resource.sent.keys().copied());
-                peers.extend(resource.links.keys().copied());
-                let mut peers: Vec<TransferPeer> = peers
-                    .into_iter()
-                    .map(|peer| TransferPeer {
-                        peer: peer.to_string(),
-                        bytes_received: resource.received.get(&peer).copied().unwrap_or(0),
-                        bytes_sent: resource.sent.get(&peer).copied().unwrap_or(0),
-                        connected: resource.links.contains_key(&peer),
-                    })
-                    .collect();
-                peers.sort_by(|a, b| a.peer.cmp(&b.peer));
-                TransferInfo {
-                    cid: id.to_string(),
-                    name: resource.meta.name.clone(),
-                    bytes: layout.bytes_in(&resource.have),
-                    total: id.len(),
-                    pieces: resource.have.count(),
-                    total_pieces: layout.piece_count(),
-                    downloading: resource.fetch.is_some(),
-                    peers,
-                    banned: resource.banned.iter().map(PeerId::to_string).collect(),
-                }
+            .swarms
+            .resources()
+            .map(|swarm| {
+                let name = self.meta.get(swarm.id()).and_then(|m| m.name.clone());
+                TransferInfo::of(swarm, name)
             })
             .collect();
-        list.sort_by(|a, b| a.cid.cmp(&b.cid));
+        list.sort_by(|a, b| a.cid().cmp(b.cid()));
         *self.transfers.borrow_mut() = list;
     }
 }

@@ -1,0 +1,804 @@
+//! [`ResourceSwarm`]: one resource as the tab sees it, sans-IO: the pieces it holds, the links to
+//! peers about it, the uploads it owes them and, while the page asks for it, the download.
+//!
+//! The caller feeds it [`Input`]s with the time and carries out the [`Output`]s it returns:
+//! messages to send, streams to open and close, pieces to write and read, lookups at the
+//! server. The rules it keeps:
+//!
+//! - Links: at most [`ResourceConfig::max_links`] links and dials together, one link per peer.
+//!   When both tabs opened a stream at once, both keep the one the smaller peer id opened.
+//! - Providers: the server is asked every [`ResourceConfig::lookup_every`] while there is room
+//!   for more links, and at once when a link drops; a provider that could not be reached rests
+//!   (see [`Backoff`]) before it is dialed again; a banned peer is never dialed again.
+//! - Giving up: once the server answered (or failed [`ResourceConfig::lookup_failures_as_answer`]
+//!   times in a row), the fetch fails when no byte arrived for its patience while no dial was
+//!   under way and no linked peer held a missing piece (or had yet to say what it holds).
+//! - Uploads: requests are served in turns across peers, at most
+//!   [`ResourceConfig::uploads_per_peer`] at once per peer; a piece that cannot be read is
+//!   rejected and dropped from what the tab holds.
+//! - Finishing: the resource is handed out once every piece is verified *and* written.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::download::{Download, DownloadConfig, DropReason, Event, PeerStats};
+use super::message::{RejectReason, SwarmMessage};
+use super::progress::{Progress, ProgressMeter};
+use super::upload_queue::{Upload, UploadQueue, DEFAULT_MAX_QUEUED};
+use crate::backoff::Backoff;
+use crate::content::bitfield::Bitfield;
+use crate::content::content_id::ContentId;
+use crate::content::piece_layout::PieceLayout;
+use crate::content::stored_piece::{encoded_from_stored, stored_form};
+
+/// Names a stream for the life of the tab (the caller allocates them).
+pub type LinkId = u64;
+
+/// Tuning of a [`ResourceSwarm`].
+#[derive(Debug, Clone)]
+pub struct ResourceConfig {
+    /// Links and dials held at once.
+    pub max_links: usize,
+    /// Pieces being read or written to one peer at once.
+    pub uploads_per_peer: u32,
+    /// Requests a peer may have queued before more are refused as busy.
+    pub max_queued_requests: usize,
+    /// How often a fetch asks the server for providers while it has room for more links.
+    pub lookup_every: Duration,
+    /// Provider lookups failing in a row that count as the server's answer (there are none).
+    pub lookup_failures_as_answer: u32,
+    /// Rest of a provider that could not be reached: first and longest.
+    pub unreachable_rest: (Duration, Duration),
+    /// The download's tuning.
+    pub download: DownloadConfig,
+}
+
+impl Default for ResourceConfig {
+    fn default() -> Self {
+        Self {
+            max_links: 8,
+            uploads_per_peer: 4,
+            max_queued_requests: DEFAULT_MAX_QUEUED,
+            lookup_every: Duration::from_secs(3),
+            lookup_failures_as_answer: 3,
+            unreachable_rest: (Duration::from_secs(2), Duration::from_secs(30)),
+            download: DownloadConfig::default(),
+        }
+    }
+}
+
+/// What happened, for the swarm to decide on.
+#[derive(Debug)]
+pub enum Input<P> {
+    /// More pieces are held (shared by the page, or found in storage).
+    Hold(Bitfield),
+    /// The page asks for the resource; `have` is what storage holds, `seed` randomizes the
+    /// download's tie-breaks. Asked again while fetching, it only renews the patience.
+    Fetch {
+        /// Pieces storage holds already.
+        have: Bitfield,
+        /// Fail when no provider turns up for this long.
+        not_found_after: Duration,
+        /// Randomness for the download.
+        seed: u64,
+    },
+    /// The page gave up the fetch (the caller tells its waiters).
+    Cancel,
+    /// A stream to `peer` about this resource is open; `outbound` if this tab opened it.
+    LinkUp {
+        /// The stream.
+        link: LinkId,
+        /// The peer at the other end.
+        peer: P,
+        /// Whether this tab opened it.
+        outbound: bool,
+    },
+    /// A stream ended.
+    LinkClosed(LinkId),
+    /// Bytes arrived on a stream that do not make a whole message yet.
+    Bytes(LinkId),
+    /// A whole message arrived on a stream.
+    Message(LinkId, SwarmMessage),
+    /// A stream carried bytes that are not a message.
+    Malformed(LinkId, String),
+    /// The server's answer to [`Output::Lookup`].
+    Providers(Result<Vec<P>, String>),
+    /// [`Output::Dial`] failed.
+    DialFailed(P),
+    /// [`Output::Write`] finished.
+    Written(u32, Result<(), String>),
+    /// [`Output::Read`] finished: the piece's wire encoding, verified.
+    Read(Upload<P>, Result<Bytes, String>),
+    /// [`Output::Upload`] is on the stream (or failed: `bytes` 0).
+    Uploaded(P, u64),
+    /// [`Output::Assemble`] finished; the caller handed the resource to its waiters.
+    Assembled,
+    /// Time passed.
+    Tick,
+}
+
+/// What the caller must do.
+#[derive(Debug, PartialEq)]
+pub enum Output<P> {
+    /// Send a message on a stream.
+    Send(LinkId, SwarmMessage),
+    /// Send a piece on a stream, within the tab's upload budget; report [`Input::Uploaded`].
+    Upload(LinkId, Upload<P>, SwarmMessage),
+    /// Read piece and verify it from storage; report [`Input::Read`].
+    Read(Upload<P>),
+    /// Write a verified piece (stored form) to storage; report [`Input::Written`].
+    Write(u32, Bytes),
+    /// Open a stream to a provider; report [`Input::LinkUp`] or [`Input::DialFailed`].
+    Dial(P),
+    /// Ask the server who provides the resource; report [`Input::Providers`].
+    Lookup,
+    /// Close a stream; the swarm has forgotten it.
+    Close(LinkId),
+    /// Tell the server this tab provides the resource.
+    Provide,
+    /// Every piece is verified and written: hand the resource out, report [`Input::Assembled`].
+    Assemble,
+    /// The fetch ended without the resource (the caller tells its waiters).
+    Failed(FetchError),
+    /// Bytes of the resource arrived (a piece, or part of one).
+    Activity,
+    /// How the download is going.
+    Progress(Progress),
+    /// A peer was dropped from the download (a ban if [`DropReason::is_ban`]).
+    Dropped(P, DropReason),
+}
+
+/// Why a fetch ended without the resource.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    /// No reachable peer had any missing piece, for the whole patience.
+    #[error("not found in swarm: no reachable peer has {id} (waited {} ms)", waited.as_millis())]
+    NotFound {
+        /// The resource.
+        id: ContentId,
+        /// How long the fetch waited.
+        waited: Duration,
+    },
+    /// A verified piece could not be written.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// Where a fetch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Pieces are missing.
+    Downloading,
+    /// Every piece is verified; the last writes are under way.
+    Writing,
+    /// The resource is being handed out.
+    Assembling,
+}
+
+/// One peer's part in the resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerPart<P> {
+    /// The peer.
+    pub peer: P,
+    /// Verified bytes it sent this tab.
+    pub received: u64,
+    /// Bytes this tab sent it.
+    pub sent: u64,
+    /// Whether a link to it is open.
+    pub linked: bool,
+}
+
+#[derive(Debug)]
+struct Fetch<P> {
+    download: Download<P>,
+    stage: Stage,
+    /// When bytes last arrived (or the page last asked).
+    last_activity: Duration,
+    not_found_after: Duration,
+    next_lookup: Duration,
+    lookup_answered: bool,
+    lookup_failures: u32,
+    meter: ProgressMeter,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LinkInfo<P> {
+    peer: P,
+    outbound: bool,
+}
+
+/// A provider that could not be reached: until when it rests, and its backoff.
+#[derive(Debug)]
+struct Resting {
+    until: Duration,
+    backoff: Backoff,
+}
+
+/// One resource's swarm, from this tab.
+#[derive(Debug)]
+pub struct ResourceSwarm<P> {
+    id: ContentId,
+    local: P,
+    config: ResourceConfig,
+    have: Bitfield,
+    /// Verified pieces still being written, served from memory meanwhile.
+    unwritten: HashMap<u32, Bytes>,
+    fetch: Option<Fetch<P>>,
+    uploads: UploadQueue<P>,
+    uploading: HashMap<P, u32>,
+    links: HashMap<P, LinkId>,
+    link_info: HashMap<LinkId, LinkInfo<P>>,
+    dialing: HashSet<P>,
+    unreachable: HashMap<P, Resting>,
+    received: BTreeMap<P, u64>,
+    sent: BTreeMap<P, u64>,
+    banned: HashSet<P>,
+    outputs: VecDeque<Output<P>>,
+}
+
+impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
+    /// The swarm of `id` for the tab `local`, holding nothing yet.
+    pub fn new(id: ContentId, local: P, config: ResourceConfig) -> Self {
+        let pieces = PieceLayout::of(&id).piece_count();
+        Self {
+            id,
+            local,
+            have: Bitfield::empty(pieces),
+            unwritten: HashMap::new(),
+            fetch: None,
+            uploads: UploadQueue::new(config.max_queued_requests),
+            uploading: HashMap::new(),
+            links: HashMap::new(),
+            link_info: HashMap::new(),
+            dialing: HashSet::new(),
+            unreachable: HashMap::new(),
+            received: BTreeMap::new(),
+            sent: BTreeMap::new(),
+            banned: HashSet::new(),
+            outputs: VecDeque::new(),
+            config,
+        }
+    }
+
+    /// The resource.
+    pub fn id(&self) -> &ContentId {
+        &self.id
+    }
+
+    /// Pieces verified (some perhaps still being written).
+    pub fn have(&self) -> &Bitfield {
+        &self.have
+    }
+
+    /// Pieces verified and written.
+    pub fn written(&self) -> Bitfield {
+        let mut written = self.have.clone();
+        for index in self.unwritten.keys() {
+            written.remove(*index);
+        }
+        written
+    }
+
+    /// Where the fetch is, if the page asked for the resource.
+    pub fn stage(&self) -> Option<Stage> {
+        self.fetch.as_ref().map(|f| f.stage)
+    }
+
+    /// The download, while fetching.
+    pub fn download(&self) -> Option<&Download<P>> {
+        self.fetch.as_ref().map(|f| &f.download)
+    }
+
+    /// Peers banned from this swarm.
+    pub fn banned(&self) -> impl Iterator<Item = &P> {
+        self.banned.iter()
+    }
+
+    /// The peers linked, or that sent or were sent part of the resource, in order.
+    pub fn peers(&self) -> Vec<PeerPart<P>> {
+        let mut peers: Vec<P> = self.received.keys().copied().collect();
+        peers.extend(self.sent.keys().copied());
+        peers.extend(self.links.keys().copied());
+        peers.sort();
+        peers.dedup();
+        peers
+            .into_iter()
+            .map(|peer| PeerPart {
+                peer,
+                received: self.received.get(&peer).copied().unwrap_or(0),
+                sent: self.sent.get(&peer).copied().unwrap_or(0),
+                linked: self.links.contains_key(&peer),
+            })
+            .collect()
+    }
+
+    /// The next thing to do, if any. Call until `None` after every input.
+    pub fn poll_output(&mut self) -> Option<Output<P>> {
+        self.outputs.pop_front()
+    }
+
+    /// Takes `input` at `now`.
+    pub fn handle(&mut self, now: Duration, input: Input<P>) {
+        match input {
+            Input::Hold(have) => self.hold(now, &have),
+            Input::Fetch {
+                have,
+                not_found_after,
+                seed,
+            } => self.start_fetch(now, &have, not_found_after, seed),
+            Input::Cancel | Input::Assembled => self.end_fetch(Ok(())),
+            Input::LinkUp {
+                link,
+                peer,
+                outbound,
+            } => self.link_up(now, link, peer, outbound),
+            Input::LinkClosed(link) => self.close_link(now, link),
+            Input::Bytes(link) => {
+                if let (Some(peer), Some(fetch)) = (self.linked_peer(link), self.fetch.as_mut()) {
+                    fetch.download.progress(&peer, now);
+                    fetch.last_activity = now;
+                    self.outputs.push_back(Output::Activity);
+                }
+            }
+            Input::Message(link, message) => self.on_message(now, link, message),
+            Input::Malformed(link, reason) => {
+                if let (Some(peer), Some(fetch)) = (self.linked_peer(link), self.fetch.as_mut()) {
+                    fetch.download.protocol_error(&peer, reason, now);
+                }
+                self.drop_link(now, link);
+            }
+            Input::Providers(answer) => self.on_providers(now, answer),
+            Input::DialFailed(peer) => {
+                if self.dialing.remove(&peer) {
+                    let (first, max) = self.config.unreachable_rest;
+                    let resting = self.unreachable.entry(peer).or_insert(Resting {
+                        until: now,
+                        backoff: Backoff::new(first, max),
+                    });
+                    // A closed tab stays registered until its record expires: back off.
+                    resting.until = now + resting.backoff.fail(0.0);
+                }
+            }
+            Input::Written(index, result) => self.on_written(now, index, result),
+            Input::Read(upload, result) => {
+                self.serve(upload, result);
+                self.pump_uploads();
+            }
+            Input::Uploaded(peer, bytes) => {
+                self.upload_done(peer, bytes);
+                self.pump_uploads();
+            }
+            Input::Tick => {
+                if let Some(fetch) = self.fetch.as_mut() {
+                    fetch.download.tick(now);
+                }
+                if !self.give_up_if_not_found(now) {
+                    self.drain_download(now);
+                    self.lookup_due(now);
+                }
+            }
+        }
+    }
+
+    fn linked_peer(&self, link: LinkId) -> Option<P> {
+        let info = self.link_info.get(&link)?;
+        (self.links.get(&info.peer) == Some(&link)).then_some(info.peer)
+    }
+
+    fn hold(&mut self, now: Duration, have: &Bitfield) {
+        for index in have.iter() {
+            self.have.insert(index);
+        }
+        if let Some(fetch) = self.fetch.as_mut() {
+            if self.have.is_full() && fetch.stage == Stage::Downloading {
+                fetch.stage = Stage::Writing;
+            }
+        }
+        self.outputs.push_back(Output::Provide);
+        self.finish_if_complete(now);
+    }
+
+    fn start_fetch(&mut self, now: Duration, have: &Bitfield, patience: Duration, seed: u64) {
+        if let Some(fetch) = self.fetch.as_mut() {
+            fetch.last_activity = now;
+            fetch.not_found_after = patience;
+            return;
+        }
+        let newly_held: Vec<u32> = have.iter().filter(|i| self.have.insert(*i)).collect();
+        let config = DownloadConfig {
+            seed,
+            ..self.config.download.clone()
+        };
+        let mut download = Download::new(self.id, self.have.clone(), config);
+        for peer in self.links.keys() {
+            download.add_peer(*peer, now);
+        }
+        // Peers linked already learn what storage held beyond what they were told.
+        for link in self.links.values() {
+            for index in &newly_held {
+                self.outputs
+                    .push_back(Output::Send(*link, SwarmMessage::HavePiece(*index)));
+            }
+        }
+        self.fetch = Some(Fetch {
+            download,
+            stage: if self.have.is_full() {
+                Stage::Writing
+            } else {
+                Stage::Downloading
+            },
+            last_activity: now,
+            not_found_after: patience,
+            next_lookup: now,
+            lookup_answered: false,
+            lookup_failures: 0,
+            meter: ProgressMeter::default(),
+        });
+        self.outputs.push_back(Output::Provide);
+        self.finish_if_complete(now);
+        self.drain_download(now);
+        self.lookup_due(now);
+    }
+
+    /// Asks the server for providers if the fetch has room for more links and the last
+    /// lookup is old enough.
+    fn lookup_due(&mut self, now: Duration) {
+        let room = self.links.len() + self.dialing.len() < self.config.max_links;
+        let Some(fetch) = self.fetch.as_mut() else {
+            return;
+        };
+        if fetch.stage != Stage::Downloading || now < fetch.next_lookup || !room {
+            return;
+        }
+        fetch.next_lookup = now + self.config.lookup_every;
+        self.outputs.push_back(Output::Lookup);
+    }
+
+    fn on_providers(&mut self, now: Duration, answer: Result<Vec<P>, String>) {
+        let Some(fetch) = self.fetch.as_mut() else {
+            return;
+        };
+        match answer {
+            Ok(providers) => {
+                fetch.lookup_answered = true;
+                fetch.lookup_failures = 0;
+                self.dial(now, providers);
+            }
+            Err(_) => {
+                // Maybe a request lost with its connection: ask again soon. Failing again and
+                // again, the server is taken to know of no provider.
+                fetch.next_lookup = now;
+                fetch.lookup_failures += 1;
+            }
+        }
+        self.give_up_if_not_found(now);
+    }
+
+    /// Dials providers not linked, up to the link cap.
+    fn dial(&mut self, now: Duration, providers: Vec<P>) {
+        for peer in providers {
+            if self.links.len() + self.dialing.len() >= self.config.max_links {
+                break;
+            }
+            let resting = self.unreachable.get(&peer).is_some_and(|r| r.until > now);
+            if peer == self.local
+                || resting
+                || self.links.contains_key(&peer)
+                || self.dialing.contains(&peer)
+                || self.banned.contains(&peer)
+            {
+                continue;
+            }
+            self.dialing.insert(peer);
+            self.outputs.push_back(Output::Dial(peer));
+        }
+    }
+
+    /// Fails the fetch with [`FetchError::NotFound`] if the server was asked for providers, no
+    /// dial is under way, no linked peer holds a missing piece or has yet to say what it holds,
+    /// and no byte arrived for the fetch's patience; says whether it did. (A provider record can outlive its tab, and tabs
+    /// fetching the same resource provide it before they hold any of it.)
+    fn give_up_if_not_found(&mut self, now: Duration) -> bool {
+        let Some(fetch) = self.fetch.as_ref() else {
+            return false;
+        };
+        let idle = now.saturating_sub(fetch.last_activity);
+        let asked =
+            fetch.lookup_answered || fetch.lookup_failures >= self.config.lookup_failures_as_answer;
+        let unfound = asked
+            && fetch.stage == Stage::Downloading
+            && self.dialing.is_empty()
+            && !fetch.download.may_obtain_more()
+            && idle >= fetch.not_found_after;
+        if unfound {
+            self.end_fetch(Err(FetchError::NotFound {
+                id: self.id,
+                waited: idle,
+            }));
+        }
+        unfound
+    }
+
+    fn end_fetch(&mut self, result: Result<(), FetchError>) {
+        self.record_received();
+        self.fetch = None;
+        if let Err(e) = result {
+            self.outputs.push_back(Output::Failed(e));
+        }
+    }
+
+    fn link_up(&mut self, now: Duration, link: LinkId, peer: P, outbound: bool) {
+        if outbound {
+            self.dialing.remove(&peer);
+            if let Some(resting) = self.unreachable.get_mut(&peer) {
+                resting.backoff.reset();
+            }
+        }
+        if let Some(existing) = self.links.get(&peer).copied() {
+            // Both tabs opened a stream at once: both keep the one the smaller peer id opened.
+            let opener = |outbound: bool| if outbound { self.local } else { peer };
+            let old_outbound = self.link_info.get(&existing).is_some_and(|i| i.outbound);
+            if opener(old_outbound) <= opener(outbound) {
+                self.outputs.push_back(Output::Close(link));
+                return;
+            }
+            self.forget_link(now, existing);
+            self.outputs.push_back(Output::Close(existing));
+        }
+        self.links.insert(peer, link);
+        self.link_info.insert(link, LinkInfo { peer, outbound });
+        let have = Bytes::copy_from_slice(self.have.as_bytes());
+        self.outputs
+            .push_back(Output::Send(link, SwarmMessage::Have(have)));
+        if let Some(fetch) = self.fetch.as_mut() {
+            fetch.download.add_peer(peer, now);
+        }
+        self.drain_download(now);
+    }
+
+    /// Forgets `link` and what its peer was doing through it; says whether it was the peer's
+    /// link.
+    fn forget_link(&mut self, now: Duration, link: LinkId) -> bool {
+        let Some(info) = self.link_info.remove(&link) else {
+            return false;
+        };
+        if self.links.get(&info.peer) != Some(&link) {
+            return false;
+        }
+        self.links.remove(&info.peer);
+        self.uploads.remove_peer(&info.peer);
+        self.record_received_from(&info.peer);
+        if let Some(fetch) = self.fetch.as_mut() {
+            fetch.download.remove_peer(&info.peer, now);
+        }
+        true
+    }
+
+    /// A stream ended: what went through it goes elsewhere, and the server is asked again at
+    /// once (the peer may still be there on another connection).
+    fn close_link(&mut self, now: Duration, link: LinkId) {
+        if !self.forget_link(now, link) {
+            return;
+        }
+        if let Some(fetch) = self.fetch.as_mut() {
+            fetch.next_lookup = now;
+        }
+        self.drain_download(now);
+        self.lookup_due(now);
+    }
+
+    /// Closes a stream this swarm gave up on.
+    fn drop_link(&mut self, now: Duration, link: LinkId) {
+        self.outputs.push_back(Output::Close(link));
+        self.close_link(now, link);
+    }
+
+    fn on_message(&mut self, now: Duration, link: LinkId, message: SwarmMessage) {
+        let Some(peer) = self.linked_peer(link) else {
+            return;
+        };
+        match message {
+            SwarmMessage::Request { id, piece } => {
+                if let Some(reject) = self.uploads.request(peer, id, piece, &self.have) {
+                    self.outputs.push_back(Output::Send(link, reject));
+                }
+                self.pump_uploads();
+            }
+            SwarmMessage::Cancel { id } => {
+                self.uploads.cancel(&peer, id);
+            }
+            SwarmMessage::Want(_) => {
+                if let Some(fetch) = self.fetch.as_mut() {
+                    fetch.download.protocol_error(&peer, "second Want", now);
+                }
+                self.drop_link(now, link);
+            }
+            message => {
+                if let Some(fetch) = self.fetch.as_mut() {
+                    fetch.download.handle(&peer, message, now);
+                    self.drain_download(now);
+                }
+            }
+        }
+    }
+
+    /// Carries out what the download asks for.
+    fn drain_download(&mut self, now: Duration) {
+        loop {
+            let Some(fetch) = self.fetch.as_mut() else {
+                return;
+            };
+            let Some(event) = fetch.download.poll_event() else {
+                self.report(now, false);
+                return;
+            };
+            match event {
+                Event::Send(peer, message) => {
+                    if let Some(link) = self.links.get(&peer) {
+                        self.outputs.push_back(Output::Send(*link, message));
+                    }
+                }
+                Event::Verified(piece) => {
+                    fetch.last_activity = now;
+                    let index = piece.index();
+                    let stored = stored_form(&piece);
+                    self.have.insert(index);
+                    self.unwritten.insert(index, stored.clone());
+                    self.outputs.push_back(Output::Write(index, stored));
+                }
+                Event::Drop(peer, reason) => {
+                    if reason.is_ban() {
+                        self.banned.insert(peer);
+                    }
+                    self.outputs.push_back(Output::Dropped(peer, reason));
+                    if let Some(link) = self.links.get(&peer).copied() {
+                        self.drop_link(now, link);
+                    }
+                }
+                Event::Finished => {
+                    fetch.stage = Stage::Writing;
+                    self.finish_if_complete(now);
+                }
+            }
+        }
+    }
+
+    fn report(&mut self, now: Duration, force: bool) {
+        let Some(fetch) = self.fetch.as_mut() else {
+            return;
+        };
+        let bytes = PieceLayout::of(&self.id).bytes_in(&self.have);
+        let peers = fetch
+            .download
+            .peers()
+            .filter(|(_, stats)| stats.open_requests > 0)
+            .count();
+        if let Some(progress) = fetch.meter.report(now, bytes, self.id.len(), peers, force) {
+            self.outputs.push_back(Output::Progress(progress));
+        }
+        self.record_received();
+    }
+
+    /// Keeps what the download's peers delivered, for after they or the download are gone.
+    fn record_received(&mut self) {
+        let Some(fetch) = self.fetch.as_ref() else {
+            return;
+        };
+        for (peer, PeerStats { verified_bytes, .. }) in fetch.download.peers() {
+            self.received.insert(*peer, verified_bytes);
+        }
+    }
+
+    fn record_received_from(&mut self, peer: &P) {
+        let delivered = self.fetch.as_ref().and_then(|fetch| {
+            fetch
+                .download
+                .peers()
+                .find(|(p, _)| *p == peer)
+                .map(|(_, stats)| stats.verified_bytes)
+        });
+        if let Some(bytes) = delivered {
+            self.received.insert(*peer, bytes);
+        }
+    }
+
+    /// Hands the resource out once every piece is verified and written.
+    fn finish_if_complete(&mut self, now: Duration) {
+        let ready = self.stage() == Some(Stage::Writing)
+            && self.have.is_full()
+            && self.unwritten.is_empty();
+        if !ready {
+            return;
+        }
+        self.report(now, true);
+        if let Some(fetch) = self.fetch.as_mut() {
+            fetch.stage = Stage::Assembling;
+        }
+        self.outputs.push_back(Output::Assemble);
+    }
+
+    fn on_written(&mut self, now: Duration, index: u32, result: Result<(), String>) {
+        self.unwritten.remove(&index);
+        match result {
+            Ok(()) => self.finish_if_complete(now),
+            Err(e) => {
+                self.have.remove(index);
+                if self.fetch.is_some() {
+                    self.end_fetch(Err(FetchError::Store(e)));
+                }
+            }
+        }
+    }
+
+    /// Starts serving queued requests, up to the per-peer limit.
+    fn pump_uploads(&mut self) {
+        loop {
+            let busy = &self.uploading;
+            let limit = self.config.uploads_per_peer;
+            let Some(upload) = self
+                .uploads
+                .next_upload_if(|peer| busy.get(peer).copied().unwrap_or(0) < limit)
+            else {
+                return;
+            };
+            *self.uploading.entry(upload.peer).or_default() += 1;
+            match self.unwritten.get(&upload.piece) {
+                Some(stored) => {
+                    let layout = PieceLayout::of(&self.id);
+                    let encoded = encoded_from_stored(&layout, upload.piece, stored)
+                        .map_err(|e| e.to_string());
+                    self.serve(upload, encoded);
+                }
+                None => self.outputs.push_back(Output::Read(upload)),
+            }
+        }
+    }
+
+    /// Sends a piece read for `upload`, or rejects the request if it could not be read.
+    fn serve(&mut self, upload: Upload<P>, encoded: Result<Bytes, String>) {
+        let link = self.links.get(&upload.peer).copied();
+        match (encoded, link) {
+            (Ok(encoded), Some(link)) => {
+                let message = SwarmMessage::Piece {
+                    id: upload.id,
+                    piece: upload.piece,
+                    encoded,
+                };
+                self.outputs
+                    .push_back(Output::Upload(link, upload, message));
+            }
+            (Err(_), link) => {
+                self.have.remove(upload.piece);
+                if let Some(link) = link {
+                    let reject = SwarmMessage::Reject {
+                        id: upload.id,
+                        reason: RejectReason::NotHave,
+                    };
+                    self.outputs.push_back(Output::Send(link, reject));
+                }
+                self.upload_done(upload.peer, 0);
+            }
+            (Ok(_), None) => self.upload_done(upload.peer, 0),
+        }
+    }
+
+    fn upload_done(&mut self, peer: P, bytes: u64) {
+        if let Some(count) = self.uploading.get_mut(&peer) {
+            *count -= 1;
+            if *count == 0 {
+                self.uploading.remove(&peer);
+            }
+        }
+        if bytes > 0 {
+            *self.sent.entry(peer).or_default() += bytes;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "resource_tests.rs"]
+mod tests;

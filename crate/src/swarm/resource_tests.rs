@@ -1,0 +1,410 @@
+//! The rules of [`ResourceSwarm`] one at a time, on a hand-driven clock. (Whole swarms of them
+//! run in `crate/tests/swarm_simulation.rs`.)
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{FetchError, Input, Output, ResourceConfig, ResourceSwarm, Stage};
+use crate::content::bitfield::Bitfield;
+use crate::content::content_hasher::ContentHasher;
+use crate::content::content_id::ContentId;
+use crate::content::piece_layout::PieceLayout;
+use crate::content::piece_proof::encode_piece;
+use crate::content::Outboard;
+use crate::swarm::message::{RejectReason, SwarmMessage};
+use crate::swarm::upload_queue::Upload;
+
+const S: Duration = Duration::from_secs(1);
+const MS: Duration = Duration::from_millis(1);
+const LOCAL: u32 = 0;
+
+struct Content {
+    bytes: Vec<u8>,
+    id: ContentId,
+    outboard: Outboard,
+}
+
+/// Three pieces of made-up content.
+fn content() -> Content {
+    let bytes: Vec<u8> = (0..2 * 1024 * 1024 + 777)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let mut hasher = ContentHasher::new(bytes.len() as u64).unwrap();
+    hasher.update(&bytes).unwrap();
+    let (id, outboard) = hasher.finish().unwrap();
+    Content {
+        bytes,
+        id,
+        outboard,
+    }
+}
+
+impl Content {
+    fn pieces(&self) -> u32 {
+        PieceLayout::of(&self.id).piece_count()
+    }
+
+    fn encoded(&self, index: u32) -> Bytes {
+        let range = PieceLayout::of(&self.id).piece_bytes(index).unwrap();
+        let data = &self.bytes[range.start as usize..range.end as usize];
+        encode_piece(&self.outboard, index, data).unwrap()
+    }
+}
+
+fn outputs(swarm: &mut ResourceSwarm<u32>) -> Vec<Output<u32>> {
+    std::iter::from_fn(|| swarm.poll_output()).collect()
+}
+
+fn fetching(content: &Content, patience: Duration) -> ResourceSwarm<u32> {
+    let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
+    swarm.handle(
+        Duration::ZERO,
+        Input::Fetch {
+            have: Bitfield::empty(content.pieces()),
+            not_found_after: patience,
+            seed: 1,
+        },
+    );
+    swarm
+}
+
+fn holding(content: &Content) -> ResourceSwarm<u32> {
+    let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
+    swarm.handle(
+        Duration::ZERO,
+        Input::Hold(Bitfield::full(content.pieces())),
+    );
+    outputs(&mut swarm);
+    swarm
+}
+
+fn dials(outputs: &[Output<u32>]) -> Vec<u32> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Dial(peer) => Some(*peer),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_fetch_provides_looks_up_and_dials_providers_up_to_the_cap_never_itself() {
+    let content = content();
+    let mut swarm = fetching(&content, 15 * S);
+    let first = outputs(&mut swarm);
+    assert!(first.contains(&Output::Provide));
+    assert!(first.contains(&Output::Lookup));
+    swarm.handle(MS, Input::Providers(Ok((0..20).collect())));
+    let dialed = dials(&outputs(&mut swarm));
+    assert_eq!(
+        dialed,
+        (1..=8).collect::<Vec<_>>(),
+        "itself skipped, eight at most"
+    );
+    // No room for more links: no lookup however long it waits.
+    swarm.handle(10 * S, Input::Tick);
+    assert!(!outputs(&mut swarm).contains(&Output::Lookup));
+}
+
+#[test]
+fn lookups_repeat_while_there_is_room_and_at_once_when_a_link_drops() {
+    let content = content();
+    let mut swarm = fetching(&content, 60 * S);
+    outputs(&mut swarm);
+    swarm.handle(MS, Input::Providers(Ok(vec![7])));
+    outputs(&mut swarm);
+    swarm.handle(2 * S, Input::Tick);
+    assert!(!outputs(&mut swarm).contains(&Output::Lookup), "too soon");
+    swarm.handle(3 * S, Input::Tick);
+    assert!(outputs(&mut swarm).contains(&Output::Lookup));
+    swarm.handle(
+        3 * S,
+        Input::LinkUp {
+            link: 1,
+            peer: 7,
+            outbound: true,
+        },
+    );
+    outputs(&mut swarm);
+    swarm.handle(3 * S + MS, Input::LinkClosed(1));
+    assert!(outputs(&mut swarm).contains(&Output::Lookup));
+}
+
+#[test]
+fn an_unreachable_provider_rests_longer_after_each_failure() {
+    let content = content();
+    let mut swarm = fetching(&content, 600 * S);
+    outputs(&mut swarm);
+    let mut dialed_at = Vec::new();
+    let mut now = Duration::ZERO;
+    while now < 60 * S {
+        swarm.handle(now, Input::Providers(Ok(vec![9])));
+        if dials(&outputs(&mut swarm)) == [9] {
+            dialed_at.push(now.as_secs());
+            swarm.handle(now, Input::DialFailed(9));
+            outputs(&mut swarm);
+        }
+        now += S;
+    }
+    assert_eq!(dialed_at, [0, 2, 6, 14, 30]);
+}
+
+#[test]
+fn a_provider_answer_naming_nobody_else_ends_the_fetch_after_its_patience() {
+    let content = content();
+    let mut swarm = fetching(&content, 5 * S);
+    outputs(&mut swarm);
+    swarm.handle(MS, Input::Providers(Ok(vec![LOCAL])));
+    swarm.handle(4 * S, Input::Tick);
+    assert!(!outputs(&mut swarm)
+        .iter()
+        .any(|o| matches!(o, Output::Failed(_))));
+    swarm.handle(5 * S, Input::Tick);
+    let failed = outputs(&mut swarm);
+    assert!(
+        failed.contains(&Output::Failed(FetchError::NotFound {
+            id: content.id,
+            waited: 5 * S
+        })),
+        "{failed:?}"
+    );
+    assert_eq!(swarm.stage(), None);
+}
+
+#[test]
+fn a_failing_server_counts_as_an_answer_after_three_failures() {
+    let content = content();
+    let mut swarm = fetching(&content, Duration::ZERO);
+    outputs(&mut swarm);
+    for _ in 0..2 {
+        swarm.handle(MS, Input::Providers(Err("lost".into())));
+        assert_eq!(swarm.stage(), Some(Stage::Downloading));
+    }
+    swarm.handle(MS, Input::Providers(Err("lost".into())));
+    assert_eq!(swarm.stage(), None);
+}
+
+#[test]
+fn a_linked_peer_that_has_not_said_what_it_holds_keeps_the_fetch_alive() {
+    let content = content();
+    let mut swarm = fetching(&content, Duration::ZERO);
+    outputs(&mut swarm);
+    swarm.handle(MS, Input::Providers(Ok(vec![3])));
+    swarm.handle(
+        2 * MS,
+        Input::LinkUp {
+            link: 5,
+            peer: 3,
+            outbound: true,
+        },
+    );
+    swarm.handle(S, Input::Tick);
+    assert_eq!(swarm.stage(), Some(Stage::Downloading));
+    // It holds nothing: nothing more can come.
+    let none = Bytes::copy_from_slice(Bitfield::empty(content.pieces()).as_bytes());
+    swarm.handle(S, Input::Message(5, SwarmMessage::Have(none)));
+    swarm.handle(S + MS, Input::Tick);
+    assert_eq!(swarm.stage(), None);
+}
+
+#[test]
+fn when_both_tabs_open_a_stream_both_keep_the_one_the_smaller_peer_id_opened() {
+    let content = content();
+    // Peer 5 > LOCAL 0: the stream this tab opened wins, whichever came first.
+    for inbound_first in [true, false] {
+        let mut swarm = holding(&content);
+        let (ours, theirs) = (1, 2);
+        let order = if inbound_first {
+            [(theirs, false), (ours, true)]
+        } else {
+            [(ours, true), (theirs, false)]
+        };
+        for (link, outbound) in order {
+            swarm.handle(
+                MS,
+                Input::LinkUp {
+                    link,
+                    peer: 5,
+                    outbound,
+                },
+            );
+        }
+        let out = outputs(&mut swarm);
+        assert!(out.contains(&Output::Close(theirs)), "{out:?}");
+        assert!(!out.contains(&Output::Close(ours)), "{out:?}");
+        assert!(swarm.peers().iter().any(|p| p.peer == 5 && p.linked));
+    }
+}
+
+#[test]
+fn uploads_go_a_few_at_a_time_per_peer_and_a_bad_read_is_rejected_and_forgotten() {
+    let content = content();
+    let mut swarm = holding(&content);
+    swarm.handle(
+        MS,
+        Input::LinkUp {
+            link: 1,
+            peer: 4,
+            outbound: false,
+        },
+    );
+    outputs(&mut swarm);
+    for id in 0..6 {
+        let request = SwarmMessage::Request {
+            id,
+            piece: id % content.pieces(),
+        };
+        swarm.handle(MS, Input::Message(1, request));
+    }
+    let reads: Vec<Upload<u32>> = outputs(&mut swarm)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Read(upload) => Some(upload),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reads.len(), 4, "four at once per peer");
+    swarm.handle(
+        2 * MS,
+        Input::Read(reads[0], Ok(content.encoded(reads[0].piece))),
+    );
+    let sent = outputs(&mut swarm);
+    assert!(
+        matches!(&sent[0], Output::Upload(1, upload, SwarmMessage::Piece { .. }) if *upload == reads[0])
+    );
+    swarm.handle(3 * MS, Input::Read(reads[1], Err("damaged".into())));
+    let out = outputs(&mut swarm);
+    assert!(out.contains(&Output::Send(
+        1,
+        SwarmMessage::Reject {
+            id: reads[1].id,
+            reason: RejectReason::NotHave
+        }
+    )));
+    assert!(!swarm.have().contains(reads[1].piece));
+    // The failed read freed a slot: the fifth request is read now.
+    assert_eq!(
+        out.iter().filter(|o| matches!(o, Output::Read(_))).count(),
+        1
+    );
+    swarm.handle(4 * MS, Input::Uploaded(4, 1000));
+    assert_eq!(swarm.peers()[0].sent, 1000);
+}
+
+#[test]
+fn the_resource_is_handed_out_only_once_every_piece_is_written() {
+    let content = content();
+    let mut swarm = fetching(&content, 15 * S);
+    outputs(&mut swarm);
+    swarm.handle(
+        MS,
+        Input::LinkUp {
+            link: 1,
+            peer: 2,
+            outbound: true,
+        },
+    );
+    let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
+    swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
+    let requests: Vec<(u32, u32)> = outputs(&mut swarm)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Send(1, SwarmMessage::Request { id, piece }) => Some((id, piece)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests.len() as u32, content.pieces());
+    let mut writes = Vec::new();
+    for (id, piece) in requests {
+        let encoded = content.encoded(piece);
+        swarm.handle(
+            2 * MS,
+            Input::Message(1, SwarmMessage::Piece { id, piece, encoded }),
+        );
+        for output in outputs(&mut swarm) {
+            assert_ne!(output, Output::Assemble, "handed out before the writes");
+            if let Output::Write(index, _) = output {
+                writes.push(index);
+            }
+        }
+    }
+    assert_eq!(swarm.stage(), Some(Stage::Writing));
+    let last = writes.pop().unwrap();
+    for index in writes {
+        swarm.handle(3 * MS, Input::Written(index, Ok(())));
+        assert!(!outputs(&mut swarm).contains(&Output::Assemble));
+    }
+    swarm.handle(3 * MS, Input::Written(last, Ok(())));
+    assert!(outputs(&mut swarm).contains(&Output::Assemble));
+    swarm.handle(4 * MS, Input::Assembled);
+    assert_eq!(swarm.stage(), None);
+    assert_eq!(swarm.written(), Bitfield::full(content.pieces()));
+}
+
+#[test]
+fn a_piece_that_cannot_be_written_fails_the_fetch() {
+    let content = content();
+    let mut swarm = fetching(&content, 15 * S);
+    outputs(&mut swarm);
+    swarm.handle(
+        MS,
+        Input::LinkUp {
+            link: 1,
+            peer: 2,
+            outbound: true,
+        },
+    );
+    swarm.handle(MS, Input::Message(1, SwarmMessage::HavePiece(0)));
+    let Some((id, piece)) = outputs(&mut swarm).into_iter().find_map(|o| match o {
+        Output::Send(1, SwarmMessage::Request { id, piece }) => Some((id, piece)),
+        _ => None,
+    }) else {
+        panic!("no request");
+    };
+    let encoded = content.encoded(piece);
+    swarm.handle(
+        2 * MS,
+        Input::Message(1, SwarmMessage::Piece { id, piece, encoded }),
+    );
+    outputs(&mut swarm);
+    swarm.handle(
+        3 * MS,
+        Input::Written(piece, Err("storage quota full".into())),
+    );
+    let out = outputs(&mut swarm);
+    assert!(out.contains(&Output::Failed(FetchError::Store(
+        "storage quota full".into()
+    ))));
+    assert!(!swarm.have().contains(piece));
+}
+
+#[test]
+fn a_second_want_or_a_lie_closes_the_stream_and_a_lie_bans_the_peer() {
+    let content = content();
+    let mut swarm = fetching(&content, 15 * S);
+    outputs(&mut swarm);
+    for (link, peer) in [(1, 2), (3, 4)] {
+        swarm.handle(
+            MS,
+            Input::LinkUp {
+                link,
+                peer,
+                outbound: true,
+            },
+        );
+        swarm.handle(MS, Input::Message(link, SwarmMessage::HavePiece(0)));
+    }
+    outputs(&mut swarm);
+    swarm.handle(2 * MS, Input::Message(1, SwarmMessage::Want(content.id)));
+    assert!(outputs(&mut swarm).contains(&Output::Close(1)));
+    swarm.handle(2 * MS, Input::Malformed(3, "garbage".into()));
+    assert!(outputs(&mut swarm).contains(&Output::Close(3)));
+    let mut banned: Vec<u32> = swarm.banned().copied().collect();
+    banned.sort();
+    assert_eq!(banned, [2, 4]);
+    // Banned peers are not dialed again.
+    swarm.handle(10 * S, Input::Providers(Ok(vec![2, 4, 6])));
+    assert_eq!(dials(&outputs(&mut swarm)), [6]);
+}

@@ -1,0 +1,266 @@
+//! [`TabSwarms`]: every resource a tab holds or fetches, and the routing of its swarm streams,
+//! sans-IO.
+//!
+//! A stream is about one resource. The tab that opens it says which with a first `Want`; until
+//! then an inbound stream belongs to no resource, and it is closed if it says anything else, if
+//! it names a resource this tab does not have, or if it says nothing for
+//! [`TabConfig::want_timeout`]. At most [`TabConfig::max_unnamed_links`] inbound streams wait
+//! for their `Want` at once; more are closed at once.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::time::Duration;
+
+use super::message::SwarmMessage;
+use super::resource::{Input, LinkId, Output, ResourceConfig, ResourceSwarm};
+use crate::content::content_id::ContentId;
+
+/// Tuning of [`TabSwarms`].
+#[derive(Debug, Clone)]
+pub struct TabConfig {
+    /// Each resource's tuning.
+    pub resource: ResourceConfig,
+    /// Inbound streams waiting for their `Want` at once.
+    pub max_unnamed_links: usize,
+    /// How long an inbound stream may take to say which resource it is about.
+    pub want_timeout: Duration,
+}
+
+impl Default for TabConfig {
+    fn default() -> Self {
+        Self {
+            resource: ResourceConfig::default(),
+            max_unnamed_links: 64,
+            want_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What happened on a stream.
+#[derive(Debug)]
+pub enum LinkInput {
+    /// Bytes arrived that do not make a whole message yet.
+    Bytes,
+    /// A whole message arrived.
+    Message(SwarmMessage),
+    /// Bytes arrived that are not a message.
+    Malformed(String),
+    /// The stream ended.
+    Closed,
+}
+
+/// What the caller must do.
+#[derive(Debug, PartialEq)]
+pub enum TabOutput<P> {
+    /// What a resource's swarm asks (see [`Output`]).
+    Resource(ContentId, Output<P>),
+    /// Close a stream that never joined a resource.
+    Close(LinkId),
+}
+
+#[derive(Debug)]
+struct Route<P> {
+    peer: P,
+    outbound: bool,
+    content: Option<ContentId>,
+    opened: Duration,
+}
+
+/// The swarms of one tab.
+#[derive(Debug)]
+pub struct TabSwarms<P> {
+    local: P,
+    config: TabConfig,
+    resources: HashMap<ContentId, ResourceSwarm<P>>,
+    routes: HashMap<LinkId, Route<P>>,
+    outputs: VecDeque<TabOutput<P>>,
+}
+
+impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
+    /// No resources yet, for the tab `local`.
+    pub fn new(local: P, config: TabConfig) -> Self {
+        Self {
+            local,
+            config,
+            resources: HashMap::new(),
+            routes: HashMap::new(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// The swarm of `id`, if the tab holds or fetches it.
+    pub fn resource(&self, id: &ContentId) -> Option<&ResourceSwarm<P>> {
+        self.resources.get(id)
+    }
+
+    /// Every resource the tab holds or fetches.
+    pub fn resources(&self) -> impl Iterator<Item = &ResourceSwarm<P>> {
+        self.resources.values()
+    }
+
+    /// Streams open (named or not).
+    pub fn link_count(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// The next thing to do, if any. Call until `None` after every input.
+    pub fn poll_output(&mut self) -> Option<TabOutput<P>> {
+        self.outputs.pop_front()
+    }
+
+    /// Takes `input` about resource `id` at `now`. `Hold` and `Fetch` start its swarm; other
+    /// inputs about a resource the tab dropped are ignored.
+    pub fn handle(&mut self, now: Duration, id: ContentId, input: Input<P>) {
+        let starts = matches!(input, Input::Hold(_) | Input::Fetch { .. });
+        if starts && !self.resources.contains_key(&id) {
+            let swarm = ResourceSwarm::new(id, self.local, self.config.resource.clone());
+            self.resources.insert(id, swarm);
+        }
+        if let Some(swarm) = self.resources.get_mut(&id) {
+            swarm.handle(now, input);
+            self.collect(id);
+        }
+    }
+
+    /// Stops holding and fetching `id`: its streams close (the caller tells waiters).
+    pub fn remove(&mut self, id: &ContentId) {
+        if self.resources.remove(id).is_none() {
+            return;
+        }
+        let links: Vec<LinkId> = self
+            .routes
+            .iter()
+            .filter(|(_, route)| route.content.as_ref() == Some(id))
+            .map(|(link, _)| *link)
+            .collect();
+        for link in links {
+            self.routes.remove(&link);
+            self.outputs.push_back(TabOutput::Close(link));
+        }
+    }
+
+    /// A stream to `peer` opened: by this tab about `about`, or by the peer (`about` is `None`).
+    pub fn link_opened(&mut self, now: Duration, link: LinkId, peer: P, about: Option<ContentId>) {
+        if about.is_none() && self.unnamed_links() >= self.config.max_unnamed_links {
+            self.outputs.push_back(TabOutput::Close(link));
+            return;
+        }
+        self.routes.insert(
+            link,
+            Route {
+                peer,
+                outbound: about.is_some(),
+                content: None,
+                opened: now,
+            },
+        );
+        if let Some(id) = about {
+            if self.resources.contains_key(&id) {
+                let want = Output::Send(link, SwarmMessage::Want(id));
+                self.outputs.push_back(TabOutput::Resource(id, want));
+            }
+            self.name(now, link, id);
+        }
+    }
+
+    /// Something happened on stream `link`.
+    pub fn link_input(&mut self, now: Duration, link: LinkId, input: LinkInput) {
+        let Some(route) = self.routes.get(&link) else {
+            return;
+        };
+        let Some(id) = route.content else {
+            match input {
+                LinkInput::Message(SwarmMessage::Want(id)) if !route.outbound => {
+                    self.name(now, link, id)
+                }
+                LinkInput::Bytes => {}
+                LinkInput::Closed => {
+                    self.routes.remove(&link);
+                }
+                LinkInput::Message(_) | LinkInput::Malformed(_) => self.close(link),
+            }
+            return;
+        };
+        let input = match input {
+            LinkInput::Bytes => Input::Bytes(link),
+            LinkInput::Message(message) => Input::Message(link, message),
+            LinkInput::Malformed(reason) => Input::Malformed(link, reason),
+            LinkInput::Closed => {
+                self.routes.remove(&link);
+                Input::LinkClosed(link)
+            }
+        };
+        self.handle(now, id, input);
+    }
+
+    /// Lets time pass: every swarm runs its timers; streams that never said `Want` close.
+    pub fn tick(&mut self, now: Duration) {
+        let timeout = self.config.want_timeout;
+        let silent: Vec<LinkId> = self
+            .routes
+            .iter()
+            .filter(|(_, r)| r.content.is_none() && now.saturating_sub(r.opened) >= timeout)
+            .map(|(link, _)| *link)
+            .collect();
+        for link in silent {
+            self.close(link);
+        }
+        let ids: Vec<ContentId> = self.resources.keys().copied().collect();
+        for id in ids {
+            self.handle(now, id, Input::Tick);
+        }
+    }
+
+    fn unnamed_links(&self) -> usize {
+        self.routes
+            .values()
+            .filter(|r| r.content.is_none() && !r.outbound)
+            .count()
+    }
+
+    /// Makes `link` a stream about `id`, or closes it if the tab does not have `id`.
+    fn name(&mut self, now: Duration, link: LinkId, id: ContentId) {
+        let Some(route) = self.routes.get_mut(&link) else {
+            return;
+        };
+        if !self.resources.contains_key(&id) {
+            // Not ours (any more): closing the stream says so.
+            return self.close(link);
+        }
+        route.content = Some(id);
+        let (peer, outbound) = (route.peer, route.outbound);
+        self.handle(
+            now,
+            id,
+            Input::LinkUp {
+                link,
+                peer,
+                outbound,
+            },
+        );
+    }
+
+    fn close(&mut self, link: LinkId) {
+        if self.routes.remove(&link).is_some() {
+            self.outputs.push_back(TabOutput::Close(link));
+        }
+    }
+
+    /// Moves what `id`'s swarm asks into the queue, forgetting the streams it closes.
+    fn collect(&mut self, id: ContentId) {
+        let Some(swarm) = self.resources.get_mut(&id) else {
+            return;
+        };
+        while let Some(output) = swarm.poll_output() {
+            if let Output::Close(link) = &output {
+                self.routes.remove(link);
+            }
+            self.outputs.push_back(TabOutput::Resource(id, output));
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "tab_tests.rs"]
+mod tests;
