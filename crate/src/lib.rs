@@ -6,24 +6,13 @@
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![warn(missing_docs)]
 
-pub mod backoff;
-pub mod bootstrap;
 pub mod cdn;
 pub mod content;
-pub mod direct_dial;
-pub mod error_chain;
-pub mod fin_ack_filter;
-pub mod length_prefixed;
-pub mod mesh;
-pub mod prompt_ping;
-pub mod rate_limit;
-pub mod rendezvous_wire;
-pub mod rtt_stats;
+pub mod net;
 pub mod signaling;
-pub mod sticky_eof;
 pub mod swarm;
-pub mod transport_kind;
-pub mod webrtc_sdp;
+pub mod util;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

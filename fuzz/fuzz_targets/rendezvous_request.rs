@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use peerfetch::{length_prefixed::MessageDecoder, rendezvous_wire::Request};
+use peerfetch::wire::{length_prefixed::MessageDecoder, rendezvous_wire::Request};
 
 fuzz_target!(|data: &[u8]| {
     let mut decoder = MessageDecoder::<Request>::default();

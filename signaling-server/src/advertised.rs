@@ -2,7 +2,7 @@
 
 use libp2p::{multiaddr::Protocol, Multiaddr, PeerId};
 use libp2p_webrtc::tokio::Fingerprint;
-use peerfetch::{bootstrap::Bootstrap, transport_kind::TransportKind};
+use peerfetch::{net::bootstrap::Bootstrap, net::transport_kind::TransportKind};
 use std::sync::RwLock;
 
 /// Listen addresses reported by libp2p and the operator's external addresses, and the other

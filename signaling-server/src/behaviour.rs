@@ -15,11 +15,8 @@ use libp2p::{
     swarm::NetworkBehaviour,
     StreamProtocol, Swarm,
 };
-use peerfetch::{prompt_ping, rendezvous_wire};
+use peerfetch::{net::prompt_ping, wire::protocols};
 use std::time::Duration;
-
-/// Identify protocol version shared by peerfetch servers and tabs.
-pub const PROTOCOL_VERSION: &str = "/peerfetch/0.1.0";
 
 /// How long a server's announcement that it holds registrations in a namespace lasts in the
 /// other servers' DHT stores, and how often it is renewed.
@@ -67,12 +64,12 @@ impl ServerBehaviour {
             ip_limits: ip_limits::Behaviour::new(connections.per_ip()),
             relay: relay::Behaviour::new(keypair.public().to_peer_id(), limits.to_config()),
             identify: identify::Behaviour::new(
-                identify::Config::new(PROTOCOL_VERSION.to_owned(), keypair.public())
+                identify::Config::new(protocols::IDENTIFY_VERSION.to_owned(), keypair.public())
                     .with_agent_version(format!("peerfetch-server/{}", env!("CARGO_PKG_VERSION"))),
             ),
             rendezvous: request_response::Behaviour::new(
                 [(
-                    StreamProtocol::new(rendezvous_wire::PROTOCOL),
+                    StreamProtocol::new(protocols::RENDEZVOUS),
                     ProtocolSupport::Inbound,
                 )],
                 request_response::Config::default(),

@@ -20,13 +20,14 @@ use libp2p::{
     swarm::ConnectionId,
     Multiaddr, PeerId, StreamProtocol,
 };
-use peerfetch::rendezvous_wire::{Request, RequestError, Response};
+use peerfetch::wire::protocols;
+use peerfetch::wire::rendezvous_wire::{Request, RequestError, Response};
 use rand::seq::SliceRandom;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// The servers' DHT protocol: a DHT of peerfetch servers only, apart from any public one.
-pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/peerfetch/kad/1.0.0");
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new(protocols::KAD);
 /// Registrations in a DISCOVER answer when the request names no limit.
 const DEFAULT_LIMIT: usize = 100;
 /// Most registrations in one DISCOVER answer (keeps it far below the 1 MiB message bound).

@@ -21,7 +21,9 @@ use libp2p::{
     swarm::SwarmEvent,
     yamux, Multiaddr, PeerId, SwarmBuilder, Transport as _,
 };
-use peerfetch::{bootstrap::Bootstrap, error_chain::error_chain, transport_kind::TransportKind};
+use peerfetch::{
+    net::bootstrap::Bootstrap, net::transport_kind::TransportKind, util::error_chain::error_chain,
+};
 use std::{collections::HashSet, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
@@ -85,7 +87,7 @@ impl Server {
         if let Some(addr) = cli
             .peers
             .iter()
-            .find(|addr| peerfetch::bootstrap::peer_of(addr).is_none())
+            .find(|addr| peerfetch::net::bootstrap::peer_of(addr).is_none())
         {
             return Err(ServerError::PeerWithoutId(addr.clone()));
         }
@@ -338,7 +340,7 @@ async fn listen_all(
 /// Dials each `--peer` server this server is not connected to.
 fn dial_peers(swarm: &mut ServerSwarm, peers: &[Multiaddr]) {
     for addr in peers {
-        let Some(peer) = peerfetch::bootstrap::peer_of(addr) else {
+        let Some(peer) = peerfetch::net::bootstrap::peer_of(addr) else {
             continue; // refused at bind
         };
         if swarm.is_connected(&peer) {

@@ -4,7 +4,7 @@
 
 use crate::rate_flag::Rate;
 use libp2p::PeerId;
-use peerfetch::rate_limit::TokenBucket;
+use peerfetch::util::rate_limit::TokenBucket;
 use std::collections::HashMap;
 use std::time::Duration;
 

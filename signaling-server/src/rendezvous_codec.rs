@@ -1,12 +1,12 @@
 //! The rendezvous protocol on a libp2p stream for `request_response`: one request read, one
-//! response written (messages from [`peerfetch::rendezvous_wire`]). The server only answers;
+//! response written (messages from [`peerfetch::wire::rendezvous_wire`]). The server only answers;
 //! it asks other servers with rust-libp2p's own rendezvous client.
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{request_response, StreamProtocol};
 use peerfetch::{
-    length_prefixed::MessageDecoder,
-    rendezvous_wire::{Request, RequestError, Response},
+    wire::length_prefixed::MessageDecoder,
+    wire::rendezvous_wire::{Request, RequestError, Response},
 };
 use std::io;
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use libp2p::multiaddr::Protocol;
-use peerfetch::transport_kind::TransportKind;
+use peerfetch::net::transport_kind::TransportKind;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

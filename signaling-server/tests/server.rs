@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use libp2p::{identify, multiaddr::Protocol, relay, rendezvous, swarm::SwarmEvent, Multiaddr};
-use peerfetch::{bootstrap::peer_of, rtt_stats::RttStats, transport_kind::TransportKind};
+use peerfetch::{
+    net::bootstrap::peer_of, net::transport_kind::TransportKind, util::rtt_stats::RttStats,
+};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(15);
@@ -268,7 +270,7 @@ async fn reservation_requests_are_rate_limited_per_peer() {
 async fn restart_keeps_peer_id_and_certhash() {
     let dir = temp_dir("restart");
     let args = loopback_args(&dir.join("key.json"));
-    let certhash = |doc: &peerfetch::bootstrap::Bootstrap| {
+    let certhash = |doc: &peerfetch::net::bootstrap::Bootstrap| {
         doc.addrs
             .iter()
             .flat_map(|a| a.iter())

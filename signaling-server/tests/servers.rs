@@ -10,7 +10,7 @@ use libp2p::{
     rendezvous::{ErrorCode, Namespace},
     PeerId, Swarm,
 };
-use peerfetch::transport_kind::TransportKind;
+use peerfetch::net::transport_kind::TransportKind;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 

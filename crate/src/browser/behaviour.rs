@@ -1,11 +1,8 @@
 //! The protocols a tab speaks with the server: relay client, identify, ping.
 
-use crate::prompt_ping;
+use crate::net::prompt_ping;
 use libp2p::{identify, identity::Keypair, ping, relay, rendezvous, swarm::NetworkBehaviour};
 use std::time::Duration;
-
-/// Identify protocol version shared with `peerfetch-server`.
-const PROTOCOL_VERSION: &str = "/peerfetch/0.1.0";
 
 /// A tab's network behaviour.
 #[derive(NetworkBehaviour)]
@@ -31,8 +28,11 @@ impl TabBehaviour {
             streams,
             rendezvous: rendezvous::client::Behaviour::new(key.clone()),
             identify: identify::Behaviour::new(
-                identify::Config::new(PROTOCOL_VERSION.to_owned(), key.public())
-                    .with_agent_version(format!("peerfetch-tab/{}", env!("CARGO_PKG_VERSION"))),
+                identify::Config::new(
+                    crate::wire::protocols::IDENTIFY_VERSION.to_owned(),
+                    key.public(),
+                )
+                .with_agent_version(format!("peerfetch-tab/{}", env!("CARGO_PKG_VERSION"))),
             ),
             ping: prompt_ping::Behaviour::new(ping::Config::new().with_interval(ping_interval)),
         }

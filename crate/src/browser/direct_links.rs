@@ -1,16 +1,13 @@
-//! Driving [`DirectDials`](crate::direct_dial::DirectDials) with the swarm: relayed dial, then
+//! Driving [`DirectDials`](crate::net::direct_dial::DirectDials) with the swarm: relayed dial, then
 //! the `/webrtc` dial, then the relayed connection closed; duplicate direct links resolved.
 
-use super::{behaviour::TabBehaviourEvent, tab_node::TabNode};
+use super::{behaviour::TabBehaviourEvent, clock::now, command::DialWaiter, tab_node::TabNode};
 use crate::{
-    bootstrap::peer_of,
-    direct_dial::{Links, Step},
-    error_chain::error_chain,
-    transport_kind::TransportKind,
+    net::direct_dial::{redundant_direct_links, Links, Step},
+    net::transport_kind::TransportKind,
+    util::error_chain::error_chain,
 };
-use futures::channel::oneshot;
 use libp2p::{
-    core::ConnectedPoint,
     multiaddr::Protocol,
     rendezvous,
     swarm::{
@@ -19,22 +16,7 @@ use libp2p::{
     },
     Multiaddr, PeerId,
 };
-use std::collections::{HashMap, VecDeque};
-
-/// Tabs remembered as attached to another server; past it the book starts afresh.
-const MAX_RELAYS_KNOWN: usize = 10_000;
-
-/// The server each tab attached elsewhere is reached through (`<server addr>/p2p/<server>`),
-/// learned from its signed registration. Tabs of our own server are reached through ours.
-pub(crate) type RelayBook = HashMap<PeerId, Multiaddr>;
-
-/// Who waits for a direct-connection attempt.
-pub(crate) enum Waiter {
-    /// A `peer.connect()` promise.
-    Page(oneshot::Sender<Result<(), String>>),
-    /// The mesh, which wants to hear about failures.
-    Mesh,
-}
+use std::collections::VecDeque;
 
 impl TabNode {
     /// Learns from discovered registrations which server relays to each tab.
@@ -46,27 +28,17 @@ impl TabNode {
             return;
         };
         let home = self.state.borrow().server;
-        if self.relays.len() > MAX_RELAYS_KNOWN {
-            self.relays.clear();
-        }
         for registration in registrations {
-            let peer = registration.record.peer_id();
-            let relay = registration.record.addresses().iter().find_map(relay_of);
-            match relay {
-                Some(relay) if peer_of(&relay) != Some(home) => {
-                    self.relays.insert(peer, relay);
-                }
-                _ => {
-                    self.relays.remove(&peer);
-                }
-            }
+            let record = &registration.record;
+            self.relays
+                .learn(record.peer_id(), record.addresses(), home);
         }
     }
 
     /// Starts (or joins) a direct connection attempt to `peer`.
-    pub(crate) fn connect(&mut self, peer: PeerId, waiter: Waiter) {
+    pub(crate) fn connect(&mut self, peer: PeerId, waiter: DialWaiter) {
         let Some(server_addr) = self.server_addr.clone() else {
-            if let Waiter::Page(reply) = waiter {
+            if let DialWaiter::Page(reply) = waiter {
                 let _ = reply.send(Err("not joined".into()));
             }
             return;
@@ -88,7 +60,7 @@ impl TabNode {
                 connection_id,
                 ..
             } => {
-                let transport = connection_kind(endpoint);
+                let transport = TransportKind::of_endpoint(endpoint);
                 if transport == TransportKind::WebRtc {
                     self.close_redundant_links(*peer_id, *connection_id, endpoint.is_dialer());
                 }
@@ -125,22 +97,14 @@ impl TabNode {
         for id in relayed {
             self.swarm.close_connection(id);
         }
-        // Keep the link dialed by the smaller peer id.
-        let keep_ours = *self.swarm.local_peer_id() < peer;
-        for (old, old_we_dialed) in direct {
-            let new_is_keeper = we_dialed == keep_ours;
-            let old_is_keeper = old_we_dialed == keep_ours;
-            let loser = if new_is_keeper || !old_is_keeper {
-                old
-            } else {
-                new
-            };
+        let local = *self.swarm.local_peer_id();
+        for loser in redundant_direct_links(local, peer, (new, we_dialed), &direct) {
             self.swarm.close_connection(loser);
         }
     }
 
     /// Carries out dial steps; a dial that cannot start fails its attempt at once.
-    fn run_steps(&mut self, server_addr: &Multiaddr, steps: Vec<Step<Waiter>>) {
+    fn run_steps(&mut self, server_addr: &Multiaddr, steps: Vec<Step<DialWaiter>>) {
         let mut queue: VecDeque<_> = steps.into();
         while let Some(step) = queue.pop_front() {
             let (peer, addr) = match step {
@@ -155,10 +119,12 @@ impl TabNode {
                     }
                     for waiter in waiters {
                         match waiter {
-                            Waiter::Page(reply) => {
+                            DialWaiter::Page(reply) => {
                                 let _ = reply.send(result.clone());
                             }
-                            Waiter::Mesh => self.mesh_dial_finished(peer, result.is_ok()),
+                            DialWaiter::Mesh => {
+                                self.membership.dial_finished(peer, result.is_ok(), now())
+                            }
                         }
                     }
                     continue;
@@ -184,7 +150,7 @@ impl TabNode {
 
     /// The server through which `peer` is reached: its own, if attached elsewhere.
     fn relay_to<'a>(&'a self, peer: PeerId, server_addr: &'a Multiaddr) -> &'a Multiaddr {
-        self.relays.get(&peer).unwrap_or(server_addr)
+        self.relays.relay_for(&peer).unwrap_or(server_addr)
     }
 
     fn links_to(&self, peer: PeerId) -> Links {
@@ -194,27 +160,6 @@ impl TabNode {
             relayed: !state.links(peer, TransportKind::Relay).is_empty(),
         }
     }
-}
-
-/// How a connection runs, from both of its addresses.
-pub(crate) fn connection_kind(endpoint: &ConnectedPoint) -> TransportKind {
-    let local = match endpoint {
-        ConnectedPoint::Listener { local_addr, .. } => Some(local_addr),
-        ConnectedPoint::Dialer { .. } => None,
-    };
-    TransportKind::of_connection(local, endpoint.get_remote_address())
-}
-
-/// The relay part of a relayed address (`<relay addr>/p2p/<relay>` before `/p2p-circuit`).
-fn relay_of(addr: &Multiaddr) -> Option<Multiaddr> {
-    let mut relay = Multiaddr::empty();
-    for protocol in addr.iter() {
-        if protocol == Protocol::P2pCircuit {
-            return peer_of(&relay).map(|_| relay);
-        }
-        relay.push(protocol);
-    }
-    None
 }
 
 /// `<server>/p2p-circuit/webrtc/p2p/<peer>`: a direct connection signalled through the relay.

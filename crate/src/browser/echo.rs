@@ -7,7 +7,7 @@ use libp2p_stream::Control;
 use std::{cell::Cell, rc::Rc};
 
 /// The protocol id.
-pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/peerfetch/echo/1.0.0");
+pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new(crate::wire::protocols::ECHO);
 
 /// Echo streams served at once; further ones are dropped (reset).
 const MAX_SERVED: usize = 16;

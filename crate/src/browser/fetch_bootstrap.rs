@@ -1,7 +1,7 @@
 //! Fetching and parsing the server's `GET /bootstrap`.
 
 use super::js_error::js_message;
-use crate::bootstrap::Bootstrap;
+use crate::net::bootstrap::Bootstrap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;

@@ -6,14 +6,15 @@
 use super::{
     behaviour::TabBehaviourEvent,
     fetch_bootstrap::fetch_bootstrap,
-    home::Home,
     join_options::JoinOptions,
-    membership::Membership,
-    tab_node::{build_swarm, TabNode},
+    tab_node::{build_swarm, AttachTimeouts, TabNode},
     tab_state::TabState,
     timeout::with_timeout,
 };
-use crate::{bootstrap::Bootstrap, error_chain::error_chain};
+use crate::net::{
+    bootstrap::Bootstrap, home::Home, membership::Membership, providers::ProviderRecords,
+};
+use crate::util::error_chain::error_chain;
 use futures::StreamExt;
 use libp2p::{
     core::transport::ListenerId, multiaddr::Protocol, relay, swarm::SwarmEvent, Multiaddr, PeerId,
@@ -35,7 +36,8 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         *swarm.local_peer_id(),
         options.swarm(),
         options.mesh_config(),
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let mut node = TabNode {
         swarm,
         control,
@@ -47,12 +49,13 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         server_addr: None,
         direct_dials: Default::default(),
         membership,
-        providers: Default::default(),
-        home: Home::new(
-            bootstrap.all_servers(),
-            options.dial_timeout(),
-            options.step_timeout(),
-        ),
+        providers: ProviderRecords::new(options.swarm()),
+        home: Home::new(bootstrap.all_servers()),
+        timeouts: AttachTimeouts {
+            dial: options.dial_timeout(),
+            step: options.step_timeout(),
+        },
+        listeners: Vec::new(),
         relays: Default::default(),
     };
     attach(&mut node, None).await?;
@@ -63,13 +66,11 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
 /// server just lost) for last: connected, a relay slot reserved, and listening for WebRTC
 /// connections signalled through it. Returns the server's peer id.
 pub(crate) async fn attach(node: &mut TabNode, avoid: Option<PeerId>) -> Result<PeerId, String> {
-    let mut servers = node.home.servers.clone();
-    servers.sort_by_key(|server| Some(server.peer_id) == avoid);
     let mut failures = Vec::new();
-    for server in servers {
+    for server in node.home.attempt_order(avoid) {
         match attach_to(node, &server).await {
             Ok(()) => return Ok(server.peer_id),
-            Err(reason) if node.home.servers.len() == 1 => return Err(reason),
+            Err(reason) if !node.home.has_alternatives() => return Err(reason),
             Err(reason) => failures.push(format!("{}: {reason}", server.peer_id)),
         }
     }
@@ -78,8 +79,8 @@ pub(crate) async fn attach(node: &mut TabNode, avoid: Option<PeerId>) -> Result<
 
 /// Attaches to `server`; only then does it become the tab's server (in `stats()` and events).
 async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String> {
-    let server_addr = connect_to_server(node, server, node.home.dial_timeout).await?;
-    let step_timeout = node.home.step_timeout;
+    let server_addr = connect_to_server(node, server, node.timeouts.dial).await?;
+    let step_timeout = node.timeouts.step;
     let reservation =
         reserve_relay_slot(node, server.peer_id, server_addr.clone(), step_timeout).await?;
     // Other tabs reach us at <server>/p2p-circuit/webrtc/p2p/<us>.
@@ -92,7 +93,7 @@ async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String>
                 .with(Protocol::WebRTC),
         )
         .map_err(|e| format!("cannot accept WebRTC connections: {e}"))?;
-    node.home.listeners = vec![reservation, webrtc];
+    node.listeners = vec![reservation, webrtc];
     node.server_addr = Some(server_addr);
     node.state.borrow_mut().server = server.peer_id;
     Ok(())

@@ -104,12 +104,12 @@ impl JoinOptions {
         millis(self.dial_timeout_ms, 5000)
     }
 
-    pub(crate) fn mesh_config(&self) -> crate::mesh::MeshConfig {
-        let defaults = crate::mesh::MeshConfig::default();
+    pub(crate) fn mesh_config(&self) -> crate::net::mesh::MeshConfig {
+        let defaults = crate::net::mesh::MeshConfig::default();
         let target = self
             .mesh_degree
             .map_or(defaults.target_degree, |d| d as usize);
-        crate::mesh::MeshConfig {
+        crate::net::mesh::MeshConfig {
             target_degree: target,
             max_degree: self
                 .max_degree

@@ -9,6 +9,7 @@
 mod behaviour;
 mod cdn;
 mod clock;
+mod command;
 mod content_options;
 mod content_service;
 mod content_store;

@@ -2,6 +2,7 @@
 
 use super::{
     cdn::{pass_through, Cdn},
+    command::Command,
     content_options::{DownloadOptions, ShareOptions},
     content_service::{ContentService, DownloadWaiter, Request, ServiceHandle, TransferInfo},
     content_store::{ContentStore, StoreError},
@@ -12,7 +13,6 @@ use super::{
     js_error::js_message,
     js_value::to_plain_js,
     share::share_blob,
-    tab_node::Command,
     tab_state::TabState,
     throughput,
     timeout::with_timeout,

@@ -1,119 +1,68 @@
-//! Content providers: a tab that holds pieces of a resource registers at the server under the
-//! resource's rendezvous namespace (`<swarm>/c/<hash>`), and a tab that wants it discovers who
-//! registered there. The same rendezvous service as swarm membership, one namespace per resource.
+//! Carrying out the tab's [`ProviderRecords`](crate::net::providers::ProviderRecords) with the
+//! swarm: provider registrations and lookups at the home server, and answering whoever waits.
 
-use super::{behaviour::TabBehaviourEvent, clock::now, tab_node::TabNode};
+use super::{behaviour::TabBehaviourEvent, clock::now, command::ProvidersReply, tab_node::TabNode};
 use crate::content::content_id::ContentId;
-use futures::channel::oneshot;
+use crate::net::providers::ProviderAction;
 use libp2p::{rendezvous, swarm::SwarmEvent, PeerId};
-use std::collections::HashMap;
-use std::time::Duration;
-
-/// Seconds a provider registration lasts on the server; renewed at half that.
-const PROVIDER_TTL: u64 = 120;
-/// A lookup not answered within this long is sent again.
-const LOOKUP_RETRY: Duration = Duration::from_secs(5);
-/// Providers asked for per lookup.
-const LOOKUP_LIMIT: u64 = 50;
-
-/// Someone waiting for a lookup's answer.
-pub(crate) type ProvidersReply = oneshot::Sender<Result<Vec<PeerId>, String>>;
-
-/// The resources this tab announces and the lookups in flight.
-#[derive(Default)]
-pub(crate) struct Providers {
-    /// Announced namespaces and when to renew each.
-    provided: HashMap<rendezvous::Namespace, Duration>,
-    /// Lookups in flight: who waits, and when the question was sent.
-    lookups: HashMap<rendezvous::Namespace, (Vec<ProvidersReply>, Duration)>,
-}
-
-impl Providers {
-    /// Registers every announced resource at the next chance (after moving to another server).
-    pub(crate) fn renew_now(&mut self) {
-        for next in self.provided.values_mut() {
-            *next = Duration::ZERO;
-        }
-    }
-}
-
-/// The rendezvous namespace of `id` within `swarm`.
-fn namespace(swarm: &str, id: &ContentId) -> Result<rendezvous::Namespace, String> {
-    let name = format!("{swarm}/c/{}", id.hash().to_hex());
-    rendezvous::Namespace::new(name).map_err(|e| format!("swarm name too long for content: {e}"))
-}
 
 impl TabNode {
     /// Starts announcing that this tab serves `id`.
     pub(crate) fn provide(&mut self, id: &ContentId) {
-        let namespace = namespace(&self.state.borrow().swarm, id);
-        match namespace {
-            Ok(namespace) => {
-                self.providers.provided.insert(namespace, Duration::ZERO);
-                self.renew_provider_records();
-            }
-            Err(e) => tracing::warn!("cannot provide {id}: {e}"),
+        if let Err(e) = self.providers.provide(id, now()) {
+            tracing::warn!("cannot provide {id}: {e}");
         }
+        self.carry_out_provider_actions();
     }
 
     /// Stops announcing `id`.
     pub(crate) fn unprovide(&mut self, id: &ContentId) {
-        let namespace = namespace(&self.state.borrow().swarm, id);
-        let Ok(namespace) = namespace else {
-            return;
-        };
-        if self.providers.provided.remove(&namespace).is_some() {
-            let server = self.state.borrow().server;
-            self.swarm
-                .behaviour_mut()
-                .rendezvous
-                .unregister(namespace, server);
-        }
+        self.providers.unprovide(id);
+        self.carry_out_provider_actions();
     }
 
     /// Asks the server which tabs serve `id`.
     pub(crate) fn find_providers(&mut self, id: &ContentId, reply: ProvidersReply) {
-        let namespace = namespace(&self.state.borrow().swarm, id);
-        let namespace = match namespace {
-            Ok(namespace) => namespace,
-            Err(e) => {
-                let _ = reply.send(Err(e));
-                return;
+        match self.providers.find(id, reply, now()) {
+            Ok(()) => self.carry_out_provider_actions(),
+            Err((e, reply)) => {
+                let _ = reply.send(Err(e.to_string()));
             }
-        };
-        let now = now();
-        let (waiting, asked) = self
-            .providers
-            .lookups
-            .entry(namespace.clone())
-            .or_insert_with(|| (Vec::new(), now));
-        waiting.push(reply);
-        // A question unanswered for long is asked again rather than waited on forever.
-        if waiting.len() == 1 || now.saturating_sub(*asked) > LOOKUP_RETRY {
-            *asked = now;
-            let server = self.state.borrow().server;
-            self.swarm.behaviour_mut().rendezvous.discover(
-                Some(namespace),
-                None,
-                Some(LOOKUP_LIMIT),
-                server,
-            );
         }
     }
 
     /// Registers the namespaces that are due. Called on the tab's timer.
     pub(crate) fn renew_provider_records(&mut self) {
+        self.providers.renew_due(now());
+        self.carry_out_provider_actions();
+    }
+
+    fn carry_out_provider_actions(&mut self) {
         let server = self.state.borrow().server;
-        let now = now();
-        for (namespace, next) in &mut self.providers.provided {
-            if *next > now {
-                continue;
+        while let Some(action) = self.providers.poll_action() {
+            match action {
+                ProviderAction::Register { namespace, ttl } => {
+                    let Some(ns) = self.namespace(&namespace) else {
+                        continue;
+                    };
+                    let rendezvous = &mut self.swarm.behaviour_mut().rendezvous;
+                    if let Err(e) = rendezvous.register(ns, server, Some(ttl)) {
+                        tracing::warn!(%namespace, "cannot register as provider: {e}");
+                    }
+                }
+                ProviderAction::Unregister(namespace) => {
+                    if let Some(ns) = self.namespace(&namespace) {
+                        self.swarm.behaviour_mut().rendezvous.unregister(ns, server);
+                    }
+                }
+                ProviderAction::Discover { namespace, limit } => {
+                    let ns = self.namespace(&namespace);
+                    if ns.is_some() {
+                        let rendezvous = &mut self.swarm.behaviour_mut().rendezvous;
+                        rendezvous.discover(ns, None, Some(limit), server);
+                    }
+                }
             }
-            let rendezvous = &mut self.swarm.behaviour_mut().rendezvous;
-            if let Err(e) = rendezvous.register(namespace.clone(), server, Some(PROVIDER_TTL)) {
-                tracing::warn!(%namespace, "cannot register as provider: {e}");
-            }
-            *next = now + Duration::from_secs(PROVIDER_TTL / 2);
         }
     }
 
@@ -136,7 +85,7 @@ impl TabNode {
                     .map(|r| r.record.peer_id())
                     .filter(|peer| *peer != local)
                     .collect();
-                (namespace.clone(), Ok(peers))
+                (namespace.to_string(), Ok(peers))
             }
             SwarmEvent::Behaviour(TabBehaviourEvent::Rendezvous(
                 rendezvous::client::Event::DiscoverFailed {
@@ -145,17 +94,12 @@ impl TabNode {
                     ..
                 },
             )) => (
-                namespace.clone(),
+                namespace.to_string(),
                 Err(format!("provider lookup refused: {error:?}")),
             ),
             _ => return,
         };
-        let (waiting, _) = self
-            .providers
-            .lookups
-            .remove(&namespace)
-            .unwrap_or_default();
-        for reply in waiting {
+        for reply in self.providers.answered(&namespace) {
             let _ = reply.send(answer.clone());
         }
     }

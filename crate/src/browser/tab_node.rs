@@ -1,5 +1,6 @@
 //! The tab's libp2p swarm and how its events update [`TabState`] and reach the page.
 
+use super::command::{Command, DialWaiter, ProvidersReply};
 use super::{
     behaviour::{TabBehaviour, TabBehaviourEvent},
     events::dispatch,
@@ -7,23 +8,18 @@ use super::{
     webrtc::WebRtcTransport,
     webrtc_direct::WebRtcDirectTransport,
 };
-use super::{
-    direct_links::{RelayBook, Waiter},
-    home::Home,
-    membership::Membership,
-    providers::{Providers, ProvidersReply},
+use crate::net::transport_kind::TransportKind;
+use crate::net::{
+    direct_dial::DirectDials, home::Home, membership::Membership, providers::ProviderRecords,
+    relay_book::RelayBook,
 };
-use crate::content::content_id::ContentId;
-use crate::direct_dial::DirectDials;
-use futures::{
-    channel::{mpsc, oneshot},
-    StreamExt,
-};
+use futures::{channel::mpsc, StreamExt};
+use libp2p::core::transport::ListenerId;
 use libp2p::{
     core::{muxing::StreamMuxerBox, upgrade::Version},
     noise, ping, relay,
     swarm::SwarmEvent,
-    websocket_websys, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder, Transport as _,
+    websocket_websys, yamux, Multiaddr, Swarm, SwarmBuilder, Transport as _,
 };
 use libp2p_stream::Control;
 use serde_json::json;
@@ -33,19 +29,6 @@ use web_sys::{EventTarget, RtcConfiguration};
 /// Connections with nothing open on them are closed after this long.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What the JS API asks of the running swarm task.
-pub(crate) enum Command {
-    /// Open a direct WebRTC connection to a peer of the swarm (through the server's relay).
-    Connect(PeerId, oneshot::Sender<Result<(), String>>),
-    /// Announce at the server that this tab serves a resource, until withdrawn.
-    Provide(ContentId),
-    /// Stop announcing a resource.
-    Unprovide(ContentId),
-    /// Ask the server which tabs serve a resource.
-    FindProviders(ContentId, ProvidersReply),
-    Close,
-}
-
 /// A swarm plus the state and event target it reports to.
 pub(crate) struct TabNode {
     pub(crate) swarm: Swarm<TabBehaviour>,
@@ -54,13 +37,26 @@ pub(crate) struct TabNode {
     pub(crate) events: EventTarget,
     /// The address the server was reached at, once joined.
     pub(crate) server_addr: Option<Multiaddr>,
-    pub(crate) direct_dials: DirectDials<Waiter>,
-    pub(crate) membership: Membership,
-    pub(crate) providers: Providers,
-    /// The home server and the others to move to.
-    pub(crate) home: Home,
+    pub(crate) direct_dials: DirectDials<DialWaiter>,
     /// Which server relays to tabs attached elsewhere.
     pub(crate) relays: RelayBook,
+    pub(crate) membership: Membership,
+    pub(crate) providers: ProviderRecords<ProvidersReply>,
+    /// The home server and the others to move to.
+    pub(crate) home: Home,
+    /// Bounds on attaching to a server.
+    pub(crate) timeouts: AttachTimeouts,
+    /// The listeners (relay reservation, WebRTC) held at the home server.
+    pub(crate) listeners: Vec<ListenerId>,
+}
+
+/// Bounds on attaching to a server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttachTimeouts {
+    /// Reaching one server over one transport.
+    pub(crate) dial: Duration,
+    /// Each later step (the relay reservation).
+    pub(crate) step: Duration,
 }
 
 /// Builds a swarm with a fresh identity, the WebRTC-direct, browser-to-browser WebRTC and
@@ -136,7 +132,7 @@ impl TabNode {
                 endpoint,
                 ..
             } => {
-                let transport = super::direct_links::connection_kind(endpoint);
+                let transport = TransportKind::of_endpoint(endpoint);
                 let info = state.opened(*connection_id, *peer_id, transport, endpoint.is_dialer());
                 tracing::info!(peer = %peer_id, %transport, "connection established");
                 drop(state);
@@ -195,7 +191,9 @@ impl TabNode {
             futures::select! {
                 event = self.swarm.select_next_some() => self.handle(&event),
                 command = commands.next() => match command {
-                    Some(Command::Connect(peer, reply)) => self.connect(peer, Waiter::Page(reply)),
+                    Some(Command::Connect(peer, reply)) => {
+                        self.connect(peer, DialWaiter::Page(reply));
+                    }
                     Some(Command::Provide(id)) => self.provide(&id),
                     Some(Command::Unprovide(id)) => self.unprovide(&id),
                     Some(Command::FindProviders(id, reply)) => self.find_providers(&id, reply),

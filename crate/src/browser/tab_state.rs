@@ -1,6 +1,6 @@
 //! What the page can read about its tab: open connections, ping RTTs, the relay reservation.
 
-use crate::{rtt_stats::RttStats, transport_kind::TransportKind};
+use crate::{net::transport_kind::TransportKind, util::rtt_stats::RttStats};
 use libp2p::{swarm::ConnectionId, PeerId};
 use serde::Serialize;
 use std::collections::BTreeMap;

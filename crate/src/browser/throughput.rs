@@ -6,7 +6,7 @@ use libp2p::{PeerId, StreamProtocol};
 use libp2p_stream::Control;
 
 /// The protocol id.
-pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/peerfetch/throughput/1.0.0");
+pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new(crate::wire::protocols::THROUGHPUT);
 
 /// Bytes per write when sending.
 const CHUNK: usize = 64 * 1024;

@@ -2,7 +2,7 @@
 //! WebRTC-direct spec, a Noise handshake on channel 0, then a [`Connection`].
 
 use super::rtc::{Connection, ConnectionError, PeerConnection};
-use crate::{browser::js_error::js_message, webrtc_sdp};
+use crate::{browser::js_error::js_message, wire::webrtc_sdp};
 use futures::{future::BoxFuture, FutureExt};
 use libp2p::{
     core::transport::{DialOpts, ListenerId, TransportError, TransportEvent},

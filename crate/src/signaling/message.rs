@@ -4,10 +4,7 @@
 use bytes::Bytes;
 use prost::Message as _;
 
-use crate::length_prefixed::{encode_frame, FrameError, FromFrame, MessageDecoder};
-
-/// Protocol id of the signaling stream.
-pub const PROTOCOL: &str = "/webrtc-signaling/0.0.1";
+use crate::wire::length_prefixed::{encode_frame, FrameError, FromFrame, MessageDecoder};
 
 /// Largest message accepted or sent. An SDP with many candidates is a few KiB; anything near
 /// this is hostile.

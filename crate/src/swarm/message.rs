@@ -8,10 +8,7 @@ use prost::Message as _;
 use crate::content::content_id::{ContentId, ContentIdError};
 use crate::content::piece_layout::MAX_PIECES;
 use crate::content::piece_proof::MAX_ENCODED_PIECE;
-use crate::length_prefixed::{encode_frame, FrameError, FromFrame, MessageDecoder};
-
-/// Protocol id of a swarm stream.
-pub const PROTOCOL: &str = "/peerfetch/swarm/1";
+use crate::wire::length_prefixed::{encode_frame, FrameError, FromFrame, MessageDecoder};
 
 /// Largest message: one encoded piece and its header.
 pub const MAX_MESSAGE_LEN: usize = MAX_ENCODED_PIECE + 64;

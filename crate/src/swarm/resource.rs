@@ -29,11 +29,11 @@ use super::download::{Download, DownloadConfig, DropReason, Event, PeerStats};
 use super::message::{RejectReason, SwarmMessage};
 use super::progress::{Progress, ProgressMeter};
 use super::upload_queue::{Upload, UploadQueue, DEFAULT_MAX_QUEUED};
-use crate::backoff::Backoff;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 use crate::content::stored_piece::{encoded_from_stored, stored_form};
+use crate::net::backoff::Backoff;
 
 /// Names a stream for the life of the tab (the caller allocates them).
 pub type LinkId = u64;

@@ -10,7 +10,7 @@ use libp2p::{
     core::transport::ListenerId, multiaddr::Protocol, noise, ping, relay, rendezvous,
     swarm::NetworkBehaviour, swarm::SwarmEvent, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder,
 };
-use peerfetch::prompt_ping;
+use peerfetch::net::prompt_ping;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;

@@ -6,7 +6,7 @@
 mod server_probe;
 
 use libp2p::Multiaddr;
-use peerfetch::{bootstrap::Bootstrap, transport_kind::TransportKind};
+use peerfetch::{net::bootstrap::Bootstrap, net::transport_kind::TransportKind};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;

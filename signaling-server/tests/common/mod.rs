@@ -13,7 +13,7 @@ use libp2p::{
     swarm::{behaviour::toggle::Toggle, NetworkBehaviour},
     yamux, Multiaddr, Swarm, SwarmBuilder, Transport as _,
 };
-use peerfetch::{bootstrap::Bootstrap, prompt_ping, transport_kind::TransportKind};
+use peerfetch::{net::bootstrap::Bootstrap, net::prompt_ping, net::transport_kind::TransportKind};
 use std::{
     path::{Path, PathBuf},
     process::Stdio,

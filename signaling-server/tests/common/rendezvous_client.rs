@@ -6,7 +6,7 @@ use libp2p::{
     swarm::SwarmEvent,
     PeerId, Swarm,
 };
-use peerfetch::transport_kind::TransportKind;
+use peerfetch::net::transport_kind::TransportKind;
 use std::collections::HashSet;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! once it prints its URLs), then read over HTTP (`/bootstrap` on the public listener, a sample
 //! of `/metrics` on the admin listener).
 
-use peerfetch::bootstrap::Bootstrap;
+use peerfetch::net::bootstrap::Bootstrap;
 use std::{path::Path, process::Stdio, time::Duration};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},

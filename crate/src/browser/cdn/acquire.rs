@@ -25,6 +25,7 @@ use super::Cdn;
 use crate::cdn::manifest::ManifestEntry;
 use crate::cdn::offload_stats::Source;
 use crate::cdn::origin_ranges::missing_ranges;
+use crate::cdn::peer_patience::PeerPatience;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_hasher::ContentHasher;
 use crate::content::content_id::ContentId;
@@ -32,9 +33,6 @@ use crate::content::piece_layout::PieceLayout;
 
 /// How often a fetch from peers checks whether they still deliver.
 const CHECK_EVERY_MS: u32 = 100;
-/// While peers deliver other resources of the page, a resource waits this many peer timeouts
-/// for its own first bytes (its requests may queue behind theirs) before the origin is asked.
-const PATIENCE_WHILE_PEERS_DELIVER: u32 = 3;
 /// Largest resource put together in memory from origin parts; a larger one the origin serves
 /// directly (and it is not stored).
 const MAX_ASSEMBLED: u64 = 512 << 20;
@@ -101,8 +99,7 @@ pub(crate) async fn obtain(
 }
 
 /// Downloads the resource from peers; gives up (cancelling the download, keeping the pieces
-/// it verified) when no peer has it, or when no byte of it arrived for the peer timeout and
-/// none of any other resource either (or for [`PATIENCE_WHILE_PEERS_DELIVER`] timeouts).
+/// it verified) when no peer has it, or when [`PeerPatience`] runs out.
 async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, String> {
     let id = entry.cid;
     let started = now();
@@ -122,6 +119,10 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
         .requests
         .unbounded_send(Request::Download(id, waiter))
         .map_err(|_| "the peer is closed".to_owned())?;
+    let patience = PeerPatience {
+        timeout: cdn.config.peer_timeout,
+        started,
+    };
     let mut blob = blob.fuse();
     loop {
         let mut check = TimeoutFuture::new(CHECK_EVERY_MS).fuse();
@@ -131,12 +132,8 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
             }
             _ = check => {
                 let now = now();
-                let idle = now.saturating_sub(activity.get());
-                let peers_idle = now.saturating_sub(cdn.peer_activity.get().max(started));
-                let timeout = cdn.config.peer_timeout;
-                if idle >= timeout
-                    && (peers_idle >= timeout || idle >= timeout * PATIENCE_WHILE_PEERS_DELIVER)
-                {
+                if patience.exhausted(now, activity.get(), cdn.peer_activity.get()) {
+                    let idle = now.saturating_sub(activity.get());
                     let _ = cdn.service.requests.unbounded_send(Request::Cancel(id));
                     return Err(format!("no byte came from peers for {} ms", idle.as_millis()));
                 }

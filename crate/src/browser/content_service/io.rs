@@ -12,20 +12,21 @@ use libp2p::{PeerId, Stream, StreamProtocol};
 use libp2p_stream::Control;
 
 use super::super::clock::now;
+use super::super::command::Command;
 use super::super::content_store::{ContentMeta, ContentStore, StoreError};
 use super::super::swarm_link::LinkWriter;
-use super::super::tab_node::Command;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 use crate::content::piece_proof::verify_piece;
 use crate::content::stored_piece::encoded_from_stored;
-use crate::rate_limit::TokenBucket;
-use crate::swarm::message::{SwarmMessage, PROTOCOL};
+use crate::swarm::message::SwarmMessage;
 use crate::swarm::upload_queue::Upload;
+use crate::util::rate_limit::TokenBucket;
+use crate::wire::protocols;
 
 /// The stream protocol of swarm links.
-pub(crate) const SWARM_PROTOCOL: StreamProtocol = StreamProtocol::new(PROTOCOL);
+pub(crate) const SWARM_PROTOCOL: StreamProtocol = StreamProtocol::new(protocols::SWARM);
 
 /// What a task the service started reports back.
 pub(crate) enum Report {

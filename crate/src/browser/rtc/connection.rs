@@ -6,7 +6,7 @@
 //! exists are lost, leaving those streams to time out after 10 s (the ping stall we measured).
 
 use super::data_channel::DataChannel;
-use crate::sticky_eof::StickyEof;
+use crate::wire::sticky_eof::StickyEof;
 use futures::{channel::mpsc, stream::FuturesUnordered, Future, StreamExt};
 use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
 use libp2p_webrtc_utils::{DropListener, Stream};

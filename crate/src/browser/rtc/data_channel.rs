@@ -1,7 +1,7 @@
 //! An `RTCDataChannel` as `AsyncRead + AsyncWrite`, with its JS handlers installed the moment the
 //! channel is known (so no message is missed) and a send queue deep enough for throughput.
 
-use crate::fin_ack_filter::FinAckFilter;
+use crate::wire::fin_ack_filter::FinAckFilter;
 use bytes::BytesMut;
 use futures::{task::AtomicWaker, AsyncRead, AsyncWrite};
 use send_wrapper::SendWrapper;

@@ -7,10 +7,7 @@
 //! as the answerer. Either way the result is a direct `RTCPeerConnection`.
 
 use super::negotiate::{negotiate, NegotiationError};
-use crate::{
-    browser::rtc::Connection,
-    signaling::{message::PROTOCOL, session::Role},
-};
+use crate::{browser::rtc::Connection, signaling::session::Role, wire::protocols};
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use libp2p::{
     core::transport::{DialOpts, ListenerId, TransportError, TransportEvent},
@@ -118,7 +115,7 @@ impl libp2p::core::Transport for WebRtcTransport {
         }
         let incoming = self
             .control
-            .accept(StreamProtocol::new(PROTOCOL))
+            .accept(StreamProtocol::new(protocols::SIGNALING))
             .map_err(|e| TransportError::Other(WebRtcError::SignalingStream(e.to_string())))?;
         self.listener = Some(Listener {
             id,
@@ -153,7 +150,7 @@ impl libp2p::core::Transport for WebRtcTransport {
         let timeout = self.timeout;
         Ok(SendWrapper::new(async move {
             let stream = control
-                .open_stream(peer, StreamProtocol::new(PROTOCOL))
+                .open_stream(peer, StreamProtocol::new(protocols::SIGNALING))
                 .await
                 .map_err(|e| WebRtcError::SignalingStream(e.to_string()))?;
             let connection = negotiate(Role::Offerer, stream, &config, timeout).await?;

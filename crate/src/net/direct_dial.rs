@@ -2,7 +2,7 @@
 //! through the server (signaling needs it), then the `/webrtc` dial over it. One attempt per
 //! peer at a time; every caller waiting on that peer gets the same outcome.
 
-use crate::transport_kind::TransportKind;
+use crate::net::transport_kind::TransportKind;
 use libp2p::{swarm::ConnectionId, PeerId};
 use std::collections::HashMap;
 
@@ -126,6 +126,32 @@ impl<W> DirectDials<W> {
     }
 }
 
+/// Which direct links to `peer` to close when a new one (`new`: its id, and whether this tab
+/// dialed it) comes up beside `existing` ones. When both tabs dialed each other at once, both
+/// keep the link the tab with the smaller peer id dialed, so they close the same one.
+pub fn redundant_direct_links<C: Copy + PartialEq>(
+    local: PeerId,
+    peer: PeerId,
+    new: (C, bool),
+    existing: &[(C, bool)],
+) -> Vec<C> {
+    let keep_ours = local < peer;
+    let new_is_keeper = new.1 == keep_ours;
+    let mut close = Vec::new();
+    for &(old, old_we_dialed) in existing {
+        let old_is_keeper = old_we_dialed == keep_ours;
+        let loser = if new_is_keeper || !old_is_keeper {
+            old
+        } else {
+            new.0
+        };
+        if !close.contains(&loser) {
+            close.push(loser);
+        }
+    }
+    close
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +240,31 @@ mod tests {
         assert!(
             matches!(&dials.failed(b, None, "refused")[..], [Step::Resolve(_, w, Err(_))] if w == &vec![2])
         );
+    }
+
+    #[test]
+    fn both_tabs_keep_the_link_the_smaller_peer_id_dialed() {
+        let (a, b) = (peer(), peer());
+        let (small, large) = if a < b { (a, b) } else { (b, a) };
+        // Link 1 was dialed by the small tab, link 2 by the large one; each tab sees both,
+        // in either order, and must close link 2.
+        for (new, old) in [(1, 2), (2, 1)] {
+            let small_dialed = |link| link == 1;
+            let at_small = redundant_direct_links(
+                small,
+                large,
+                (new, small_dialed(new)),
+                &[(old, small_dialed(old))],
+            );
+            let at_large = redundant_direct_links(
+                large,
+                small,
+                (new, !small_dialed(new)),
+                &[(old, !small_dialed(old))],
+            );
+            assert_eq!(at_small, [2]);
+            assert_eq!(at_large, [2]);
+        }
+        assert!(redundant_direct_links::<u8>(small, large, (1, true), &[]).is_empty());
     }
 }

@@ -6,6 +6,7 @@
 //! exponentially from peers whose dials fail, forgets peers discovery stopped reporting, and
 //! drops inbound links past `max_degree` so a popular tab stays within the browser's limits.
 
+use super::backoff::Backoff;
 use libp2p::PeerId;
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -61,7 +62,7 @@ pub enum MeshAction {
 #[derive(Debug, Clone)]
 struct Candidate {
     last_seen: Duration,
-    failures: u32,
+    backoff: Backoff,
     retry_at: Duration,
 }
 
@@ -111,11 +112,12 @@ impl Mesh {
         if self.candidates.len() >= self.config.max_candidates {
             return;
         }
+        let backoff = Backoff::new(self.config.backoff_base, self.config.backoff_max);
         self.candidates.insert(
             peer,
             Candidate {
                 last_seen: now,
-                failures: 0,
+                backoff,
                 retry_at: now,
             },
         );
@@ -125,7 +127,7 @@ impl Mesh {
     pub fn connected(&mut self, peer: PeerId, now: Duration) {
         self.dialing.remove(&peer);
         if let Some(candidate) = self.candidates.get_mut(&peer) {
-            candidate.failures = 0;
+            candidate.backoff.reset();
             candidate.last_seen = now;
         }
         if self.neighbours.contains(&peer) {
@@ -151,14 +153,7 @@ impl Mesh {
     pub fn dial_failed(&mut self, peer: PeerId, now: Duration) {
         self.dialing.remove(&peer);
         if let Some(candidate) = self.candidates.get_mut(&peer) {
-            candidate.failures = candidate.failures.saturating_add(1);
-            let factor = 1u32 << candidate.failures.saturating_sub(1).min(16);
-            let backoff = self
-                .config
-                .backoff_base
-                .saturating_mul(factor)
-                .min(self.config.backoff_max);
-            candidate.retry_at = now + backoff;
+            candidate.retry_at = now + candidate.backoff.fail(0.0);
         }
     }
 
@@ -190,7 +185,7 @@ impl Mesh {
                     && c.retry_at <= now
             })
             // Fewest failures first, then a stable order so every tab does not pick the same.
-            .min_by_key(|(peer, c)| (c.failures, spread(&self.local, peer)))
+            .min_by_key(|(peer, c)| (c.backoff.failures(), spread(&self.local, peer)))
             .map(|(peer, _)| *peer)?;
         self.dialing.insert(next);
         Some(MeshAction::Dial(next))

@@ -1,7 +1,7 @@
 //! The bootstrap document a `peerfetch-server` serves at `GET /bootstrap`, and the order in which
 //! a tab tries the addresses it lists.
 
-use crate::transport_kind::TransportKind;
+use crate::net::transport_kind::TransportKind;
 use libp2p::{multiaddr::Protocol, Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 

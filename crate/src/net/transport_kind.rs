@@ -1,5 +1,6 @@
 //! Naming the transport a libp2p connection runs over, from its multiaddr.
 
+use libp2p::core::ConnectedPoint;
 use libp2p::multiaddr::{Multiaddr, Protocol};
 use std::fmt;
 
@@ -45,6 +46,15 @@ impl TransportKind {
             (Self::Other, Some(local)) => Self::of(local),
             (kind, _) => kind,
         }
+    }
+
+    /// Classifies a connection from its endpoint.
+    pub fn of_endpoint(endpoint: &ConnectedPoint) -> Self {
+        let local = match endpoint {
+            ConnectedPoint::Listener { local_addr, .. } => Some(local_addr),
+            ConnectedPoint::Dialer { .. } => None,
+        };
+        Self::of_connection(local, endpoint.get_remote_address())
     }
 
     /// The name used in the JS API and in logs.

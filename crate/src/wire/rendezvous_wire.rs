@@ -11,10 +11,7 @@ use libp2p::{
 };
 use prost::Message as _;
 
-use crate::length_prefixed::{encode_frame, FrameError, FromFrame};
-
-/// Protocol id of the rendezvous protocol.
-pub const PROTOCOL: &str = "/rendezvous/1.0.0";
+use crate::wire::length_prefixed::{encode_frame, FrameError, FromFrame};
 
 /// Longest message read or written: a discovery answer of a few hundred signed peer records.
 pub const MAX_MESSAGE_LEN: usize = 1024 * 1024;
@@ -360,7 +357,7 @@ struct WireDiscoverResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::length_prefixed::MessageDecoder;
+    use crate::wire::length_prefixed::MessageDecoder;
     use libp2p::identity::Keypair;
 
     fn decode(bytes: &[u8]) -> Result<Option<Request>, RequestError> {

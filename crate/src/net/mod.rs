@@ -1,0 +1,13 @@
+//! Connection policy, sans-IO: how a tab reaches servers and other tabs, whom it links to, and
+//! when it retries. The decisions live here; `browser/` carries them out.
+
+pub mod backoff;
+pub mod bootstrap;
+pub mod direct_dial;
+pub mod home;
+pub mod membership;
+pub mod mesh;
+pub mod prompt_ping;
+pub mod providers;
+pub mod relay_book;
+pub mod transport_kind;

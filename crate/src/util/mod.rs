@@ -1,0 +1,5 @@
+//! Small pieces used across the crate and by the server.
+
+pub mod error_chain;
+pub mod rate_limit;
+pub mod rtt_stats;

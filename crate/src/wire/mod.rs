@@ -1,0 +1,8 @@
+//! Bytes on the wire: protocol ids, codecs and stream adapters, shared by tab and server.
+
+pub mod fin_ack_filter;
+pub mod length_prefixed;
+pub mod protocols;
+pub mod rendezvous_wire;
+pub mod sticky_eof;
+pub mod webrtc_sdp;
