@@ -5,6 +5,7 @@
 //! tab and the wasm-bindgen JS API — lives in [`browser`] and only exists on `wasm32`.
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![warn(missing_docs)]
+#![deny(clippy::wildcard_imports)]
 
 pub mod cdn;
 pub mod content;

@@ -2,6 +2,7 @@
 //! port 0 and run servers side by side), [`Server::run`] serves until shut down.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(clippy::wildcard_imports)]
 
 mod advertised;
 mod behaviour;

@@ -1,39 +1,18 @@
-//! The browser side: a libp2p swarm in the tab and the JS API around it (wasm32 only).
+//! The browser side: a libp2p swarm in the tab and the JS API around it (wasm32 only). It
+//! carries out what the sans-IO state machines of the crate decide, against libp2p, WebRTC,
+//! OPFS and `fetch`.
 //!
-//! [`Peer::join`] fetches the server's `/bootstrap`, dials it over WebRTC-direct (WebSocket when
-//! that fails; another server of the network when it is down), reserves a relay slot, then
-//! hands the swarm to a task that runs until [`Peer::close`] (and moves to another server when
-//! its own goes away). The page reads state through `connections()`/`stats()` and listens to events
-//! on `peer.events`.
+//! - [`api`]: what the page calls (`Peer` and its options).
+//! - `node`: the tab's libp2p swarm task: joining, membership, providers, direct links, moving
+//!   to another server.
+//! - `content`: sharing, the content service carrying out the swarms, the store, `peer.fetch`.
+//! - `transport`: WebRTC-direct to servers, browser-to-browser WebRTC, data channels as streams.
+//! - `js`: small bridges to JS (time, errors, events, listeners, timeouts).
 
-mod behaviour;
-mod cdn;
-mod clock;
-mod command;
-mod content_options;
-mod content_service;
-mod content_store;
-mod direct_links;
-mod echo;
-mod events;
-mod fetch_bootstrap;
-mod home;
-mod join;
-mod join_options;
-mod js_error;
-mod js_listener;
-mod js_value;
-mod membership;
-mod peer;
-mod providers;
-mod rtc;
-mod share;
-mod swarm_link;
-mod tab_node;
-mod tab_state;
-mod throughput;
-mod timeout;
-mod webrtc;
-mod webrtc_direct;
+pub mod api;
+mod content;
+mod js;
+mod node;
+mod transport;
 
-pub use peer::Peer;
+pub use api::peer::Peer;

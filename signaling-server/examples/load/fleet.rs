@@ -25,6 +25,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const STEP: Duration = Duration::from_secs(30);
 /// Clients starting their attach at once.
 const ATTACH_CONCURRENCY: usize = 200;
+/// Reports waiting for the driver; clients wait while it is full.
+const MAX_QUEUED_REPORTS: usize = 1024;
 /// Longest wait for the next report while the fleet attaches.
 const ATTACH_REPORT_WITHIN: Duration = Duration::from_secs(60);
 
@@ -80,7 +82,7 @@ pub struct Handle {
 pub async fn spawn_client(
     server: Multiaddr,
     how: Attach,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: mpsc::Sender<Report>,
 ) -> Handle {
     let swarm = SwarmBuilder::with_new_identity()
         .with_tokio()
@@ -112,8 +114,8 @@ pub async fn attach_fleet(
     ws: &Multiaddr,
     clients: usize,
     how: Attach,
-) -> (Vec<Handle>, mpsc::UnboundedReceiver<Report>, Vec<Duration>) {
-    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+) -> (Vec<Handle>, mpsc::Receiver<Report>, Vec<Duration>) {
+    let (reports_tx, mut reports) = mpsc::channel(MAX_QUEUED_REPORTS);
     let mut fleet: Vec<Handle> = Vec::with_capacity(clients);
     let mut attach_times = Vec::new();
     while attach_times.len() < clients {
@@ -145,7 +147,7 @@ pub struct Comeback {
 /// Reads `reports` until `clients` clients are attached again, or until none reports for
 /// `quiet`; times are from `restarted`.
 pub async fn await_comeback(
-    reports: &mut mpsc::UnboundedReceiver<Report>,
+    reports: &mut mpsc::Receiver<Report>,
     clients: usize,
     restarted: Instant,
     quiet: Duration,
@@ -179,7 +181,7 @@ async fn run(
     server: Multiaddr,
     how: Attach,
     mut inbox: mpsc::Receiver<Command>,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: mpsc::Sender<Report>,
 ) {
     let server_peer = server_id(&server);
     let circuit = server.clone().with(Protocol::P2pCircuit);
@@ -192,7 +194,7 @@ async fn run(
         let listener = match attach(&mut swarm, &server, &circuit, how).await {
             Ok(listener) => {
                 let took = started.elapsed();
-                let _ = reports.send(Report::Attached { took, attempts });
+                let _ = reports.send(Report::Attached { took, attempts }).await;
                 backoff = FIRST_BACKOFF;
                 attempts = 0;
                 listener
@@ -209,7 +211,7 @@ async fn run(
                 event = swarm.select_next_some() => {
                     if let SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } = event {
                         if peer_id == server_peer {
-                            let _ = reports.send(Report::Lost(*swarm.local_peer_id()));
+                            let _ = reports.send(Report::Lost(*swarm.local_peer_id())).await;
                             if let Some(listener) = listener {
                                 swarm.remove_listener(listener);
                             }

@@ -1,0 +1,95 @@
+//! The options objects of `peer.share(file, options)` and `peer.download(cid, options)`. They
+//! carry callbacks and an `AbortSignal`, so they are read field by field rather than by serde.
+
+use std::time::Duration;
+
+use js_sys::{Function, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::AbortSignal;
+
+use crate::browser::content::store::ContentMeta;
+
+/// How long a download waits for a first provider by default.
+const DEFAULT_NOT_FOUND_AFTER: Duration = Duration::from_secs(15);
+
+/// `share(file, { name, type, onProgress })`.
+pub(crate) struct ShareOptions {
+    pub(crate) meta: ContentMeta,
+    pub(crate) on_progress: Option<Function>,
+}
+
+/// `download(cid, { name, type, onProgress, timeoutMs, signal })`.
+pub(crate) struct DownloadOptions {
+    pub(crate) meta: ContentMeta,
+    pub(crate) on_progress: Option<Function>,
+    /// Give up when no peer has the resource for this long (`timeoutMs`, default 15000).
+    pub(crate) not_found_after: Duration,
+    pub(crate) signal: Option<AbortSignal>,
+}
+
+impl ShareOptions {
+    pub(crate) fn read(options: &JsValue) -> Result<Self, String> {
+        Ok(Self {
+            meta: meta(options)?,
+            on_progress: callback(options, "onProgress")?,
+        })
+    }
+}
+
+impl DownloadOptions {
+    pub(crate) fn read(options: &JsValue) -> Result<Self, String> {
+        let not_found_after = match field(options, "timeoutMs") {
+            None => DEFAULT_NOT_FOUND_AFTER,
+            Some(value) => match value.as_f64() {
+                Some(ms) if ms >= 0.0 && ms.is_finite() => Duration::from_secs_f64(ms / 1000.0),
+                _ => return Err("timeoutMs must be a number of milliseconds".into()),
+            },
+        };
+        let signal = match field(options, "signal") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .dyn_into::<AbortSignal>()
+                    .map_err(|_| "signal must be an AbortSignal".to_owned())?,
+            ),
+        };
+        Ok(Self {
+            meta: meta(options)?,
+            on_progress: callback(options, "onProgress")?,
+            not_found_after,
+            signal,
+        })
+    }
+}
+
+fn meta(options: &JsValue) -> Result<ContentMeta, String> {
+    Ok(ContentMeta {
+        name: text(options, "name")?,
+        mime: text(options, "type")?,
+    })
+}
+
+/// A present, non-null field.
+fn field(options: &JsValue, name: &str) -> Option<JsValue> {
+    if !options.is_object() {
+        return None;
+    }
+    Reflect::get(options, &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn text(options: &JsValue, name: &str) -> Result<Option<String>, String> {
+    field(options, name)
+        .map(|v| v.as_string().ok_or(format!("{name} must be a string")))
+        .transpose()
+}
+
+fn callback(options: &JsValue, name: &str) -> Result<Option<Function>, String> {
+    field(options, name)
+        .map(|v| {
+            v.dyn_into::<Function>()
+                .map_err(|_| format!("{name} must be a function"))
+        })
+        .transpose()
+}

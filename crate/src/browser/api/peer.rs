@@ -1,0 +1,470 @@
+//! `Peer`, the class the page uses.
+
+use crate::browser::api::content_options::{DownloadOptions, ShareOptions};
+use crate::browser::api::join_options::JoinOptions;
+use crate::browser::content::cdn::{pass_through, Cdn};
+use crate::browser::content::service::{
+    ContentService, DownloadWaiter, Request, ServiceHandle, TransferInfo,
+};
+use crate::browser::content::share::share_blob;
+use crate::browser::content::store::{ContentStore, StoreError};
+use crate::browser::js::error::js_message;
+use crate::browser::js::events::dispatch;
+use crate::browser::js::timeout::with_timeout;
+use crate::browser::js::value::to_plain_js;
+use crate::browser::node::command::Command;
+use crate::browser::node::echo;
+use crate::browser::node::join::join;
+use crate::browser::node::tab_state::TabState;
+use crate::browser::node::throughput;
+use crate::content::content_id::ContentId;
+use futures::{
+    channel::{mpsc, oneshot},
+    FutureExt, StreamExt,
+};
+use libp2p::PeerId;
+use libp2p_stream::Control;
+use std::{cell::RefCell, rc::Rc, sync::Once};
+use wasm_bindgen::prelude::*;
+use web_sys::EventTarget;
+
+/// A tab in a peerfetch swarm.
+#[wasm_bindgen]
+pub struct Peer {
+    id: String,
+    state: Rc<RefCell<TabState>>,
+    events: EventTarget,
+    commands: mpsc::Sender<Command>,
+    control: Control,
+    /// Sharing and downloading, or why the tab cannot (no storage).
+    content: Result<Content, String>,
+}
+
+/// Why a page that is not a secure context cannot join (it would otherwise wait for storage that
+/// never comes).
+const INSECURE_CONTEXT: &str = "insecure context: peerfetch needs the Origin Private File System \
+and WebCrypto, which browsers give only to secure contexts; serve the page over https (or from \
+localhost)";
+
+/// The tab's content store, the service serving and fetching from it, and `fetch`'s side.
+#[derive(Clone)]
+struct Content {
+    store: Rc<ContentStore>,
+    service: ServiceHandle,
+    cdn: Rc<Cdn>,
+}
+
+#[wasm_bindgen]
+impl Peer {
+    /// Joins the swarm through the server at `options.server` (default `location.origin`).
+    /// Rejects with an `Error` naming the step that failed.
+    pub async fn join(options: JsValue) -> Result<Peer, JsError> {
+        let options: JoinOptions = if options.is_undefined() || options.is_null() {
+            JoinOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("invalid join options: {e}")))?
+        };
+        install_logging(options.log_level().map_err(|e| JsError::new(&e))?);
+        let window =
+            web_sys::window().ok_or_else(|| JsError::new("no window: Peer.join runs in a page"))?;
+        if !window.is_secure_context() {
+            return Err(JsError::new(INSECURE_CONTEXT));
+        }
+        close_links_on_pagehide();
+        let server = match &options.server {
+            Some(server) => server.clone(),
+            None => window
+                .location()
+                .origin()
+                .map_err(|e| JsError::new(&js_message(&e)))?,
+        };
+        let config = options.service_config().map_err(|e| JsError::new(&e))?;
+        let page = window.location().href().unwrap_or_else(|_| server.clone());
+        let cdn_config = options.cdn_config(&page).map_err(|e| JsError::new(&e))?;
+        let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
+        // Opened before joining: once joined, the swarm must be polled without a pause.
+        // Bounded like every step of the join; a store that does not open turns sharing off.
+        let step = options.step_timeout();
+        let store = with_timeout(step, ContentStore::open(quota))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the Origin Private File System did not open within {} ms",
+                    step.as_millis()
+                )))
+            });
+        let node = join(&options, &server)
+            .await
+            .map_err(|e| JsError::new(&e))?;
+        let (commands, receiver) = mpsc::channel(64);
+        let content = match store {
+            Ok(store) => {
+                let store = Rc::new(store);
+                let local = *node.swarm.local_peer_id();
+                ContentService::start(
+                    store.clone(),
+                    node.control.clone(),
+                    commands.clone(),
+                    local,
+                    config,
+                )
+                .map(|service| Content {
+                    cdn: Cdn::new(
+                        store.clone(),
+                        service.clone(),
+                        node.events.clone(),
+                        cdn_config,
+                    ),
+                    store,
+                    service,
+                })
+            }
+            Err(e) => {
+                tracing::warn!("sharing is off: {e}");
+                Err(e.to_string())
+            }
+        };
+        let peer = Peer {
+            id: node.swarm.local_peer_id().to_string(),
+            state: node.state.clone(),
+            events: node.events.clone(),
+            commands,
+            control: node.control.clone(),
+            content,
+        };
+        wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
+        wasm_bindgen_futures::spawn_local(throughput::serve(node.control.clone()));
+        wasm_bindgen_futures::spawn_local(node.run(receiver));
+        Ok(peer)
+    }
+
+    /// This tab's peer id.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Where events are dispatched (see the README for their names and details).
+    #[wasm_bindgen(getter)]
+    pub fn events(&self) -> EventTarget {
+        self.events.clone()
+    }
+
+    /// Open connections: `[{ peer, transport, direction }]`.
+    pub fn connections(&self) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let list: Vec<_> = state.connections.values().collect();
+        to_js(&list)
+    }
+
+    /// Counters and RTTs as a plain object, with `offload`: where `fetch` got its bytes
+    /// (`{ fromPeers, fromOrigin, fromStore, offloadRatio, peers, resources: { path: { cid,
+    /// fromPeers, fromOrigin, fromStore, peers, fetches } } }`).
+    pub fn stats(&self) -> Result<JsValue, JsError> {
+        let mut stats = serde_json::to_value(self.state.borrow().stats())
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        if let Ok(content) = &self.content {
+            stats["offload"] = serde_json::to_value(content.cdn.stats())
+                .map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        to_js(&stats)
+    }
+
+    /// Like `window.fetch(input, init)`, for a site that publishes a manifest: a `GET` of a
+    /// resource the manifest covers is answered from this tab's store, from peers, or from the
+    /// origin (only the parts peers did not deliver in time, by `Range`), verified against the
+    /// manifest, honouring a `Range` header; anything else goes to the network unchanged.
+    /// Resolves to a `Response` (with `x-peerfetch-source: peers | origin | store | …`).
+    pub fn fetch(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let request = to_request(&input, &init)?;
+            let response = match content {
+                Ok(content) => content.cdn.fetch(request).await?,
+                Err(_) => pass_through(&request).await?,
+            };
+            Ok(response.into())
+        })
+    }
+
+    /// Whether `fetch(input, init)` would look for the resource among peers: a `GET` the
+    /// site's manifest covers (loading the manifest if needed).
+    pub fn covers(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let request = to_request(&input, &init)?;
+            let covered = match content {
+                Ok(content) => content.cdn.covers(&request).await,
+                Err(_) => false,
+            };
+            Ok(JsValue::from_bool(covered))
+        })
+    }
+
+    /// Opens a direct browser-to-browser WebRTC connection to `peer` (a peer id string of a tab
+    /// joined to the same server), signalled through the server's relay. Resolves once the
+    /// direct connection is up (at once if it already is).
+    pub fn connect(&mut self, peer: String) -> js_sys::Promise {
+        let peer = match parse_peer(&peer) {
+            Ok(peer) => peer,
+            Err(e) => return js_sys::Promise::reject(&e),
+        };
+        let (reply, answer) = oneshot::channel();
+        let sent = self.commands.try_send(Command::Connect(peer, reply));
+        wasm_bindgen_futures::future_to_promise(async move {
+            sent.map_err(|_| JsError::new("peer is closed or busy"))?;
+            match answer.await {
+                Ok(Ok(())) => Ok(JsValue::from_str(&peer.to_string())),
+                Ok(Err(e)) => Err(JsError::new(&e).into()),
+                Err(_) => Err(JsError::new("peer closed before the connection was made").into()),
+            }
+        })
+    }
+
+    /// Sends `data` to `peer` on an echo stream and resolves to what came back (a `Uint8Array`).
+    pub fn echo(&self, peer: String, data: Vec<u8>) -> js_sys::Promise {
+        let peer = parse_peer(&peer);
+        let control = self.control.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let back = echo::echo(control, peer?, data)
+                .await
+                .map_err(|e| JsError::new(&e))?;
+            Ok(js_sys::Uint8Array::from(&back[..]).into())
+        })
+    }
+
+    /// Sends `bytes` bytes to `peer` on one stream and resolves to `{ bytes, ms, megabytesPerSecond }`
+    /// once the peer confirmed it received them all.
+    #[wasm_bindgen(js_name = measureThroughput)]
+    pub fn measure_throughput(&self, peer: String, bytes: f64) -> js_sys::Promise {
+        let peer = parse_peer(&peer);
+        let control = self.control.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let started = crate::browser::js::clock::now();
+            let counted = throughput::send(control, peer?, bytes as u64)
+                .await
+                .map_err(|e| JsError::new(&e))?;
+            let seconds = (crate::browser::js::clock::now() - started).as_secs_f64();
+            let result = serde_json::json!({
+                "bytes": counted,
+                "ms": seconds * 1000.0,
+                "megabytesPerSecond": counted as f64 / seconds / 1e6,
+            });
+            to_js(&result).map_err(Into::into)
+        })
+    }
+
+    /// Hashes `file` (a `File` or `Blob`), stores it and serves it to other tabs; resolves to
+    /// its content id. `options`: `{ name, type, onProgress }`, where `onProgress` gets
+    /// `{ phase: "hashing" | "storing", bytes, total }`.
+    pub fn share(&self, file: web_sys::Blob, options: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let options = ShareOptions::read(&options).map_err(|e| JsError::new(&e))?;
+            let mut meta = options.meta;
+            if meta.name.is_none() {
+                meta.name = file.dyn_ref::<web_sys::File>().map(|f| f.name());
+            }
+            if meta.mime.is_none() && !file.type_().is_empty() {
+                meta.mime = Some(file.type_());
+            }
+            let id = share_blob(&content.store, &file, options.on_progress.as_ref())
+                .await
+                .map_err(|e| JsError::new(&e))?;
+            content
+                .store
+                .write_meta(&id, &meta)
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            let _ = content.service.ask(Request::Shared(id, meta)).await;
+            Ok(JsValue::from_str(&id.to_string()))
+        })
+    }
+
+    /// Downloads the resource `cid` from the tabs that have it, verifying every piece; resolves
+    /// to a `Blob` once all of it is verified and stored. `options`: `{ name, type, onProgress,
+    /// timeoutMs, signal }`; `onProgress` gets `{ bytes, total, bytesPerSecond, peers }`.
+    /// Rejects with `not found in swarm`, `storage quota full` or `cancelled` errors.
+    pub fn download(&self, cid: String, options: JsValue) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let id = parse_content_id(&cid)?;
+            let options = DownloadOptions::read(&options).map_err(|e| JsError::new(&e))?;
+            let (reply, blob) = oneshot::channel();
+            let (abort_tx, mut aborted) = mpsc::channel::<()>(1);
+            let _abort_listener = match &options.signal {
+                Some(signal) if signal.aborted() => {
+                    return Err(JsError::new("cancelled: the signal was already aborted").into())
+                }
+                Some(signal) => Some(crate::browser::js::listener::JsListener::forward(
+                    signal,
+                    "abort",
+                    abort_tx.clone(),
+                    |_| Some(()),
+                )),
+                None => None,
+            };
+            let waiter = DownloadWaiter {
+                meta: options.meta,
+                progress: options.on_progress,
+                not_found_after: options.not_found_after,
+                activity: Vec::new(),
+                reply,
+            };
+            content
+                .service
+                .ask(Request::Download(id, waiter))
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            let mut blob = blob.fuse();
+            futures::select! {
+                result = blob => match result {
+                    Ok(Ok(blob)) => Ok(blob.into()),
+                    Ok(Err(e)) => Err(JsError::new(&e).into()),
+                    Err(_) => Err(JsError::new("cancelled: the peer closed").into()),
+                },
+                _ = aborted.next() => {
+                    drop(abort_tx);
+                    let _ = content.service.ask(Request::Cancel(id)).await;
+                    Err(JsError::new("cancelled: the download was aborted").into())
+                }
+            }
+        })
+    }
+
+    /// Whether every piece of `cid` is stored in this tab.
+    pub fn has(&self, cid: String) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let id = parse_content_id(&cid)?;
+            let have = content
+                .store
+                .pieces(&id)
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            Ok(JsValue::from_bool(have.is_full()))
+        })
+    }
+
+    /// Stops serving `cid`, cancels its download, and deletes what is stored of it.
+    pub fn remove(&self, cid: String) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content.map_err(|e| JsError::new(&e))?;
+            let id = parse_content_id(&cid)?;
+            let (reply, removed) = oneshot::channel();
+            content
+                .service
+                .ask(Request::Remove(id, reply))
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            match removed.await {
+                Ok(Ok(())) => Ok(JsValue::UNDEFINED),
+                Ok(Err(e)) => Err(JsError::new(&e).into()),
+                Err(_) => Err(JsError::new("peer closed").into()),
+            }
+        })
+    }
+
+    /// Every resource the tab holds or fetches: `[{ cid, name, bytes, total, pieces,
+    /// totalPieces, downloading, peers: [{ peer, bytesReceived, bytesSent, connected }],
+    /// banned }]`.
+    pub fn transfers(&self) -> Result<JsValue, JsError> {
+        match &self.content {
+            Ok(content) => to_js(&*content.service.transfers.borrow()),
+            Err(_) => to_js(&Vec::<TransferInfo>::new()),
+        }
+    }
+
+    /// Bytes of content stored in this tab and the quota: `{ usedBytes, quotaBytes }`.
+    pub fn storage(&self) -> Result<JsValue, JsError> {
+        let content = self.content.as_ref().map_err(|e| JsError::new(e))?;
+        to_js(&serde_json::json!({
+            "usedBytes": content.store.used(),
+            "quotaBytes": content.store.quota(),
+        }))
+    }
+
+    /// Closes every connection and stops the swarm; a `close` event follows.
+    pub fn close(&mut self) {
+        if self.commands.try_send(Command::Close).is_err() {
+            // Already closing or closed: say so once more for listeners that came late.
+            dispatch(&self.events, "close", &serde_json::json!({}));
+        }
+    }
+}
+
+/// The `Request` that `fetch(input, init)` describes (`init` may be `undefined`).
+fn to_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, JsValue> {
+    let init: web_sys::RequestInit = if init.is_object() {
+        init.clone().unchecked_into()
+    } else {
+        web_sys::RequestInit::new()
+    };
+    match input.dyn_ref::<web_sys::Request>() {
+        Some(request) => web_sys::Request::new_with_request_and_init(request, &init),
+        None => match input.as_string() {
+            Some(url) => web_sys::Request::new_with_str_and_init(&url, &init),
+            None => Err(JsError::new("fetch takes a URL string or a Request").into()),
+        },
+    }
+}
+
+fn parse_peer(peer: &str) -> Result<PeerId, JsValue> {
+    peer.parse()
+        .map_err(|e| JsError::new(&format!("invalid peer id {peer:?}: {e}")).into())
+}
+
+fn parse_content_id(cid: &str) -> Result<ContentId, JsValue> {
+    cid.trim()
+        .parse()
+        .map_err(|e| JsError::new(&format!("invalid content id: {e}")).into())
+}
+
+fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsError> {
+    to_plain_js(value).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// When the page goes away, close every peer connection synchronously (async cleanup does not
+/// run during unload), so neighbours and the server notice at once instead of after ICE consent
+/// checks time out. One listener for the page's lifetime.
+fn close_links_on_pagehide() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let handler =
+            Closure::<dyn FnMut()>::new(crate::browser::transport::rtc::close_all_peer_connections);
+        let _ =
+            window.add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+        // Lives as long as the page, like the listener it backs.
+        handler.forget();
+    });
+}
+
+fn install_logging(level: tracing::Level) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        console_error_panic_hook::set_once();
+        tracing_wasm::set_as_global_default_with_config(
+            tracing_wasm::WASMLayerConfigBuilder::new()
+                .set_max_level(level)
+                .build(),
+        );
+    });
+}
+
+/// Hashes and verifies `megabytes` MiB of generated content in this tab; returns `{ bytes,
+/// hashMegabytesPerSecond, verifyMegabytesPerSecond }`. For benchmarks.
+#[wasm_bindgen(js_name = measureVerification)]
+pub fn measure_verification(megabytes: u32) -> Result<JsValue, JsError> {
+    let speed = crate::content::verify_speed::measure((megabytes as usize) << 20, || {
+        crate::browser::js::clock::now().as_secs_f64()
+    });
+    to_js(&speed)
+}

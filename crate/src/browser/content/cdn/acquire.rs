@@ -1,0 +1,241 @@
+//! Obtaining a resource the manifest covers: from this tab's store if it holds all of it; else
+//! from peers until they stop delivering for the peer timeout (or none has it); then, for
+//! what is still missing, from the origin with `Range` requests. Whatever the source, the
+//! bytes must hash to the manifest's content id before the page sees them; what came from the
+//! origin is then stored with its proofs and served onward.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::channel::oneshot;
+use futures::future::try_join_all;
+use futures::FutureExt;
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Array, Uint8Array};
+use web_sys::{Blob, BlobPropertyBag};
+
+use super::origin::get_bytes;
+use super::Cdn;
+use crate::browser::content::service::{DownloadWaiter, Request};
+use crate::browser::content::share::store_piece;
+use crate::browser::content::store::ContentMeta;
+use crate::browser::js::clock::now;
+use crate::browser::js::error::js_message;
+use crate::cdn::manifest::ManifestEntry;
+use crate::cdn::offload_stats::Source;
+use crate::cdn::origin_ranges::missing_ranges;
+use crate::cdn::peer_patience::PeerPatience;
+use crate::content::bitfield::Bitfield;
+use crate::content::content_hasher::ContentHasher;
+use crate::content::content_id::ContentId;
+use crate::content::piece_layout::PieceLayout;
+
+/// How often a fetch from peers checks whether they still deliver.
+const CHECK_EVERY_MS: u32 = 100;
+/// Largest resource put together in memory from origin parts; a larger one the origin serves
+/// directly (and it is not stored).
+const MAX_ASSEMBLED: u64 = 512 << 20;
+
+/// A resource, and where its bytes came from.
+#[derive(Clone)]
+pub(crate) struct Obtained {
+    /// All of it, verified.
+    pub(crate) blob: Blob,
+    /// Bytes per source.
+    pub(crate) bytes: Vec<(Source, u64)>,
+    /// Peers that delivered some of it.
+    pub(crate) peers: Vec<String>,
+}
+
+/// Obtains the resource `entry` names, found at `url` on the origin.
+pub(crate) async fn obtain(
+    cdn: Rc<Cdn>,
+    url: String,
+    entry: ManifestEntry,
+) -> Result<Obtained, String> {
+    let id = entry.cid;
+    let layout = PieceLayout::of(&id);
+    let stored = cdn.store.pieces(&id).await.map_err(|e| e.to_string())?;
+    if stored.is_full() {
+        let blob = cdn
+            .store
+            .blob(&id, &entry.content_type)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = vec![(Source::Store, id.len())];
+        return Ok(Obtained {
+            blob,
+            bytes,
+            peers: Vec::new(),
+        });
+    }
+    let from_store = layout.bytes_in(&stored);
+    let delivered = fetch_from_peers(&cdn, &entry).await;
+    let peers = cdn.peers_that_sent(&id);
+    let reason = match delivered {
+        Ok(blob) => {
+            let bytes = vec![
+                (Source::Store, from_store),
+                (Source::Peers, id.len() - from_store),
+            ];
+            return Ok(Obtained { blob, bytes, peers });
+        }
+        Err(reason) => reason,
+    };
+    if id.len() > MAX_ASSEMBLED {
+        return Err(format!("{reason}; too large to put together from parts"));
+    }
+    tracing::info!(%id, %url, "from the origin: {reason}");
+    let held = held(&cdn, id).await?;
+    let from_peers = layout.bytes_in(&held).saturating_sub(from_store);
+    let (blob, from_origin) = fetch_from_origin(&cdn, &url, &entry, &held).await?;
+    let bytes = vec![
+        (Source::Store, from_store),
+        (Source::Peers, from_peers),
+        (Source::Origin, from_origin),
+    ];
+    Ok(Obtained { blob, bytes, peers })
+}
+
+/// Downloads the resource from peers; gives up (cancelling the download, keeping the pieces
+/// it verified) when no peer has it, or when [`PeerPatience`] runs out.
+async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, String> {
+    let id = entry.cid;
+    let started = now();
+    let activity = Rc::new(Cell::new(started));
+    let (reply, blob) = oneshot::channel();
+    let waiter = DownloadWaiter {
+        meta: ContentMeta {
+            name: None,
+            mime: Some(entry.content_type.clone()),
+        },
+        progress: None,
+        not_found_after: Duration::ZERO,
+        activity: vec![activity.clone(), cdn.peer_activity.clone()],
+        reply,
+    };
+    cdn.service
+        .ask(Request::Download(id, waiter))
+        .await
+        .map_err(|e| e.to_string())?;
+    let patience = PeerPatience {
+        timeout: cdn.config.peer_timeout,
+        started,
+    };
+    let mut blob = blob.fuse();
+    loop {
+        let mut check = TimeoutFuture::new(CHECK_EVERY_MS).fuse();
+        futures::select! {
+            result = blob => {
+                return result.unwrap_or_else(|_| Err("the peer closed".to_owned()));
+            }
+            _ = check => {
+                let now = now();
+                if patience.exhausted(now, activity.get(), cdn.peer_activity.get()) {
+                    let idle = now.saturating_sub(activity.get());
+                    let _ = cdn.service.ask(Request::Cancel(id)).await;
+                    return Err(format!("no byte came from peers for {} ms", idle.as_millis()));
+                }
+            }
+        }
+    }
+}
+
+/// Pieces the service holds, verified and written.
+async fn held(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String> {
+    let (reply, held) = oneshot::channel();
+    cdn.service
+        .ask(Request::Held(id, reply))
+        .await
+        .map_err(|e| e.to_string())?;
+    held.await.map_err(|_| "the peer closed".to_owned())
+}
+
+/// Fetches what `held` lacks from the origin (all of it in one plain `GET` if nothing is
+/// held), puts the resource together, checks it against the manifest, and stores the new
+/// pieces in the background. Returns the resource and the bytes the origin sent.
+async fn fetch_from_origin(
+    cdn: &Rc<Cdn>,
+    url: &str,
+    entry: &ManifestEntry,
+    held: &Bitfield,
+) -> Result<(Blob, u64), String> {
+    let id = entry.cid;
+    let layout = PieceLayout::of(&id);
+    let wanted: Vec<_> = if held.count() == 0 {
+        vec![None]
+    } else {
+        missing_ranges(&layout, held)
+            .into_iter()
+            .map(Some)
+            .collect()
+    };
+    let parts = try_join_all(
+        wanted
+            .into_iter()
+            .map(|range| get_bytes(url, id.len(), range)),
+    )
+    .await?;
+    let from_origin = parts.iter().map(|p| p.range.end - p.range.start).sum();
+    let mut hasher = ContentHasher::new(id.len()).map_err(|e| e.to_string())?;
+    let blob_parts = Array::new();
+    let mut fetched = Vec::new();
+    for index in 0..layout.piece_count() {
+        let bytes = layout.piece_bytes(index).expect("index below the count");
+        let part = parts
+            .iter()
+            .find(|p| p.range.start <= bytes.start && bytes.end <= p.range.end);
+        let data = match part {
+            Some(part) => part
+                .bytes
+                .subarray(
+                    (bytes.start - part.range.start) as u32,
+                    (bytes.end - part.range.start) as u32,
+                )
+                .to_vec(),
+            None => {
+                let mut stored = cdn
+                    .store
+                    .read_piece(&id, index)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                stored.truncate(layout.piece_len(index) as usize);
+                stored
+            }
+        };
+        hasher.update(&data).map_err(|e| e.to_string())?;
+        blob_parts.push(&Uint8Array::from(&data[..]));
+        if part.is_some() {
+            fetched.push((index, data));
+        }
+    }
+    let (root, outboard) = hasher.finish().map_err(|e| e.to_string())?;
+    if root != id {
+        return Err(format!(
+            "the origin's bytes hash to {root}, not to {id} as the manifest says (stale manifest?)"
+        ));
+    }
+    let options = BlobPropertyBag::new();
+    options.set_type(&entry.content_type);
+    let blob = Blob::new_with_u8_array_sequence_and_options(&blob_parts, &options)
+        .map_err(|e| js_message(&e))?;
+    let cdn = cdn.clone();
+    let content_type = entry.content_type.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let meta = ContentMeta {
+            name: None,
+            mime: Some(content_type),
+        };
+        for (index, data) in fetched {
+            if let Err(e) = store_piece(&cdn.store, &id, &outboard, index, &data).await {
+                return tracing::warn!(%id, index, "cannot keep a piece from the origin: {e}");
+            }
+        }
+        if let Err(e) = cdn.store.write_meta(&id, &meta).await {
+            tracing::warn!(%id, "cannot record the type: {e}");
+        }
+        let _ = cdn.service.ask(Request::Shared(id, meta)).await;
+    });
+    Ok((blob, from_origin))
+}

@@ -1,0 +1,216 @@
+//! `peer.fetch(url, init)`: resources the site's manifest covers come from this tab's store,
+//! from peers, or from the origin — verified against the manifest — and anything else (or
+//! anything that goes wrong) goes to the network as a plain `fetch` would. Every resource
+//! obtained is counted in the offload stats and announced with a `fetched` event.
+
+mod acquire;
+mod manifests;
+mod origin;
+mod response;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use web_sys::{EventTarget, Request, Response, Url};
+
+use crate::browser::content::service::ServiceHandle;
+use crate::browser::content::store::ContentStore;
+use crate::browser::js::clock::now;
+use crate::browser::js::events::dispatch;
+use crate::cdn::manifest::ManifestEntry;
+use crate::cdn::offload_stats::{OffloadStats, Source};
+use crate::content::content_id::ContentId;
+use acquire::{obtain, Obtained};
+pub(crate) use origin::pass_through;
+use response::respond;
+
+type Obtaining = Shared<LocalBoxFuture<'static, Result<Obtained, String>>>;
+
+/// How a page offloads a site: where its manifest is and how long peers get.
+#[derive(Debug, Clone)]
+pub(crate) struct CdnConfig {
+    /// Absolute URL of the site's manifest.
+    pub(crate) manifest_url: String,
+    /// Fall back to the origin when peers deliver nothing for this long.
+    pub(crate) peer_timeout: Duration,
+}
+
+/// The page's CDN side.
+pub(crate) struct Cdn {
+    store: Rc<ContentStore>,
+    service: ServiceHandle,
+    events: EventTarget,
+    config: CdnConfig,
+    manifests: manifests::Manifests,
+    /// Resources being obtained, shared by every fetch of them meanwhile.
+    obtaining: RefCell<HashMap<ContentId, Obtaining>>,
+    stats: RefCell<OffloadStats>,
+    /// When bytes of any resource last came from peers.
+    peer_activity: Rc<Cell<Duration>>,
+}
+
+impl Cdn {
+    /// The CDN side of a page whose content service is `service`.
+    pub(crate) fn new(
+        store: Rc<ContentStore>,
+        service: ServiceHandle,
+        events: EventTarget,
+        config: CdnConfig,
+    ) -> Rc<Self> {
+        Rc::new(Self {
+            store,
+            service,
+            events,
+            config,
+            manifests: manifests::Manifests::default(),
+            obtaining: RefCell::new(HashMap::new()),
+            stats: RefCell::new(OffloadStats::default()),
+            peer_activity: Rc::new(Cell::new(Duration::ZERO)),
+        })
+    }
+
+    /// Answers `request` (see the module docs).
+    pub(crate) async fn fetch(self: Rc<Self>, request: Request) -> Result<Response, JsValue> {
+        let Some((path, entry)) = self.covered(&request).await else {
+            return pass_through(&request).await;
+        };
+        let range = request.headers().get("range")?;
+        match self.obtain_once(request.url(), path, entry.clone()).await {
+            Ok(obtained) => respond(
+                &obtained.blob,
+                &entry.content_type,
+                range.as_deref(),
+                &source_label(&obtained.bytes),
+            ),
+            Err(e) => {
+                tracing::warn!(url = %request.url(), "from the origin as is: {e}");
+                pass_through(&request).await
+            }
+        }
+    }
+
+    /// Whether `fetch` would look for `request` among peers (the manifest covers it).
+    pub(crate) async fn covers(&self, request: &Request) -> bool {
+        self.covered(request).await.is_some()
+    }
+
+    /// The offload stats so far.
+    pub(crate) fn stats(&self) -> OffloadStats {
+        self.stats.borrow().clone()
+    }
+
+    /// The URL path and manifest entry of `request`, if the manifest covers it.
+    async fn covered(&self, request: &Request) -> Option<(String, ManifestEntry)> {
+        if request.method() != "GET" {
+            return None;
+        }
+        let url = Url::new(&request.url()).ok()?;
+        let manifest_url = Url::new(&self.config.manifest_url).ok()?;
+        if url.origin() != manifest_url.origin() {
+            return None;
+        }
+        let manifest = match self.manifests.get(&self.config.manifest_url).await {
+            Ok(manifest) => manifest,
+            Err(e) => {
+                tracing::debug!("no manifest: {e}");
+                return None;
+            }
+        };
+        let path = url.pathname();
+        let entry = manifest.get(&path)?.clone();
+        Some((path, entry))
+    }
+
+    /// Obtains a resource once however many fetches ask for it meanwhile; counts it and
+    /// announces it when done.
+    async fn obtain_once(
+        self: &Rc<Self>,
+        url: String,
+        path: String,
+        entry: ManifestEntry,
+    ) -> Result<Obtained, String> {
+        let id = entry.cid;
+        let existing = self.obtaining.borrow().get(&id).cloned();
+        let obtaining = match existing {
+            Some(obtaining) => obtaining,
+            None => {
+                let cdn = self.clone();
+                let started = now();
+                let obtaining = async move {
+                    let result = obtain(cdn.clone(), url.clone(), entry).await;
+                    cdn.obtaining.borrow_mut().remove(&id);
+                    if let Ok(obtained) = &result {
+                        cdn.record(&url, &path, id, obtained, now().saturating_sub(started));
+                    }
+                    result
+                }
+                .boxed_local()
+                .shared();
+                self.obtaining.borrow_mut().insert(id, obtaining.clone());
+                obtaining
+            }
+        };
+        obtaining.await
+    }
+
+    fn record(&self, url: &str, path: &str, id: ContentId, obtained: &Obtained, took: Duration) {
+        let cid = id.to_string();
+        self.stats
+            .borrow_mut()
+            .record(path, &cid, &obtained.bytes, obtained.peers.iter().cloned());
+        let count = |source| {
+            obtained
+                .bytes
+                .iter()
+                .filter(|(s, _)| *s == source)
+                .map(|(_, n)| n)
+                .sum::<u64>()
+        };
+        let detail = json!({
+            "url": url,
+            "path": path,
+            "cid": cid,
+            "fromPeers": count(Source::Peers),
+            "fromOrigin": count(Source::Origin),
+            "fromStore": count(Source::Store),
+            "peers": obtained.peers,
+            "ms": took.as_secs_f64() * 1000.0,
+        });
+        dispatch(&self.events, "fetched", &detail);
+    }
+
+    /// Peers that sent this tab some of `id`.
+    fn peers_that_sent(&self, id: &ContentId) -> Vec<String> {
+        let cid = id.to_string();
+        self.service
+            .transfers
+            .borrow()
+            .iter()
+            .filter(|t| t.cid() == cid)
+            .flat_map(|t| t.suppliers())
+            .collect()
+    }
+}
+
+/// `peers`, `origin`, `store`, or the sources that gave bytes joined with `+`.
+fn source_label(bytes: &[(Source, u64)]) -> String {
+    let names: Vec<&str> = bytes
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(source, _)| match source {
+            Source::Peers => "peers",
+            Source::Origin => "origin",
+            Source::Store => "store",
+        })
+        .collect();
+    if names.is_empty() {
+        "store".to_owned()
+    } else {
+        names.join("+")
+    }
+}

@@ -1,0 +1,9 @@
+//! Resources in the tab: sharing a file ([`share`]), the content service that carries out the
+//! swarms' decisions ([`service`]), one swarm stream ([`link`]), the OPFS store ([`store`]),
+//! and `peer.fetch` for sites ([`cdn`]).
+
+pub(crate) mod cdn;
+pub(crate) mod link;
+pub(crate) mod service;
+pub(crate) mod share;
+pub(crate) mod store;

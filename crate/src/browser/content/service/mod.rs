@@ -1,0 +1,447 @@
+//! The tab's content service: one task that carries out what the tab's swarms
+//! ([`TabSwarms`], sans-IO) decide about every resource the tab holds or fetches, and connects
+//! them to the page, the store, the node and the `/peerfetch/swarm/1` streams.
+//!
+//! Every decision (which providers to dial, when to look up, which stream to keep, when to give
+//! up, what to upload) is the swarms'; this task only feeds them what happened and does what
+//! they ask, through [`ServiceIo`].
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::channel::{mpsc, oneshot};
+use futures::{SinkExt, StreamExt};
+use js_sys::Function;
+use libp2p::{PeerId, Stream};
+use libp2p_stream::Control;
+
+mod io;
+mod transfers;
+mod waiters;
+
+use self::io::{Report, ServiceIo, SWARM_PROTOCOL};
+pub(crate) use self::transfers::TransferInfo;
+use self::waiters::{FetchReply, Waiters};
+use crate::browser::content::link::{Link, LinkEvent, QueueFull, MAX_QUEUED_EVENTS};
+use crate::browser::content::store::{ContentMeta, ContentStore};
+use crate::browser::js::clock::now;
+use crate::browser::node::command::Command;
+use crate::content::bitfield::Bitfield;
+use crate::content::content_id::ContentId;
+use crate::content::piece_layout::PieceLayout;
+use crate::swarm::resource::{Input, LinkId, Output};
+use crate::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
+
+/// How often the service runs the swarms' timers.
+const TICK_MS: u32 = 250;
+/// Page requests waiting for the service; callers wait while it is full.
+const MAX_QUEUED_REQUESTS: usize = 64;
+/// Reports of finished tasks waiting for the service; tasks wait while it is full.
+const MAX_QUEUED_REPORTS: usize = 256;
+
+/// What the page asks of the service.
+pub(crate) enum Request {
+    /// A resource was hashed and stored by `share()`: serve it.
+    Shared(ContentId, ContentMeta),
+    /// Fetch a resource; the waiter gets its `Blob` once every piece is verified and stored.
+    Download(ContentId, DownloadWaiter),
+    /// Give up fetching a resource; waiters get `cancelled`.
+    Cancel(ContentId),
+    /// Which pieces of a resource are verified and written (none if unknown to the service).
+    Held(ContentId, oneshot::Sender<Bitfield>),
+    /// Stop serving a resource and delete it.
+    Remove(ContentId, oneshot::Sender<Result<(), String>>),
+}
+
+/// How the page reaches a running service.
+#[derive(Clone)]
+pub(crate) struct ServiceHandle {
+    /// Where requests go (see [`ServiceHandle::ask`]).
+    requests: mpsc::Sender<Request>,
+    /// What `peer.transfers()` returns, kept up to date.
+    pub(crate) transfers: Rc<RefCell<Vec<TransferInfo>>>,
+}
+
+/// The service stopped (the peer closed).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the peer is closed")]
+pub(crate) struct ServiceClosed;
+
+impl ServiceHandle {
+    /// Hands `request` to the service, waiting while its queue is full.
+    pub(crate) async fn ask(&self, request: Request) -> Result<(), ServiceClosed> {
+        self.requests
+            .clone()
+            .send(request)
+            .await
+            .map_err(|_| ServiceClosed)
+    }
+}
+
+/// A page waiting for a download.
+pub(crate) struct DownloadWaiter {
+    /// Name and type to record (from the link).
+    pub(crate) meta: ContentMeta,
+    /// Called with progress reports.
+    pub(crate) progress: Option<Function>,
+    /// Give up when no peer has the resource for this long.
+    pub(crate) not_found_after: Duration,
+    /// Cells set to the time whenever bytes of the resource arrive (for waiters that watch).
+    pub(crate) activity: Vec<Rc<Cell<Duration>>>,
+    /// Gets the `Blob`, or why not.
+    pub(crate) reply: FetchReply,
+}
+
+/// Tuning of the service, from the join options.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceConfig {
+    /// Cap on the bytes per second this tab uploads, if any.
+    pub(crate) upload_limit: Option<u64>,
+    /// Test builds only: flip a byte in every piece served.
+    #[cfg(feature = "corrupt-uploads")]
+    pub(crate) corrupt_uploads: bool,
+}
+
+/// A fetch the page asked for whose storage check is under way.
+struct Pending {
+    waiters: Waiters,
+    not_found_after: Duration,
+}
+
+/// The running service.
+pub(crate) struct ContentService {
+    io: ServiceIo,
+    swarms: TabSwarms<PeerId>,
+    links: HashMap<LinkId, Link>,
+    next_link: LinkId,
+    link_events: mpsc::Sender<LinkEvent>,
+    /// Who waits for each resource being fetched.
+    waiting: HashMap<ContentId, Waiters>,
+    /// Fetches asked for whose stored pieces are being listed.
+    pending: HashMap<ContentId, Pending>,
+    meta: HashMap<ContentId, ContentMeta>,
+    transfers: Rc<RefCell<Vec<TransferInfo>>>,
+}
+
+impl ContentService {
+    /// Starts the service for the tab `local`.
+    pub(crate) fn start(
+        store: Rc<ContentStore>,
+        mut control: Control,
+        node: mpsc::Sender<Command>,
+        local: PeerId,
+        config: ServiceConfig,
+    ) -> Result<ServiceHandle, String> {
+        let incoming = control
+            .accept(SWARM_PROTOCOL)
+            .map_err(|e| format!("cannot accept swarm streams: {e}"))?;
+        let (requests, request_rx) = mpsc::channel(MAX_QUEUED_REQUESTS);
+        let (link_events, link_rx) = mpsc::channel(MAX_QUEUED_EVENTS);
+        let (reports, report_rx) = mpsc::channel(MAX_QUEUED_REPORTS);
+        let transfers = Rc::new(RefCell::new(Vec::new()));
+        #[allow(unused_mut)]
+        let mut io = ServiceIo::new(store, control, node, reports, config.upload_limit);
+        #[cfg(feature = "corrupt-uploads")]
+        io.corrupt_uploads(config.corrupt_uploads);
+        let service = Self {
+            io,
+            swarms: TabSwarms::new(local, TabConfig::default()),
+            links: HashMap::new(),
+            next_link: 0,
+            link_events,
+            waiting: HashMap::new(),
+            pending: HashMap::new(),
+            meta: HashMap::new(),
+            transfers: transfers.clone(),
+        };
+        wasm_bindgen_futures::spawn_local(service.run(request_rx, link_rx, report_rx, incoming));
+        Ok(ServiceHandle {
+            requests,
+            transfers,
+        })
+    }
+
+    async fn run(
+        mut self,
+        requests: mpsc::Receiver<Request>,
+        link_events: mpsc::Receiver<LinkEvent>,
+        reports: mpsc::Receiver<Report>,
+        incoming: libp2p_stream::IncomingStreams,
+    ) {
+        self.io.load_stored();
+        let mut requests = requests.fuse();
+        let mut link_events = link_events.fuse();
+        let mut reports = reports.fuse();
+        let mut incoming = incoming.fuse();
+        let mut ticks = gloo_timers::future::IntervalStream::new(TICK_MS).fuse();
+        loop {
+            futures::select! {
+                request = requests.next() => match request {
+                    Some(request) => self.on_request(request),
+                    None => break,
+                },
+                event = link_events.next() => if let Some(event) = event {
+                    self.on_link_event(event);
+                },
+                report = reports.next() => if let Some(report) = report {
+                    self.on_report(report);
+                },
+                stream = incoming.next() => if let Some((peer, stream)) = stream {
+                    self.attach(peer, stream, None);
+                },
+                _ = ticks.next() => self.swarms.tick(now()),
+            }
+            self.carry_out();
+            self.publish_transfers();
+        }
+        for (_, waiters) in self.waiting.drain() {
+            waiters.settle(Err("cancelled: the peer closed".into()));
+        }
+        for (_, pending) in self.pending.drain() {
+            pending
+                .waiters
+                .settle(Err("cancelled: the peer closed".into()));
+        }
+    }
+
+    fn on_request(&mut self, request: Request) {
+        let now = now();
+        match request {
+            Request::Shared(id, meta) => {
+                self.meta.insert(id, meta);
+                let full = Bitfield::full(PieceLayout::of(&id).piece_count());
+                self.swarms.handle(now, id, Input::Hold(full));
+            }
+            Request::Download(id, waiter) => self.download(id, waiter),
+            Request::Cancel(id) => {
+                let reason = format!("cancelled: download of {id} stopped");
+                self.settle(id, Err(reason));
+                self.swarms.handle(now, id, Input::Cancel);
+            }
+            Request::Held(id, reply) => {
+                let held = self.swarms.resource(&id).map_or_else(
+                    || Bitfield::empty(PieceLayout::of(&id).piece_count()),
+                    |swarm| swarm.written(),
+                );
+                let _ = reply.send(held);
+            }
+            Request::Remove(id, reply) => {
+                self.settle(id, Err(format!("cancelled: {id} was removed")));
+                self.swarms.remove(&id);
+                self.meta.remove(&id);
+                self.io.tell_node(Command::Unprovide(id));
+                let store = self.io.store().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = reply.send(store.remove(&id).await.map_err(|e| e.to_string()));
+                });
+            }
+        }
+    }
+
+    /// Adds a waiter to `id`'s fetch, starting it once the store says which pieces it holds
+    /// already (so an interrupted download resumes instead of fetching them again).
+    fn download(&mut self, id: ContentId, waiter: DownloadWaiter) {
+        let DownloadWaiter {
+            meta,
+            progress,
+            not_found_after,
+            activity,
+            reply,
+        } = waiter;
+        if let Some(waiters) = self.waiting.get_mut(&id) {
+            waiters.add(reply, progress, activity);
+            let have = Bitfield::empty(PieceLayout::of(&id).piece_count());
+            let renew = Input::Fetch {
+                have,
+                not_found_after,
+                seed: 0,
+            };
+            return self.swarms.handle(now(), id, renew);
+        }
+        let pending = self.pending.entry(id).or_insert_with(|| Pending {
+            waiters: Waiters::default(),
+            not_found_after,
+        });
+        pending.waiters.add(reply, progress, activity);
+        pending.not_found_after = not_found_after;
+        let named = self
+            .meta
+            .get(&id)
+            .is_some_and(|m| m.name.is_some() || m.mime.is_some());
+        if !named {
+            self.meta.insert(id, meta.clone());
+        }
+        self.io.prepare_fetch(id, meta);
+    }
+
+    /// Settles everyone waiting for `id` with `result`.
+    fn settle(&mut self, id: ContentId, result: Result<web_sys::Blob, String>) {
+        if let Some(waiters) = self.waiting.remove(&id) {
+            waiters.settle(result.clone());
+        }
+        if let Some(pending) = self.pending.remove(&id) {
+            pending.waiters.settle(result);
+        }
+    }
+
+    fn on_report(&mut self, report: Report) {
+        let now = now();
+        match report {
+            Report::Opened(id, peer, stream) => self.attach(peer, stream, Some(id)),
+            Report::DialFailed(id, peer, error) => {
+                tracing::info!(%id, %peer, "cannot reach provider: {error}");
+                self.swarms.handle(now, id, Input::DialFailed(peer));
+            }
+            Report::Providers(id, answer) => {
+                if let Err(e) = &answer {
+                    tracing::info!(%id, "provider lookup failed: {e}");
+                }
+                self.swarms.handle(now, id, Input::Providers(answer));
+            }
+            Report::Stored(id, index, result) => {
+                let result = result.map_err(|e| e.to_string());
+                if let Err(e) = &result {
+                    tracing::warn!(%id, index, "cannot store piece: {e}");
+                }
+                self.swarms.handle(now, id, Input::Written(index, result));
+            }
+            Report::Read(id, upload, result) => {
+                if let Err(e) = &result {
+                    tracing::warn!(%id, piece = upload.piece, "cannot serve piece: {e}");
+                }
+                self.swarms.handle(now, id, Input::Read(upload, result));
+            }
+            Report::Uploaded(id, peer, bytes) => {
+                self.swarms.handle(now, id, Input::Uploaded(peer, bytes));
+            }
+            Report::Assembled(id, blob) => {
+                self.settle(id, blob);
+                self.swarms.handle(now, id, Input::Assembled);
+            }
+            Report::Loaded(id, have, meta) => {
+                self.meta.entry(id).or_insert(meta);
+                self.swarms.handle(now, id, Input::Hold(have));
+            }
+            Report::FetchReady(id, have) => {
+                let Some(pending) = self.pending.remove(&id) else {
+                    return;
+                };
+                let have = match have {
+                    Ok(have) => have,
+                    Err(e) => return pending.waiters.settle(Err(e.to_string())),
+                };
+                self.waiting.insert(id, pending.waiters);
+                let fetch = Input::Fetch {
+                    have,
+                    not_found_after: pending.not_found_after,
+                    seed: (js_sys::Math::random() * u64::MAX as f64) as u64,
+                };
+                self.swarms.handle(now, id, fetch);
+            }
+        }
+    }
+
+    /// Takes a new stream: outbound ones are about `about`, inbound ones say with `Want`.
+    fn attach(&mut self, peer: PeerId, stream: Stream, about: Option<ContentId>) {
+        let link = self.next_link;
+        self.next_link += 1;
+        let started = Link::start(link, peer, stream, self.link_events.clone());
+        self.links.insert(link, started);
+        self.swarms.link_opened(now(), link, peer, about);
+    }
+
+    fn on_link_event(&mut self, event: LinkEvent) {
+        let (link, input) = match event {
+            LinkEvent::Progress(link) => (link, LinkInput::Bytes),
+            LinkEvent::Message(link, message) => (link, LinkInput::Message(message)),
+            LinkEvent::Malformed(link, reason) => {
+                tracing::warn!(link, "malformed swarm message: {reason}");
+                (link, LinkInput::Malformed(reason))
+            }
+            LinkEvent::Closed(link, error) => {
+                if let Some(error) = error {
+                    tracing::debug!(link, "swarm stream failed: {error}");
+                }
+                self.links.remove(&link);
+                (link, LinkInput::Closed)
+            }
+        };
+        self.swarms.link_input(now(), link, input);
+    }
+
+    /// Does what the swarms ask.
+    fn carry_out(&mut self) {
+        while let Some(output) = self.swarms.poll_output() {
+            let (id, output) = match output {
+                TabOutput::Close(link) => {
+                    self.links.remove(&link);
+                    continue;
+                }
+                TabOutput::Resource(id, output) => (id, output),
+            };
+            match output {
+                Output::Send(link, message) => {
+                    let sent = self.links.get(&link).map(|l| l.send(&message));
+                    if let Some(Err(e)) = sent {
+                        self.drop_link(link, e);
+                    }
+                }
+                Output::Upload(link, upload, message) => match self.links.get(&link) {
+                    Some(writer) => self.io.upload(id, writer.writer(), upload, message),
+                    None => self
+                        .swarms
+                        .handle(now(), id, Input::Uploaded(upload.peer, 0)),
+                },
+                Output::Read(upload) => self.io.read(id, upload),
+                Output::Write(index, stored) => self.io.write(id, index, stored),
+                Output::Dial(peer) => self.io.dial(id, peer),
+                Output::Lookup => self.io.lookup(id),
+                Output::Close(link) => {
+                    self.links.remove(&link);
+                }
+                Output::Provide => self.io.tell_node(Command::Provide(id)),
+                Output::Assemble => {
+                    let mime = self.meta.get(&id).and_then(|m| m.mime.clone());
+                    self.io.assemble(id, mime.unwrap_or_default());
+                }
+                Output::Failed(error) => self.settle(id, Err(error.to_string())),
+                Output::Activity => {
+                    if let Some(waiters) = self.waiting.get(&id) {
+                        waiters.touch(now());
+                    }
+                }
+                Output::Progress(progress) => {
+                    if let Some(waiters) = self.waiting.get(&id) {
+                        waiters.report(&progress);
+                    }
+                }
+                Output::Dropped(peer, reason) => {
+                    tracing::warn!(%id, %peer, ?reason, "dropping swarm peer");
+                }
+            }
+        }
+    }
+
+    /// Closes a link whose peer does not read; its swarm learns it closed.
+    fn drop_link(&mut self, link: LinkId, reason: QueueFull) {
+        tracing::warn!(link, "closing swarm stream: {reason}");
+        self.links.remove(&link);
+        self.swarms.link_input(now(), link, LinkInput::Closed);
+    }
+
+    /// Refreshes what `peer.transfers()` returns.
+    fn publish_transfers(&mut self) {
+        let mut list: Vec<TransferInfo> = self
+            .swarms
+            .resources()
+            .map(|swarm| {
+                let name = self.meta.get(swarm.id()).and_then(|m| m.name.clone());
+                TransferInfo::of(swarm, name)
+            })
+            .collect();
+        list.sort_by(|a, b| a.cid().cmp(b.cid()));
+        *self.transfers.borrow_mut() = list;
+    }
+}

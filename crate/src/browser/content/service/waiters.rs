@@ -1,0 +1,70 @@
+//! [`Waiters`]: who in the page waits for a resource the service fetches: the promises to
+//! settle, the progress callbacks (`{ bytes, total, bytesPerSecond, peers }`), and the cells
+//! that watch for bytes arriving.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::channel::oneshot;
+use js_sys::Function;
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use web_sys::Blob;
+
+use crate::browser::js::value::to_plain_js;
+use crate::swarm::progress::Progress;
+
+/// Who waits for a fetch's `Blob`.
+pub(crate) type FetchReply = oneshot::Sender<Result<Blob, String>>;
+
+/// Everyone waiting for one resource.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    replies: Vec<FetchReply>,
+    progress: Vec<Function>,
+    activity: Vec<Rc<Cell<Duration>>>,
+}
+
+impl Waiters {
+    /// Adds a waiter, its progress callback (if given) and the cells it watches activity in.
+    pub(crate) fn add(
+        &mut self,
+        reply: FetchReply,
+        progress: Option<Function>,
+        activity: Vec<Rc<Cell<Duration>>>,
+    ) {
+        self.replies.push(reply);
+        self.progress.extend(progress);
+        self.activity.extend(activity);
+    }
+
+    /// Notes that bytes of the resource arrived at `now` (a piece, or part of one).
+    pub(crate) fn touch(&self, now: Duration) {
+        for cell in &self.activity {
+            cell.set(now);
+        }
+    }
+
+    /// Calls the progress callbacks.
+    pub(crate) fn report(&self, progress: &Progress) {
+        let detail = json!({
+            "bytes": progress.bytes,
+            "total": progress.total,
+            "bytesPerSecond": progress.bytes_per_second,
+            "peers": progress.peers,
+        });
+        let value = to_plain_js(&detail).unwrap_or(JsValue::NULL);
+        for callback in &self.progress {
+            // A callback that throws does not stop the download.
+            let _ = callback.call1(&JsValue::NULL, &value);
+        }
+    }
+
+    /// Every waiter gets `result` (a `Blob` is shared by reference).
+    pub(crate) fn settle(self, result: Result<Blob, String>) {
+        for reply in self.replies {
+            let _ = reply.send(result.clone());
+        }
+    }
+}

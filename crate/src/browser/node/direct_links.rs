@@ -1,0 +1,181 @@
+//! Driving [`DirectDials`](crate::net::direct_dial::DirectDials) with the swarm: relayed dial, then
+//! the `/webrtc` dial, then the relayed connection closed; duplicate direct links resolved.
+
+use crate::browser::js::clock::now;
+use crate::browser::node::behaviour::TabBehaviourEvent;
+use crate::browser::node::command::DialWaiter;
+use crate::browser::node::tab_node::TabNode;
+use crate::net::direct_dial::{redundant_direct_links, Links, Step};
+use crate::net::transport_kind::TransportKind;
+use crate::util::error_chain::error_chain;
+use libp2p::{
+    multiaddr::Protocol,
+    rendezvous,
+    swarm::{
+        dial_opts::{DialOpts, PeerCondition},
+        ConnectionId, SwarmEvent,
+    },
+    Multiaddr, PeerId,
+};
+use std::collections::VecDeque;
+
+impl TabNode {
+    /// Learns from discovered registrations which server relays to each tab.
+    pub(crate) fn learn_relays(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
+        let SwarmEvent::Behaviour(TabBehaviourEvent::Rendezvous(
+            rendezvous::client::Event::Discovered { registrations, .. },
+        )) = event
+        else {
+            return;
+        };
+        let home = self.state.borrow().server;
+        for registration in registrations {
+            let record = &registration.record;
+            self.relays
+                .learn(record.peer_id(), record.addresses(), home);
+        }
+    }
+
+    /// Starts (or joins) a direct connection attempt to `peer`.
+    pub(crate) fn connect(&mut self, peer: PeerId, waiter: DialWaiter) {
+        let Some(server_addr) = self.server_addr.clone() else {
+            if let DialWaiter::Page(reply) = waiter {
+                let _ = reply.send(Err("not joined".into()));
+            }
+            return;
+        };
+        let links = self.links_to(peer);
+        let steps = self.direct_dials.request(peer, links, waiter);
+        self.run_steps(&server_addr, steps);
+    }
+
+    /// Feeds connection events to the attempts in progress; closes what a direct link replaces.
+    pub(crate) fn advance_direct_dials(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
+        let Some(server_addr) = self.server_addr.clone() else {
+            return;
+        };
+        let steps = match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
+            } => {
+                let transport = TransportKind::of_endpoint(endpoint);
+                if transport == TransportKind::WebRtc {
+                    self.close_redundant_links(*peer_id, *connection_id, endpoint.is_dialer());
+                }
+                self.direct_dials.established(*peer_id, transport)
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                connection_id,
+                error,
+            } => self
+                .direct_dials
+                .failed(*peer, Some(*connection_id), &error_chain(error)),
+            _ => Vec::new(),
+        };
+        self.run_steps(&server_addr, steps);
+    }
+
+    /// A new direct link to `peer` makes relayed links to it useless; and when both tabs dialed
+    /// each other at once, the link dialed by the tab with the larger peer id is closed (both
+    /// tabs pick the same one).
+    fn close_redundant_links(&mut self, peer: PeerId, new: ConnectionId, we_dialed: bool) {
+        let (relayed, direct) = {
+            let state = self.state.borrow();
+            let direct: Vec<_> = state
+                .connections
+                .iter()
+                .filter(|(id, c)| {
+                    c.peer == peer && c.transport == TransportKind::WebRtc && **id != new
+                })
+                .map(|(id, c)| (*id, c.direction == "outbound"))
+                .collect();
+            (state.links(peer, TransportKind::Relay), direct)
+        };
+        for id in relayed {
+            self.swarm.close_connection(id);
+        }
+        let local = *self.swarm.local_peer_id();
+        for loser in redundant_direct_links(local, peer, (new, we_dialed), &direct) {
+            self.swarm.close_connection(loser);
+        }
+    }
+
+    /// Carries out dial steps; a dial that cannot start fails its attempt at once.
+    fn run_steps(&mut self, server_addr: &Multiaddr, steps: Vec<Step<DialWaiter>>) {
+        let mut queue: VecDeque<_> = steps.into();
+        while let Some(step) = queue.pop_front() {
+            let (peer, addr) = match step {
+                Step::Resolve(peer, waiters, result) => {
+                    if result.is_err() {
+                        // The relayed connection was only for signaling: do not hold a circuit
+                        // on the server for a link that did not come up.
+                        let relayed = self.state.borrow().links(peer, TransportKind::Relay);
+                        for relayed in relayed {
+                            self.swarm.close_connection(relayed);
+                        }
+                    }
+                    for waiter in waiters {
+                        match waiter {
+                            DialWaiter::Page(reply) => {
+                                let _ = reply.send(result.clone());
+                            }
+                            DialWaiter::Mesh => {
+                                self.membership.dial_finished(peer, result.is_ok(), now())
+                            }
+                        }
+                    }
+                    continue;
+                }
+                Step::DialRelayed(peer) => {
+                    (peer, relayed_addr(self.relay_to(peer, server_addr), peer))
+                }
+                Step::DialWebRtc(peer) => {
+                    (peer, webrtc_addr(self.relay_to(peer, server_addr), peer))
+                }
+            };
+            let opts = DialOpts::peer_id(peer)
+                .addresses(vec![addr])
+                .condition(PeerCondition::Always)
+                .build();
+            let connection = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => self.direct_dials.dialed(peer, connection),
+                Err(e) => queue.extend(self.direct_dials.failed(peer, None, &error_chain(&e))),
+            }
+        }
+    }
+
+    /// The server through which `peer` is reached: its own, if attached elsewhere.
+    fn relay_to<'a>(&'a self, peer: PeerId, server_addr: &'a Multiaddr) -> &'a Multiaddr {
+        self.relays.relay_for(&peer).unwrap_or(server_addr)
+    }
+
+    fn links_to(&self, peer: PeerId) -> Links {
+        let state = self.state.borrow();
+        Links {
+            direct: !state.links(peer, TransportKind::WebRtc).is_empty(),
+            relayed: !state.links(peer, TransportKind::Relay).is_empty(),
+        }
+    }
+}
+
+/// `<server>/p2p-circuit/webrtc/p2p/<peer>`: a direct connection signalled through the relay.
+fn webrtc_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    server_addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::WebRTC)
+        .with(Protocol::P2p(peer))
+}
+
+/// `<server>/p2p-circuit/p2p/<peer>`: `peer` reached through the server's relay.
+fn relayed_addr(server_addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    server_addr
+        .clone()
+        .with(Protocol::P2pCircuit)
+        .with(Protocol::P2p(peer))
+}

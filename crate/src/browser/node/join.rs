@@ -1,0 +1,201 @@
+//! Joining: fetch `/bootstrap`, reach a server of the network over the best transport that
+//! works (the one asked first, then the others it lists), reserve a relay slot. Every step is
+//! bounded in time and fails with a message naming the step. [`attach`] is also how a tab
+//! moves to another server when its own goes away.
+
+use crate::browser::api::join_options::JoinOptions;
+use crate::browser::js::timeout::with_timeout;
+use crate::browser::node::behaviour::TabBehaviourEvent;
+use crate::browser::node::fetch_bootstrap::fetch_bootstrap;
+use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, TabNode};
+use crate::browser::node::tab_state::TabState;
+use crate::net::bootstrap::Bootstrap;
+use crate::net::home::Home;
+use crate::net::membership::Membership;
+use crate::net::providers::ProviderRecords;
+use crate::util::error_chain::error_chain;
+use futures::StreamExt;
+use libp2p::{
+    core::transport::ListenerId, multiaddr::Protocol, relay, swarm::SwarmEvent, Multiaddr, PeerId,
+};
+use std::{cell::RefCell, rc::Rc, time::Duration};
+use web_sys::EventTarget;
+
+/// Runs the whole join; on success the node is connected to the server and holds a reservation.
+pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode, String> {
+    let bootstrap = with_timeout(options.step_timeout(), fetch_bootstrap(server))
+        .await
+        .map_err(|_| format!("server unreachable: {server}/bootstrap did not answer in time"))??;
+    let (swarm, control) = build_swarm(
+        options.ping_interval(),
+        options.rtc_configuration()?,
+        options.connect_timeout(),
+    )?;
+    let membership = Membership::new(
+        *swarm.local_peer_id(),
+        options.swarm(),
+        options.mesh_config(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut node = TabNode {
+        swarm,
+        control,
+        state: Rc::new(RefCell::new(TabState::new(
+            bootstrap.peer_id,
+            options.swarm().to_owned(),
+        ))),
+        events: EventTarget::new().map_err(|e| format!("cannot create EventTarget: {e:?}"))?,
+        server_addr: None,
+        direct_dials: Default::default(),
+        membership,
+        providers: ProviderRecords::new(options.swarm()),
+        home: Home::new(bootstrap.all_servers()),
+        timeouts: AttachTimeouts {
+            dial: options.dial_timeout(),
+            step: options.step_timeout(),
+        },
+        listeners: Vec::new(),
+        relays: Default::default(),
+    };
+    attach(&mut node, None).await?;
+    Ok(node)
+}
+
+/// Attaches the tab to the first server of its network that takes it, leaving `avoid` (the
+/// server just lost) for last: connected, a relay slot reserved, and listening for WebRTC
+/// connections signalled through it. Returns the server's peer id.
+pub(crate) async fn attach(node: &mut TabNode, avoid: Option<PeerId>) -> Result<PeerId, String> {
+    let mut failures = Vec::new();
+    for server in node.home.attempt_order(avoid) {
+        match attach_to(node, &server).await {
+            Ok(()) => return Ok(server.peer_id),
+            Err(reason) if !node.home.has_alternatives() => return Err(reason),
+            Err(reason) => failures.push(format!("{}: {reason}", server.peer_id)),
+        }
+    }
+    Err(format!("no server took us: {}", failures.join("; ")))
+}
+
+/// Attaches to `server`; only then does it become the tab's server (in `stats()` and events).
+async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String> {
+    let server_addr = connect_to_server(node, server, node.timeouts.dial).await?;
+    let step_timeout = node.timeouts.step;
+    let reservation =
+        reserve_relay_slot(node, server.peer_id, server_addr.clone(), step_timeout).await?;
+    // Other tabs reach us at <server>/p2p-circuit/webrtc/p2p/<us>.
+    let webrtc = node
+        .swarm
+        .listen_on(
+            server_addr
+                .clone()
+                .with(Protocol::P2pCircuit)
+                .with(Protocol::WebRTC),
+        )
+        .map_err(|e| format!("cannot accept WebRTC connections: {e}"))?;
+    node.listeners = vec![reservation, webrtc];
+    node.server_addr = Some(server_addr);
+    node.state.borrow_mut().server = server.peer_id;
+    Ok(())
+}
+
+/// Tries each address of the dial plan in turn (WebRTC-direct first) and returns the one that
+/// connected.
+async fn connect_to_server(
+    node: &mut TabNode,
+    bootstrap: &Bootstrap,
+    limit: Duration,
+) -> Result<Multiaddr, String> {
+    let plan = bootstrap.browser_dial_plan();
+    if plan.is_empty() {
+        return Err(
+            "no transport worked: the server lists no WebRTC-direct or WebSocket address".into(),
+        );
+    }
+    let mut failures = Vec::new();
+    for (kind, addr) in plan {
+        match dial_one(node, &addr, limit).await {
+            Ok(()) => return Ok(addr),
+            Err(reason) => {
+                tracing::info!(transport = %kind, "dial to server failed: {reason}");
+                failures.push(format!("{kind}: {reason}"));
+            }
+        }
+    }
+    Err(format!("no transport worked: {}", failures.join("; ")))
+}
+
+async fn dial_one(node: &mut TabNode, addr: &Multiaddr, limit: Duration) -> Result<(), String> {
+    let dial = libp2p::swarm::dial_opts::DialOpts::unknown_peer_id()
+        .address(addr.clone())
+        .build();
+    let connection = dial.connection_id();
+    node.swarm.dial(dial).map_err(|e| e.to_string())?;
+    drive_until(node, limit, |event| match event {
+        SwarmEvent::ConnectionEstablished { connection_id, .. } if *connection_id == connection => {
+            Some(Ok(()))
+        }
+        SwarmEvent::OutgoingConnectionError {
+            connection_id,
+            error,
+            ..
+        } if *connection_id == connection => Some(Err(error.to_string())),
+        _ => None,
+    })
+    .await
+    .unwrap_or_else(|| Err(format!("no connection within {} ms", limit.as_millis())))
+}
+
+/// Listens on `<server>/p2p-circuit` and waits for the relay (`server`) to accept the
+/// reservation; returns the listener.
+async fn reserve_relay_slot(
+    node: &mut TabNode,
+    server: PeerId,
+    server_addr: Multiaddr,
+    limit: Duration,
+) -> Result<ListenerId, String> {
+    let circuit = server_addr.with(Protocol::P2pCircuit);
+    let listener = node
+        .swarm
+        .listen_on(circuit)
+        .map_err(|e| format!("relay reservation failed: {e}"))?;
+    drive_until(node, limit, |event| match event {
+        SwarmEvent::Behaviour(TabBehaviourEvent::Relay(
+            relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+        )) if *relay_peer_id == server => Some(Ok(listener)),
+        SwarmEvent::ListenerClosed {
+            listener_id,
+            reason,
+            ..
+        } if *listener_id == listener => Some(Err(match reason {
+            Ok(()) => "relay reservation failed: listener closed".to_owned(),
+            Err(e) => format!("relay reservation refused: {}", error_chain(e)),
+        })),
+        _ => None,
+    })
+    .await
+    .unwrap_or_else(|| {
+        Err(format!(
+            "relay reservation failed: no answer within {} ms",
+            limit.as_millis()
+        ))
+    })
+}
+
+/// Drives the swarm, every event also reaching the tab's observers, until `pick` answers;
+/// `None` when `limit` passes first.
+async fn drive_until<T>(
+    node: &mut TabNode,
+    limit: Duration,
+    mut pick: impl FnMut(&SwarmEvent<TabBehaviourEvent>) -> Option<T>,
+) -> Option<T> {
+    let wait = async {
+        loop {
+            let event = node.swarm.select_next_some().await;
+            node.handle(&event);
+            if let Some(answer) = pick(&event) {
+                return answer;
+            }
+        }
+    };
+    with_timeout(limit, wait).await.ok()
+}

@@ -1,0 +1,220 @@
+//! The tab's libp2p swarm and how its events update [`TabState`] and reach the page.
+
+use crate::browser::js::events::dispatch;
+use crate::browser::node::behaviour::{TabBehaviour, TabBehaviourEvent};
+use crate::browser::node::command::{Command, DialWaiter, ProvidersReply};
+use crate::browser::node::tab_state::TabState;
+use crate::browser::transport::webrtc::WebRtcTransport;
+use crate::browser::transport::webrtc_direct::WebRtcDirectTransport;
+use crate::net::direct_dial::DirectDials;
+use crate::net::home::Home;
+use crate::net::membership::Membership;
+use crate::net::providers::ProviderRecords;
+use crate::net::relay_book::RelayBook;
+use crate::net::transport_kind::TransportKind;
+use futures::{channel::mpsc, StreamExt};
+use libp2p::core::transport::ListenerId;
+use libp2p::{
+    core::{muxing::StreamMuxerBox, upgrade::Version},
+    noise, ping, relay,
+    swarm::SwarmEvent,
+    websocket_websys, yamux, Multiaddr, Swarm, SwarmBuilder, Transport as _,
+};
+use libp2p_stream::Control;
+use serde_json::json;
+use std::{cell::RefCell, rc::Rc, time::Duration};
+use web_sys::{EventTarget, RtcConfiguration};
+
+/// Connections with nothing open on them are closed after this long.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A swarm plus the state and event target it reports to.
+pub(crate) struct TabNode {
+    pub(crate) swarm: Swarm<TabBehaviour>,
+    pub(crate) control: Control,
+    pub(crate) state: Rc<RefCell<TabState>>,
+    pub(crate) events: EventTarget,
+    /// The address the server was reached at, once joined.
+    pub(crate) server_addr: Option<Multiaddr>,
+    pub(crate) direct_dials: DirectDials<DialWaiter>,
+    /// Which server relays to tabs attached elsewhere.
+    pub(crate) relays: RelayBook,
+    pub(crate) membership: Membership,
+    pub(crate) providers: ProviderRecords<ProvidersReply>,
+    /// The home server and the others to move to.
+    pub(crate) home: Home,
+    /// Bounds on attaching to a server.
+    pub(crate) timeouts: AttachTimeouts,
+    /// The listeners (relay reservation, WebRTC) held at the home server.
+    pub(crate) listeners: Vec<ListenerId>,
+}
+
+/// Bounds on attaching to a server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttachTimeouts {
+    /// Reaching one server over one transport.
+    pub(crate) dial: Duration,
+    /// Each later step (the relay reservation).
+    pub(crate) step: Duration,
+}
+
+/// Builds a swarm with a fresh identity, the WebRTC-direct, browser-to-browser WebRTC and
+/// WebSocket transports, and the relay client. Returns it with the control of its streams.
+pub(crate) fn build_swarm(
+    ping_interval: Duration,
+    rtc_config: RtcConfiguration,
+    connect_timeout: Duration,
+) -> Result<(Swarm<TabBehaviour>, Control), String> {
+    let keypair = libp2p::identity::Keypair::generate_ed25519();
+    let (relay_transport, relay) = relay::client::new(keypair.public().to_peer_id());
+    let streams = libp2p_stream::Behaviour::new();
+    let control = streams.new_control();
+    let signaling = control.clone();
+    let swarm = SwarmBuilder::with_existing_identity(keypair)
+        .with_wasm_bindgen()
+        // `/p2p-circuit/webrtc` addresses must reach our WebRTC transport before the relay
+        // transport, which would take them for plain circuits: both sit in one `OrTransport`,
+        // WebRTC first (the builder's `with_relay_client` would put the relay first).
+        .with_other_transport(move |key| {
+            let webrtc = WebRtcTransport::new(signaling, rtc_config, connect_timeout)
+                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)));
+            let relayed = relay_transport
+                .upgrade(Version::V1Lazy)
+                .authenticate(noise::Config::new(key)?)
+                .multiplex(yamux::Config::default())
+                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+            Ok(webrtc
+                .or_transport(relayed)
+                .map(|either, _| either.into_inner()))
+        })
+        .map_err(|e| e.to_string())?
+        .with_other_transport(|key| {
+            WebRtcDirectTransport::new(key)
+                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+        })
+        .map_err(|e| e.to_string())?
+        .with_other_transport(|key| {
+            Ok(websocket_websys::Transport::default()
+                .upgrade(Version::V1Lazy)
+                .authenticate(noise::Config::new(key)?)
+                .multiplex(yamux::Config::default())
+                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
+        })
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|key| TabBehaviour::new(key, relay, streams, ping_interval))
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        // The swarm's own dial timeout (10 s by default) must not cut a WebRTC negotiation
+        // short: ours ends first, with an error that says which step failed.
+        .with_connection_timeout(connect_timeout + Duration::from_secs(5))
+        .build();
+    Ok((swarm, control))
+}
+
+impl TabNode {
+    /// Feeds `event` to every part of the tab that follows the swarm.
+    pub(crate) fn handle(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
+        self.observe(event);
+        self.learn_relays(event);
+        self.advance_direct_dials(event);
+        self.observe_membership(event);
+        self.observe_providers(event);
+    }
+
+    /// Records `event` in the state and tells the page about it.
+    pub(crate) fn observe(&self, event: &SwarmEvent<TabBehaviourEvent>) {
+        let mut state = self.state.borrow_mut();
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                let transport = TransportKind::of_endpoint(endpoint);
+                let info = state.opened(*connection_id, *peer_id, transport, endpoint.is_dialer());
+                tracing::info!(peer = %peer_id, %transport, "connection established");
+                drop(state);
+                dispatch(&self.events, "connection", &info);
+            }
+            SwarmEvent::ConnectionClosed {
+                connection_id,
+                cause,
+                ..
+            } => {
+                if let Some(info) = state.closed_connection(*connection_id) {
+                    tracing::info!(peer = %info.peer, ?cause, "connection closed");
+                    drop(state);
+                    dispatch(&self.events, "disconnection", &info);
+                }
+            }
+            SwarmEvent::Behaviour(TabBehaviourEvent::Ping(ping::Event {
+                peer, result, ..
+            })) => match result {
+                Ok(rtt) => {
+                    // `stats()` summarises the server link; events report every peer.
+                    if *peer == state.server {
+                        state.server_rtt.record(*rtt);
+                    }
+                    drop(state);
+                    let detail =
+                        json!({ "peer": peer.to_string(), "rttMs": rtt.as_secs_f64() * 1000.0 });
+                    dispatch(&self.events, "ping", &detail);
+                }
+                Err(e) => {
+                    state.ping_failures += 1;
+                    tracing::debug!(%peer, "ping failed: {e}");
+                }
+            },
+            SwarmEvent::Behaviour(TabBehaviourEvent::Relay(
+                relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+            )) => {
+                state.reservation = true;
+                drop(state);
+                dispatch(
+                    &self.events,
+                    "reservation",
+                    &json!({ "relay": relay_peer_id.to_string() }),
+                );
+            }
+            SwarmEvent::ListenerClosed { .. } => state.reservation = false,
+            _ => {}
+        }
+    }
+
+    /// Runs the swarm until a [`Command::Close`] arrives or the `Peer` is dropped.
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut ticks = gloo_timers::future::IntervalStream::new(1000).fuse();
+        self.drive_membership();
+        loop {
+            futures::select! {
+                event = self.swarm.select_next_some() => self.handle(&event),
+                command = commands.next() => match command {
+                    Some(Command::Connect(peer, reply)) => {
+                        self.connect(peer, DialWaiter::Page(reply));
+                    }
+                    Some(Command::Provide(id)) => self.provide(&id),
+                    Some(Command::Unprovide(id)) => self.unprovide(&id),
+                    Some(Command::FindProviders(id, reply)) => self.find_providers(&id, reply),
+                    Some(Command::Close) | None => break,
+                },
+                _ = ticks.next() => {
+                    self.keep_home().await;
+                    self.drive_membership();
+                    self.renew_provider_records();
+                }
+            }
+        }
+        let connected: Vec<_> = self.swarm.connected_peers().copied().collect();
+        for peer in connected {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        let mut state = self.state.borrow_mut();
+        state.closed = true;
+        state.reservation = false;
+        state.connections.clear();
+        drop(state);
+        dispatch(&self.events, "close", &json!({}));
+        tracing::info!("peer closed");
+    }
+}
