@@ -23,7 +23,7 @@ try {
   const b = await openTab(browser, server.url, options);
   const bId = await b.evaluate(() => peer.id);
   await a.evaluate((id) => peer.connect(id), bId);
-  await new Promise((r) => setTimeout(r, 4000)); // let ICE settle (see README)
+  await new Promise((r) => setTimeout(r, 4000)); // let ICE settle (see docs/benchmarks.md)
   const ours = [];
   for (let round = 0; round < ROUNDS; round++) {
     ours.push((await a.evaluate(({ id, bytes }) => peer.measureThroughput(id, bytes), { id: bId, bytes: BYTES })).megabytesPerSecond);

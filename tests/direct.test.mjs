@@ -64,10 +64,10 @@ test("connecting to a peer that is not there fails clearly and leaks no peer con
   try {
     const before = (await a.evaluate(() => peer.stats())).rtcPeerConnections;
     const absent = "12D3KooWGaYrmx4NkmbAT2PbhCbQTAQBHd2E3GU4mnbjq2w7mZJK";
-    const message = await a.evaluate((id) => peer.connect(id).then(() => "connected", (e) => e.message), absent);
-    assert.match(message, /^relayed connection to 12D3KooW\S+ failed: /);
-    const bad = await a.evaluate(() => peer.connect("not-a-peer-id").then(() => "connected", (e) => e.message));
-    assert.match(bad, /^invalid peer id "not-a-peer-id"/);
+    const message = await a.evaluate((id) => peer.connect(id).then(() => "connected", (e) => `${e.code}: ${e.message}`), absent);
+    assert.match(message, /^ERR_CONNECT_FAILED: relayed connection to 12D3KooW\S+ failed: /);
+    const bad = await a.evaluate(() => peer.connect("not-a-peer-id").then(() => "connected", (e) => `${e.code}: ${e.message}`));
+    assert.match(bad, /^ERR_INVALID_ARGUMENT: invalid peer id "not-a-peer-id"/);
     assert.equal((await a.evaluate(() => peer.stats())).rtcPeerConnections, before);
   } finally {
     await server.stop();

@@ -25,7 +25,7 @@ const nothingLeaked = (tab, before) => waitFor("no leaked peer connection or dat
 });
 
 const connectError = (tab, id) =>
-  tab.evaluate((id) => window.peer.connect(id).then(() => "connected", (e) => e.message), id);
+  tab.evaluate((id) => window.peer.connect(id).then(() => "connected", (e) => `${e.code}: ${e.message}`), id);
 
 test("a peer without /webrtc-signaling refuses: a clear error, nothing leaked", async () => {
   const server = await startServer();
@@ -35,7 +35,7 @@ test("a peer without /webrtc-signaling refuses: a clear error, nothing leaked", 
     const before = await baseline(rust);
     const message = await connectError(rust, await refuser.evaluate(() => window.js.id));
     console.log(`refusal: ${message}`);
-    assert.match(message, /^direct WebRTC connection to \S+ failed: .*cannot open a signaling stream: .*does not support \/webrtc-signaling\/0\.0\.1/);
+    assert.match(message, /^ERR_CONNECT_FAILED: direct WebRTC connection to \S+ failed: .*cannot open a signaling stream: .*does not support \/webrtc-signaling\/0\.0\.1/);
     await nothingLeaked(rust, before);
   } finally {
     await server.stop();
@@ -51,7 +51,7 @@ test("a peer that never answers the offer times out: a clear error, nothing leak
     const started = Date.now();
     const message = await connectError(rust, await staller.evaluate(() => window.js.id));
     console.log(`timeout: ${message}`);
-    assert.match(message, /^direct WebRTC connection to \S+ failed: .*signaling timed out after 2s/);
+    assert.match(message, /^ERR_CONNECT_FAILED: direct WebRTC connection to \S+ failed: .*signaling timed out after 2s/);
     assert.ok(Date.now() - started < 10000, "bounded by connectTimeoutMs");
     await nothingLeaked(rust, before);
   } finally {

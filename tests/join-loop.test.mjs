@@ -69,6 +69,7 @@ test("a page that is not a secure context is refused at once with `insecure cont
   try {
     const outcome = await joinOnce(server.url);
     assert.equal(outcome.hung, undefined, "the join settles");
+    assert.equal(outcome.code, "ERR_INSECURE_CONTEXT");
     assert.match(outcome.error ?? "", /^insecure context: /);
     assert.match(outcome.error, /https|localhost/);
     assert.ok(outcome.ms < 1000, `refused at once (${outcome.ms} ms)`);

@@ -11,7 +11,9 @@ after(async () => { await browser?.close(); });
 
 const stats = (page) => page.evaluate(() => window.peer.stats());
 const connections = (page) => page.evaluate(() => window.peer.connections());
-const joinError = (page) => page.evaluate(() => window.joinError?.message ?? null);
+/** `CODE: message` of the page's join error, or null if it joined. */
+const joinError = (page) =>
+  page.evaluate(() => (window.joinError ? `${window.joinError.code}: ${window.joinError.message}` : null));
 
 test("two tabs join over WebRTC-direct and hold relay reservations", async () => {
   const server = await startServer();
@@ -108,14 +110,14 @@ test("join rejects with a clear error when the server is unreachable or no trans
   });
   try {
     const unreachable = await openTab(browser, server.url, { server: `http://127.0.0.1:${tcp}`, stepTimeoutMs: 3000 });
-    assert.match(await joinError(unreachable), /^server unreachable: /);
+    assert.match(await joinError(unreachable), /^ERR_UNREACHABLE: server unreachable: /);
     const started = Date.now();
     const stranded = await openTab(browser, server.url, { dialTimeoutMs: 2000 });
     const message = await joinError(stranded);
-    assert.match(message, /^no transport worked: webrtc-direct: .*; websocket: /);
+    assert.match(message, /^ERR_UNREACHABLE: no transport worked: webrtc-direct: .*; websocket: /);
     assert.ok(Date.now() - started < 15000, "bounded");
     const bad = await openTab(browser, server.url, { pingIntervalMs: "often" });
-    assert.match(await joinError(bad), /^invalid join options: /);
+    assert.match(await joinError(bad), /^ERR_INVALID_OPTIONS: invalid join options: /);
   } finally {
     await server.stop();
   }

@@ -48,8 +48,8 @@ test("a shared file downloads byte-exact in another browser; unknown content say
     assert.equal(await b.evaluate((cid) => peer.has(cid), cid), true);
 
     const missing = "ab".repeat(32) + "-1000";
-    const error = await b.evaluate((cid) => peer.download(cid, { timeoutMs: 2000 }).then(() => "resolved", (e) => e.message), missing);
-    assert.match(error, /not found in swarm/);
+    const error = await b.evaluate((cid) => peer.download(cid, { timeoutMs: 2000 }).then(() => "resolved", (e) => `${e.code}: ${e.message}`), missing);
+    assert.match(error, /^ERR_NOT_FOUND: not found in swarm/);
   } finally {
     await server.stop();
   }
@@ -171,24 +171,24 @@ test("a full store and an aborted download fail with errors that say so", { time
     const small = await tabOfItsOwn(server, { swarm: "share-errors", storageQuotaBytes: 3 * MiB });
     await makeFile(a, 8 * MiB, 8);
     const cid = await a.evaluate(() => peer.share(window.original));
-    const full = await small.evaluate((cid) => peer.download(cid).then(() => "resolved", (e) => e.message), cid);
-    assert.match(full, /^storage quota full: /);
+    const full = await small.evaluate((cid) => peer.download(cid).then(() => "resolved", (e) => `${e.code}: ${e.message}`), cid);
+    assert.match(full, /^ERR_QUOTA_FULL: storage quota full: /);
     const storage = await small.evaluate(() => peer.storage());
     assert.ok(storage.usedBytes <= 3 * MiB, `quota held: ${JSON.stringify(storage)}`);
 
     const b = await tabOfItsOwn(server, { swarm: "share-errors" });
     const aborted = await b.evaluate(async (cid) => {
       const controller = new AbortController();
-      const result = peer.download(cid, { signal: controller.signal }).then(() => "resolved", (e) => e.message);
+      const result = peer.download(cid, { signal: controller.signal }).then(() => "resolved", (e) => `${e.code}: ${e.message}`);
       setTimeout(() => controller.abort(), 500);
       return result;
     }, cid);
-    assert.match(aborted, /^cancelled: /);
+    assert.match(aborted, /^ERR_CANCELLED: cancelled: /);
     const transfer = await b.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
     assert.equal(transfer.downloading, false, "the aborted download stopped");
     assert.equal(await b.evaluate((cid) => peer.has(cid), cid), false);
-    const bad = await b.evaluate(() => peer.download("not-a-cid").then(() => "resolved", (e) => e.message));
-    assert.match(bad, /^invalid content id: /);
+    const bad = await b.evaluate(() => peer.download("not-a-cid").then(() => "resolved", (e) => `${e.code}: ${e.message}`));
+    assert.match(bad, /^ERR_INVALID_ARGUMENT: invalid content id: /);
   } finally {
     await server.stop();
   }

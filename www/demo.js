@@ -92,7 +92,7 @@ async function receive(peer, link) {
     };
   } catch (error) {
     status.className = "error";
-    status.textContent = /not found in swarm/.test(error.message)
+    status.textContent = error.code === "ERR_NOT_FOUND"
       ? "No peer has this file right now. Ask the sender to keep their tab open, then reload."
       : `Download failed: ${error.message}`;
   }

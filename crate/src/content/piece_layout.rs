@@ -1,4 +1,4 @@
-//! How content is cut: 16 KiB chunk groups (the unit of verification) gathered into 256 KiB
+//! How content is cut: 16 KiB chunk groups (the unit of verification) gathered into 1 MiB
 //! pieces (the unit of announcement, request and storage).
 
 use std::ops::Range;

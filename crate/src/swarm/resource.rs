@@ -33,6 +33,7 @@ use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 use crate::content::stored_piece::{encoded_from_stored, stored_form};
+use crate::error::{ErrorCode, PeerError};
 use crate::net::backoff::Backoff;
 
 /// Names a stream for the life of the tab (the caller allocates them).
@@ -110,7 +111,7 @@ pub enum Input<P> {
     /// [`Output::Dial`] failed.
     DialFailed(P),
     /// [`Output::Write`] finished.
-    Written(u32, Result<(), String>),
+    Written(u32, Result<(), PeerError>),
     /// [`Output::Read`] finished: the piece's wire encoding, verified.
     Read(Upload<P>, Result<Bytes, String>),
     /// [`Output::Upload`] is on the stream (or failed: `bytes` 0).
@@ -165,7 +166,16 @@ pub enum FetchError {
     },
     /// A verified piece could not be written.
     #[error("{0}")]
-    Store(String),
+    Store(PeerError),
+}
+
+impl From<FetchError> for PeerError {
+    fn from(error: FetchError) -> Self {
+        match error {
+            FetchError::NotFound { .. } => PeerError::new(ErrorCode::NotFound, error.to_string()),
+            FetchError::Store(error) => error,
+        }
+    }
 }
 
 /// Where a fetch is.
@@ -721,7 +731,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         self.outputs.push_back(Output::Assemble);
     }
 
-    fn on_written(&mut self, now: Duration, index: u32, result: Result<(), String>) {
+    fn on_written(&mut self, now: Duration, index: u32, result: Result<(), PeerError>) {
         self.unwritten.remove(&index);
         match result {
             Ok(()) => self.finish_if_complete(now),

@@ -12,6 +12,7 @@ use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 use crate::content::piece_proof::encode_piece;
 use crate::content::Outboard;
+use crate::error::{ErrorCode, PeerError};
 use crate::swarm::message::{RejectReason, SwarmMessage};
 use crate::swarm::upload_queue::Upload;
 
@@ -369,14 +370,15 @@ fn a_piece_that_cannot_be_written_fails_the_fetch() {
         Input::Message(1, SwarmMessage::Piece { id, piece, encoded }),
     );
     outputs(&mut swarm);
-    swarm.handle(
-        3 * MS,
-        Input::Written(piece, Err("storage quota full".into())),
-    );
+    let full = PeerError::new(ErrorCode::QuotaFull, "storage quota full");
+    swarm.handle(3 * MS, Input::Written(piece, Err(full.clone())));
     let out = outputs(&mut swarm);
-    assert!(out.contains(&Output::Failed(FetchError::Store(
-        "storage quota full".into()
-    ))));
+    assert!(out.contains(&Output::Failed(FetchError::Store(full.clone()))));
+    let failed = out.into_iter().find_map(|o| match o {
+        Output::Failed(e) => Some(PeerError::from(e)),
+        _ => None,
+    });
+    assert_eq!(failed.map(|e| e.code), Some(ErrorCode::QuotaFull));
     assert!(!swarm.have().contains(piece));
 }
 

@@ -79,11 +79,7 @@ pub struct Handle {
 
 /// Starts one client task attached (as far as `how` says) to the server at `server` (its
 /// WebSocket address with `/p2p/<id>`); it reports to `reports`.
-pub async fn spawn_client(
-    server: Multiaddr,
-    how: Attach,
-    reports: mpsc::Sender<Report>,
-) -> Handle {
+pub async fn spawn_client(server: Multiaddr, how: Attach, reports: mpsc::Sender<Report>) -> Handle {
     let swarm = SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_websocket(noise::Config::new, yamux::Config::default)

@@ -18,6 +18,7 @@ use crate::browser::node::join::join;
 use crate::browser::node::tab_state::TabState;
 use crate::browser::node::throughput;
 use crate::content::content_id::ContentId;
+use crate::error::{ErrorCode, PeerError};
 use futures::{
     channel::{mpsc, oneshot},
     FutureExt, StreamExt,
@@ -37,7 +38,7 @@ pub struct Peer {
     commands: mpsc::Sender<Command>,
     control: Control,
     /// Sharing and downloading, or why the tab cannot (no storage).
-    content: Result<Content, String>,
+    content: Result<Content, PeerError>,
 }
 
 /// Why a page that is not a secure context cannot join (it would otherwise wait for storage that
@@ -57,86 +58,10 @@ struct Content {
 #[wasm_bindgen]
 impl Peer {
     /// Joins the swarm through the server at `options.server` (default `location.origin`).
-    /// Rejects with an `Error` naming the step that failed.
-    pub async fn join(options: JsValue) -> Result<Peer, JsError> {
-        let options: JoinOptions = if options.is_undefined() || options.is_null() {
-            JoinOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| JsError::new(&format!("invalid join options: {e}")))?
-        };
-        install_logging(options.log_level().map_err(|e| JsError::new(&e))?);
-        let window =
-            web_sys::window().ok_or_else(|| JsError::new("no window: Peer.join runs in a page"))?;
-        if !window.is_secure_context() {
-            return Err(JsError::new(INSECURE_CONTEXT));
-        }
-        close_links_on_pagehide();
-        let server = match &options.server {
-            Some(server) => server.clone(),
-            None => window
-                .location()
-                .origin()
-                .map_err(|e| JsError::new(&js_message(&e)))?,
-        };
-        let config = options.service_config().map_err(|e| JsError::new(&e))?;
-        let page = window.location().href().unwrap_or_else(|_| server.clone());
-        let cdn_config = options.cdn_config(&page).map_err(|e| JsError::new(&e))?;
-        let quota = options.storage_quota().map_err(|e| JsError::new(&e))?;
-        // Opened before joining: once joined, the swarm must be polled without a pause.
-        // Bounded like every step of the join; a store that does not open turns sharing off.
-        let step = options.step_timeout();
-        let store = with_timeout(step, ContentStore::open(quota))
-            .await
-            .unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(format!(
-                    "the Origin Private File System did not open within {} ms",
-                    step.as_millis()
-                )))
-            });
-        let node = join(&options, &server)
-            .await
-            .map_err(|e| JsError::new(&e))?;
-        let (commands, receiver) = mpsc::channel(64);
-        let content = match store {
-            Ok(store) => {
-                let store = Rc::new(store);
-                let local = *node.swarm.local_peer_id();
-                ContentService::start(
-                    store.clone(),
-                    node.control.clone(),
-                    commands.clone(),
-                    local,
-                    config,
-                )
-                .map(|service| Content {
-                    cdn: Cdn::new(
-                        store.clone(),
-                        service.clone(),
-                        node.events.clone(),
-                        cdn_config,
-                    ),
-                    store,
-                    service,
-                })
-            }
-            Err(e) => {
-                tracing::warn!("sharing is off: {e}");
-                Err(e.to_string())
-            }
-        };
-        let peer = Peer {
-            id: node.swarm.local_peer_id().to_string(),
-            state: node.state.clone(),
-            events: node.events.clone(),
-            commands,
-            control: node.control.clone(),
-            content,
-        };
-        wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
-        wasm_bindgen_futures::spawn_local(throughput::serve(node.control.clone()));
-        wasm_bindgen_futures::spawn_local(node.run(receiver));
-        Ok(peer)
+    /// Rejects with an `Error` naming the step that failed (`code`: `ERR_INVALID_OPTIONS`,
+    /// `ERR_INSECURE_CONTEXT`, `ERR_UNREACHABLE`, `ERR_INTERNAL`).
+    pub async fn join(options: JsValue) -> Result<Peer, JsValue> {
+        Ok(Self::join_with(options).await?)
     }
 
     /// This tab's peer id.
@@ -145,30 +70,30 @@ impl Peer {
         self.id.clone()
     }
 
-    /// Where events are dispatched (see the README for their names and details).
+    /// Where events are dispatched (see docs/js-api.md, "Events", for their names and details).
     #[wasm_bindgen(getter)]
     pub fn events(&self) -> EventTarget {
         self.events.clone()
     }
 
     /// Open connections: `[{ peer, transport, direction }]`.
-    pub fn connections(&self) -> Result<JsValue, JsError> {
+    pub fn connections(&self) -> Result<JsValue, JsValue> {
         let state = self.state.borrow();
         let list: Vec<_> = state.connections.values().collect();
-        to_js(&list)
+        Ok(to_js(&list)?)
     }
 
     /// Counters and RTTs as a plain object, with `offload`: where `fetch` got its bytes
     /// (`{ fromPeers, fromOrigin, fromStore, offloadRatio, peers, resources: { path: { cid,
     /// fromPeers, fromOrigin, fromStore, peers, fetches } } }`).
-    pub fn stats(&self) -> Result<JsValue, JsError> {
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
         let mut stats = serde_json::to_value(self.state.borrow().stats())
-            .map_err(|e| JsError::new(&e.to_string()))?;
+            .map_err(|e| PeerError::new(ErrorCode::Internal, e.to_string()))?;
         if let Ok(content) = &self.content {
             stats["offload"] = serde_json::to_value(content.cdn.stats())
-                .map_err(|e| JsError::new(&e.to_string()))?;
+                .map_err(|e| PeerError::new(ErrorCode::Internal, e.to_string()))?;
         }
-        to_js(&stats)
+        Ok(to_js(&stats)?)
     }
 
     /// Like `window.fetch(input, init)`, for a site that publishes a manifest: a `GET` of a
@@ -208,16 +133,20 @@ impl Peer {
     pub fn connect(&mut self, peer: String) -> js_sys::Promise {
         let peer = match parse_peer(&peer) {
             Ok(peer) => peer,
-            Err(e) => return js_sys::Promise::reject(&e),
+            Err(e) => return js_sys::Promise::reject(&e.into()),
         };
         let (reply, answer) = oneshot::channel();
         let sent = self.commands.try_send(Command::Connect(peer, reply));
         wasm_bindgen_futures::future_to_promise(async move {
-            sent.map_err(|_| JsError::new("peer is closed or busy"))?;
+            sent.map_err(|_| PeerError::new(ErrorCode::Closed, "the peer is closed or busy"))?;
             match answer.await {
                 Ok(Ok(())) => Ok(JsValue::from_str(&peer.to_string())),
-                Ok(Err(e)) => Err(JsError::new(&e).into()),
-                Err(_) => Err(JsError::new("peer closed before the connection was made").into()),
+                Ok(Err(e)) => Err(PeerError::new(ErrorCode::ConnectFailed, e).into()),
+                Err(_) => Err(PeerError::new(
+                    ErrorCode::Closed,
+                    "the peer closed before the connection was made",
+                )
+                .into()),
             }
         })
     }
@@ -229,7 +158,7 @@ impl Peer {
         wasm_bindgen_futures::future_to_promise(async move {
             let back = echo::echo(control, peer?, data)
                 .await
-                .map_err(|e| JsError::new(&e))?;
+                .map_err(|e| PeerError::new(ErrorCode::ConnectFailed, e))?;
             Ok(js_sys::Uint8Array::from(&back[..]).into())
         })
     }
@@ -244,7 +173,7 @@ impl Peer {
             let started = crate::browser::js::clock::now();
             let counted = throughput::send(control, peer?, bytes as u64)
                 .await
-                .map_err(|e| JsError::new(&e))?;
+                .map_err(|e| PeerError::new(ErrorCode::ConnectFailed, e))?;
             let seconds = (crate::browser::js::clock::now() - started).as_secs_f64();
             let result = serde_json::json!({
                 "bytes": counted,
@@ -261,8 +190,9 @@ impl Peer {
     pub fn share(&self, file: web_sys::Blob, options: JsValue) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let content = content.map_err(|e| JsError::new(&e))?;
-            let options = ShareOptions::read(&options).map_err(|e| JsError::new(&e))?;
+            let content = content?;
+            let options = ShareOptions::read(&options)
+                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
             let mut meta = options.meta;
             if meta.name.is_none() {
                 meta.name = file.dyn_ref::<web_sys::File>().map(|f| f.name());
@@ -270,14 +200,12 @@ impl Peer {
             if meta.mime.is_none() && !file.type_().is_empty() {
                 meta.mime = Some(file.type_());
             }
-            let id = share_blob(&content.store, &file, options.on_progress.as_ref())
-                .await
-                .map_err(|e| JsError::new(&e))?;
+            let id = share_blob(&content.store, &file, options.on_progress.as_ref()).await?;
             content
                 .store
                 .write_meta(&id, &meta)
                 .await
-                .map_err(|e| JsError::new(&e.to_string()))?;
+                .map_err(PeerError::from)?;
             let _ = content.service.ask(Request::Shared(id, meta)).await;
             Ok(JsValue::from_str(&id.to_string()))
         })
@@ -286,18 +214,22 @@ impl Peer {
     /// Downloads the resource `cid` from the tabs that have it, verifying every piece; resolves
     /// to a `Blob` once all of it is verified and stored. `options`: `{ name, type, onProgress,
     /// timeoutMs, signal }`; `onProgress` gets `{ bytes, total, bytesPerSecond, peers }`.
-    /// Rejects with `not found in swarm`, `storage quota full` or `cancelled` errors.
+    /// Rejects with an `Error` whose `code` is `ERR_NOT_FOUND`, `ERR_QUOTA_FULL`,
+    /// `ERR_CANCELLED`, `ERR_INVALID_ARGUMENT`, `ERR_INVALID_OPTIONS`, `ERR_NO_STORAGE` or
+    /// `ERR_STORAGE`.
     pub fn download(&self, cid: String, options: JsValue) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let content = content.map_err(|e| JsError::new(&e))?;
+            let content = content?;
             let id = parse_content_id(&cid)?;
-            let options = DownloadOptions::read(&options).map_err(|e| JsError::new(&e))?;
+            let options = DownloadOptions::read(&options)
+                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
             let (reply, blob) = oneshot::channel();
             let (abort_tx, mut aborted) = mpsc::channel::<()>(1);
             let _abort_listener = match &options.signal {
                 Some(signal) if signal.aborted() => {
-                    return Err(JsError::new("cancelled: the signal was already aborted").into())
+                    let reason = "cancelled: the signal was already aborted";
+                    return Err(PeerError::new(ErrorCode::Cancelled, reason).into());
                 }
                 Some(signal) => Some(crate::browser::js::listener::JsListener::forward(
                     signal,
@@ -318,18 +250,19 @@ impl Peer {
                 .service
                 .ask(Request::Download(id, waiter))
                 .await
-                .map_err(|e| JsError::new(&e.to_string()))?;
+                .map_err(|_| PeerError::closed())?;
             let mut blob = blob.fuse();
             futures::select! {
                 result = blob => match result {
                     Ok(Ok(blob)) => Ok(blob.into()),
-                    Ok(Err(e)) => Err(JsError::new(&e).into()),
-                    Err(_) => Err(JsError::new("cancelled: the peer closed").into()),
+                    Ok(Err(e)) => Err(e.into()),
+                    Err(_) => Err(PeerError::new(ErrorCode::Cancelled, "cancelled: the peer closed").into()),
                 },
                 _ = aborted.next() => {
                     drop(abort_tx);
                     let _ = content.service.ask(Request::Cancel(id)).await;
-                    Err(JsError::new("cancelled: the download was aborted").into())
+                    let reason = "cancelled: the download was aborted";
+                    Err(PeerError::new(ErrorCode::Cancelled, reason).into())
                 }
             }
         })
@@ -339,13 +272,9 @@ impl Peer {
     pub fn has(&self, cid: String) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let content = content.map_err(|e| JsError::new(&e))?;
+            let content = content?;
             let id = parse_content_id(&cid)?;
-            let have = content
-                .store
-                .pieces(&id)
-                .await
-                .map_err(|e| JsError::new(&e.to_string()))?;
+            let have = content.store.pieces(&id).await.map_err(PeerError::from)?;
             Ok(JsValue::from_bool(have.is_full()))
         })
     }
@@ -354,18 +283,18 @@ impl Peer {
     pub fn remove(&self, cid: String) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let content = content.map_err(|e| JsError::new(&e))?;
+            let content = content?;
             let id = parse_content_id(&cid)?;
             let (reply, removed) = oneshot::channel();
             content
                 .service
                 .ask(Request::Remove(id, reply))
                 .await
-                .map_err(|e| JsError::new(&e.to_string()))?;
+                .map_err(|_| PeerError::closed())?;
             match removed.await {
                 Ok(Ok(())) => Ok(JsValue::UNDEFINED),
-                Ok(Err(e)) => Err(JsError::new(&e).into()),
-                Err(_) => Err(JsError::new("peer closed").into()),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(PeerError::closed().into()),
             }
         })
     }
@@ -373,20 +302,21 @@ impl Peer {
     /// Every resource the tab holds or fetches: `[{ cid, name, bytes, total, pieces,
     /// totalPieces, downloading, peers: [{ peer, bytesReceived, bytesSent, connected }],
     /// banned }]`.
-    pub fn transfers(&self) -> Result<JsValue, JsError> {
-        match &self.content {
+    pub fn transfers(&self) -> Result<JsValue, JsValue> {
+        let list = match &self.content {
             Ok(content) => to_js(&*content.service.transfers.borrow()),
             Err(_) => to_js(&Vec::<TransferInfo>::new()),
-        }
+        };
+        Ok(list?)
     }
 
     /// Bytes of content stored in this tab and the quota: `{ usedBytes, quotaBytes }`.
-    pub fn storage(&self) -> Result<JsValue, JsError> {
-        let content = self.content.as_ref().map_err(|e| JsError::new(e))?;
-        to_js(&serde_json::json!({
+    pub fn storage(&self) -> Result<JsValue, JsValue> {
+        let content = self.content.as_ref().map_err(|e| e.clone())?;
+        Ok(to_js(&serde_json::json!({
             "usedBytes": content.store.used(),
             "quotaBytes": content.store.quota(),
-        }))
+        }))?)
     }
 
     /// Closes every connection and stops the swarm; a `close` event follows.
@@ -395,6 +325,93 @@ impl Peer {
             // Already closing or closed: say so once more for listeners that came late.
             dispatch(&self.events, "close", &serde_json::json!({}));
         }
+    }
+}
+
+impl Peer {
+    async fn join_with(options: JsValue) -> Result<Peer, PeerError> {
+        let invalid = |e: String| PeerError::new(ErrorCode::InvalidOptions, e);
+        let options: JoinOptions = if options.is_undefined() || options.is_null() {
+            JoinOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| invalid(format!("invalid join options: {e}")))?
+        };
+        install_logging(options.log_level().map_err(invalid)?);
+        let window = web_sys::window().ok_or_else(|| {
+            PeerError::new(ErrorCode::Internal, "no window: Peer.join runs in a page")
+        })?;
+        if !window.is_secure_context() {
+            return Err(PeerError::new(ErrorCode::InsecureContext, INSECURE_CONTEXT));
+        }
+        close_links_on_pagehide();
+        let server = match &options.server {
+            Some(server) => server.clone(),
+            None => window
+                .location()
+                .origin()
+                .map_err(|e| PeerError::new(ErrorCode::Internal, js_message(&e)))?,
+        };
+        let config = options.service_config().map_err(invalid)?;
+        let page = window.location().href().unwrap_or_else(|_| server.clone());
+        let cdn_config = options.cdn_config(&page).map_err(invalid)?;
+        let quota = options.storage_quota().map_err(invalid)?;
+        // Opened before joining: once joined, the swarm must be polled without a pause.
+        // Bounded like every step of the join; a store that does not open turns sharing off.
+        let step = options.step_timeout();
+        let store = with_timeout(step, ContentStore::open(quota))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the Origin Private File System did not open within {} ms",
+                    step.as_millis()
+                )))
+            });
+        let node = join(&options, &server).await?;
+        let (commands, receiver) = mpsc::channel(64);
+        let content = match store {
+            Ok(store) => {
+                let store = Rc::new(store);
+                let local = *node.swarm.local_peer_id();
+                ContentService::start(
+                    store.clone(),
+                    node.control.clone(),
+                    commands.clone(),
+                    local,
+                    config,
+                )
+                .map_err(|e| PeerError::new(ErrorCode::Internal, e))
+                .map(|service| Content {
+                    cdn: Cdn::new(
+                        store.clone(),
+                        service.clone(),
+                        node.events.clone(),
+                        cdn_config,
+                    ),
+                    store,
+                    service,
+                })
+            }
+            Err(e) => {
+                tracing::warn!("sharing is off: {e}");
+                Err(PeerError::new(
+                    ErrorCode::NoStorage,
+                    format!("sharing is off: {e}"),
+                ))
+            }
+        };
+        let peer = Peer {
+            id: node.swarm.local_peer_id().to_string(),
+            state: node.state.clone(),
+            events: node.events.clone(),
+            commands,
+            control: node.control.clone(),
+            content,
+        };
+        wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
+        wasm_bindgen_futures::spawn_local(throughput::serve(node.control.clone()));
+        wasm_bindgen_futures::spawn_local(node.run(receiver));
+        Ok(peer)
     }
 }
 
@@ -409,24 +426,35 @@ fn to_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, JsVal
         Some(request) => web_sys::Request::new_with_request_and_init(request, &init),
         None => match input.as_string() {
             Some(url) => web_sys::Request::new_with_str_and_init(&url, &init),
-            None => Err(JsError::new("fetch takes a URL string or a Request").into()),
+            None => Err(PeerError::new(
+                ErrorCode::InvalidArgument,
+                "fetch takes a URL string or a Request",
+            )
+            .into()),
         },
     }
 }
 
-fn parse_peer(peer: &str) -> Result<PeerId, JsValue> {
-    peer.parse()
-        .map_err(|e| JsError::new(&format!("invalid peer id {peer:?}: {e}")).into())
+fn parse_peer(peer: &str) -> Result<PeerId, PeerError> {
+    peer.parse().map_err(|e| {
+        PeerError::new(
+            ErrorCode::InvalidArgument,
+            format!("invalid peer id {peer:?}: {e}"),
+        )
+    })
 }
 
-fn parse_content_id(cid: &str) -> Result<ContentId, JsValue> {
-    cid.trim()
-        .parse()
-        .map_err(|e| JsError::new(&format!("invalid content id: {e}")).into())
+fn parse_content_id(cid: &str) -> Result<ContentId, PeerError> {
+    cid.trim().parse().map_err(|e| {
+        PeerError::new(
+            ErrorCode::InvalidArgument,
+            format!("invalid content id: {e}"),
+        )
+    })
 }
 
-fn to_js(value: &impl serde::Serialize) -> Result<JsValue, JsError> {
-    to_plain_js(value).map_err(|e| JsError::new(&e.to_string()))
+fn to_js(value: &impl serde::Serialize) -> Result<JsValue, PeerError> {
+    to_plain_js(value).map_err(|e| PeerError::new(ErrorCode::Internal, e.to_string()))
 }
 
 /// When the page goes away, close every peer connection synchronously (async cleanup does not
@@ -462,9 +490,9 @@ fn install_logging(level: tracing::Level) {
 /// Hashes and verifies `megabytes` MiB of generated content in this tab; returns `{ bytes,
 /// hashMegabytesPerSecond, verifyMegabytesPerSecond }`. For benchmarks.
 #[wasm_bindgen(js_name = measureVerification)]
-pub fn measure_verification(megabytes: u32) -> Result<JsValue, JsError> {
+pub fn measure_verification(megabytes: u32) -> Result<JsValue, JsValue> {
     let speed = crate::content::verify_speed::measure((megabytes as usize) << 20, || {
         crate::browser::js::clock::now().as_secs_f64()
     });
-    to_js(&speed)
+    Ok(to_js(&speed)?)
 }

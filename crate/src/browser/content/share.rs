@@ -16,17 +16,20 @@ use crate::content::piece_layout::{PieceLayout, PIECE_LEN};
 use crate::content::piece_proof::{encode_piece, PieceError};
 use crate::content::stored_piece::stored_from_encoded;
 use crate::content::Outboard;
+use crate::error::{ErrorCode, PeerError};
 
 /// Bytes read from the blob per slice while hashing.
 const HASH_SLICE: u64 = 4 * PIECE_LEN;
 
 /// Hashes `blob` and stores every piece not yet stored. `progress` (if any) is called with
-/// `{ phase: "hashing" | "storing", bytes, total }`.
+/// `{ phase: "hashing" | "storing", bytes, total }`. A file that cannot be read, is too large,
+/// or changes while it is shared is an invalid argument.
 pub(crate) async fn share_blob(
     store: &ContentStore,
     blob: &Blob,
     progress: Option<&Function>,
-) -> Result<ContentId, String> {
+) -> Result<ContentId, PeerError> {
+    let bad_file = |e: String| PeerError::new(ErrorCode::InvalidArgument, e);
     let total = blob.size() as u64;
     let report = |phase: &str, bytes: u64| {
         if let Some(progress) = progress {
@@ -35,31 +38,30 @@ pub(crate) async fn share_blob(
             let _ = progress.call1(&JsValue::NULL, &value);
         }
     };
-    let mut hasher = ContentHasher::new(total).map_err(|e| e.to_string())?;
+    let mut hasher = ContentHasher::new(total).map_err(|e| bad_file(e.to_string()))?;
     let mut offset = 0;
     while offset < total {
         let end = (offset + HASH_SLICE).min(total);
-        hasher
-            .update(&read(blob, offset, end).await?)
-            .map_err(|e| e.to_string())?;
+        let data = read(blob, offset, end).await.map_err(bad_file)?;
+        hasher.update(&data).map_err(|e| bad_file(e.to_string()))?;
         offset = end;
         report("hashing", offset);
     }
-    let (id, outboard) = hasher.finish().map_err(|e| e.to_string())?;
+    let (id, outboard) = hasher.finish().map_err(|e| bad_file(e.to_string()))?;
     let layout = PieceLayout::of(&id);
-    let stored = store.pieces(&id).await.map_err(|e| e.to_string())?;
+    let stored = store.pieces(&id).await?;
     for index in 0..layout.piece_count() {
         let range = layout.piece_bytes(index).expect("index below the count");
         if !stored.contains(index) {
-            let data = read(blob, range.start, range.end).await?;
+            let data = read(blob, range.start, range.end).await.map_err(bad_file)?;
             store_piece(store, &id, &outboard, index, &data)
                 .await
                 .map_err(|e| match e {
                     // Checked against the hashes: a file changed since hashing fails here.
                     KeepPieceError::Mismatch(e) => {
-                        format!("the file changed while it was being shared: {e}")
+                        bad_file(format!("the file changed while it was being shared: {e}"))
                     }
-                    KeepPieceError::Store(e) => e.to_string(),
+                    KeepPieceError::Store(e) => e.into(),
                 })?;
         }
         report("storing", range.end);

@@ -10,6 +10,7 @@
 //! A piece file is written whole by one `FileSystemWritableFileStream` and committed by its
 //! `close()`; a file of the wrong size (a write cut short) counts as missing and is removed.
 
+use crate::error::{ErrorCode, PeerError};
 use std::cell::Cell;
 
 use js_sys::{Array, AsyncIterator, Promise, Uint8Array};
@@ -52,6 +53,17 @@ pub(crate) enum StoreError {
     /// Any other file system error.
     #[error("storage error: {0}")]
     Io(String),
+}
+
+impl From<StoreError> for PeerError {
+    fn from(error: StoreError) -> Self {
+        let code = match &error {
+            StoreError::Unavailable(_) => ErrorCode::NoStorage,
+            StoreError::QuotaFull { .. } => ErrorCode::QuotaFull,
+            StoreError::Missing(_) | StoreError::Io(_) => ErrorCode::Storage,
+        };
+        PeerError::new(code, error.to_string())
+    }
 }
 
 /// What is known about a resource besides its bytes.

@@ -9,6 +9,7 @@ use crate::browser::node::behaviour::TabBehaviourEvent;
 use crate::browser::node::fetch_bootstrap::fetch_bootstrap;
 use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, TabNode};
 use crate::browser::node::tab_state::TabState;
+use crate::error::{ErrorCode, PeerError};
 use crate::net::bootstrap::Bootstrap;
 use crate::net::home::Home;
 use crate::net::membership::Membership;
@@ -22,21 +23,25 @@ use std::{cell::RefCell, rc::Rc, time::Duration};
 use web_sys::EventTarget;
 
 /// Runs the whole join; on success the node is connected to the server and holds a reservation.
-pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode, String> {
+pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode, PeerError> {
+    let unreachable = |e: String| PeerError::new(ErrorCode::Unreachable, e);
+    let internal = |e: String| PeerError::new(ErrorCode::Internal, e);
     let bootstrap = with_timeout(options.step_timeout(), fetch_bootstrap(server))
         .await
-        .map_err(|_| format!("server unreachable: {server}/bootstrap did not answer in time"))??;
-    let (swarm, control) = build_swarm(
-        options.ping_interval(),
-        options.rtc_configuration()?,
-        options.connect_timeout(),
-    )?;
+        .map_err(|_| format!("server unreachable: {server}/bootstrap did not answer in time"))
+        .and_then(|fetched| fetched)
+        .map_err(unreachable)?;
+    let rtc = options
+        .rtc_configuration()
+        .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+    let (swarm, control) =
+        build_swarm(options.ping_interval(), rtc, options.connect_timeout()).map_err(internal)?;
     let membership = Membership::new(
         *swarm.local_peer_id(),
         options.swarm(),
         options.mesh_config(),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e.to_string()))?;
     let mut node = TabNode {
         swarm,
         control,
@@ -44,7 +49,8 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
             bootstrap.peer_id,
             options.swarm().to_owned(),
         ))),
-        events: EventTarget::new().map_err(|e| format!("cannot create EventTarget: {e:?}"))?,
+        events: EventTarget::new()
+            .map_err(|e| internal(format!("cannot create EventTarget: {e:?}")))?,
         server_addr: None,
         direct_dials: Default::default(),
         membership,
@@ -57,7 +63,7 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         listeners: Vec::new(),
         relays: Default::default(),
     };
-    attach(&mut node, None).await?;
+    attach(&mut node, None).await.map_err(unreachable)?;
     Ok(node)
 }
 

@@ -128,7 +128,10 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
         let mut check = TimeoutFuture::new(CHECK_EVERY_MS).fuse();
         futures::select! {
             result = blob => {
-                return result.unwrap_or_else(|_| Err("the peer closed".to_owned()));
+                return match result {
+                    Ok(blob) => blob.map_err(|e| e.to_string()),
+                    Err(_) => Err("the peer closed".to_owned()),
+                };
             }
             _ = check => {
                 let now = now();

@@ -20,6 +20,7 @@ use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 use crate::content::piece_proof::verify_piece;
 use crate::content::stored_piece::encoded_from_stored;
+use crate::error::PeerError;
 use crate::swarm::message::SwarmMessage;
 use crate::swarm::upload_queue::Upload;
 use crate::util::rate_limit::TokenBucket;
@@ -43,7 +44,7 @@ pub(crate) enum Report {
     /// An upload is on its stream (bytes sent; 0 if it failed).
     Uploaded(ContentId, PeerId, u64),
     /// The resource was put together for its waiters.
-    Assembled(ContentId, Result<web_sys::Blob, String>),
+    Assembled(ContentId, Result<web_sys::Blob, PeerError>),
     /// The store holds pieces of a resource from an earlier visit.
     Loaded(ContentId, Bitfield, ContentMeta),
     /// The store said which pieces of a resource to fetch it holds already.
@@ -233,7 +234,7 @@ impl ServiceIo {
     pub(crate) fn assemble(&self, id: ContentId, mime: String) {
         let store = self.store.clone();
         self.spawn_reporting(async move {
-            let blob = store.blob(&id, &mime).await.map_err(|e| e.to_string());
+            let blob = store.blob(&id, &mime).await.map_err(PeerError::from);
             Report::Assembled(id, blob)
         });
     }

@@ -31,6 +31,7 @@ use crate::browser::node::command::Command;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
+use crate::error::{ErrorCode, PeerError};
 use crate::swarm::resource::{Input, LinkId, Output};
 use crate::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
 
@@ -52,7 +53,7 @@ pub(crate) enum Request {
     /// Which pieces of a resource are verified and written (none if unknown to the service).
     Held(ContentId, oneshot::Sender<Bitfield>),
     /// Stop serving a resource and delete it.
-    Remove(ContentId, oneshot::Sender<Result<(), String>>),
+    Remove(ContentId, oneshot::Sender<Result<(), PeerError>>),
 }
 
 /// How the page reaches a running service.
@@ -108,6 +109,11 @@ pub(crate) struct ServiceConfig {
 struct Pending {
     waiters: Waiters,
     not_found_after: Duration,
+}
+
+/// What waiters get when the service stops.
+fn closed() -> PeerError {
+    PeerError::new(ErrorCode::Cancelled, "cancelled: the peer closed")
 }
 
 /// The running service.
@@ -197,12 +203,10 @@ impl ContentService {
             self.publish_transfers();
         }
         for (_, waiters) in self.waiting.drain() {
-            waiters.settle(Err("cancelled: the peer closed".into()));
+            waiters.settle(Err(closed()));
         }
         for (_, pending) in self.pending.drain() {
-            pending
-                .waiters
-                .settle(Err("cancelled: the peer closed".into()));
+            pending.waiters.settle(Err(closed()));
         }
     }
 
@@ -217,7 +221,7 @@ impl ContentService {
             Request::Download(id, waiter) => self.download(id, waiter),
             Request::Cancel(id) => {
                 let reason = format!("cancelled: download of {id} stopped");
-                self.settle(id, Err(reason));
+                self.settle(id, Err(PeerError::new(ErrorCode::Cancelled, reason)));
                 self.swarms.handle(now, id, Input::Cancel);
             }
             Request::Held(id, reply) => {
@@ -228,13 +232,14 @@ impl ContentService {
                 let _ = reply.send(held);
             }
             Request::Remove(id, reply) => {
-                self.settle(id, Err(format!("cancelled: {id} was removed")));
+                let reason = format!("cancelled: {id} was removed");
+                self.settle(id, Err(PeerError::new(ErrorCode::Cancelled, reason)));
                 self.swarms.remove(&id);
                 self.meta.remove(&id);
                 self.io.tell_node(Command::Unprovide(id));
                 let store = self.io.store().clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let _ = reply.send(store.remove(&id).await.map_err(|e| e.to_string()));
+                    let _ = reply.send(store.remove(&id).await.map_err(PeerError::from));
                 });
             }
         }
@@ -277,7 +282,7 @@ impl ContentService {
     }
 
     /// Settles everyone waiting for `id` with `result`.
-    fn settle(&mut self, id: ContentId, result: Result<web_sys::Blob, String>) {
+    fn settle(&mut self, id: ContentId, result: Result<web_sys::Blob, PeerError>) {
         if let Some(waiters) = self.waiting.remove(&id) {
             waiters.settle(result.clone());
         }
@@ -301,7 +306,7 @@ impl ContentService {
                 self.swarms.handle(now, id, Input::Providers(answer));
             }
             Report::Stored(id, index, result) => {
-                let result = result.map_err(|e| e.to_string());
+                let result = result.map_err(PeerError::from);
                 if let Err(e) = &result {
                     tracing::warn!(%id, index, "cannot store piece: {e}");
                 }
@@ -330,7 +335,7 @@ impl ContentService {
                 };
                 let have = match have {
                     Ok(have) => have,
-                    Err(e) => return pending.waiters.settle(Err(e.to_string())),
+                    Err(e) => return pending.waiters.settle(Err(e.into())),
                 };
                 self.waiting.insert(id, pending.waiters);
                 let fetch = Input::Fetch {
@@ -406,7 +411,7 @@ impl ContentService {
                     let mime = self.meta.get(&id).and_then(|m| m.mime.clone());
                     self.io.assemble(id, mime.unwrap_or_default());
                 }
-                Output::Failed(error) => self.settle(id, Err(error.to_string())),
+                Output::Failed(error) => self.settle(id, Err(error.into())),
                 Output::Activity => {
                     if let Some(waiters) = self.waiting.get(&id) {
                         waiters.touch(now());

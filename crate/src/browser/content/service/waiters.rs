@@ -13,10 +13,11 @@ use wasm_bindgen::JsValue;
 use web_sys::Blob;
 
 use crate::browser::js::value::to_plain_js;
+use crate::error::PeerError;
 use crate::swarm::progress::Progress;
 
 /// Who waits for a fetch's `Blob`.
-pub(crate) type FetchReply = oneshot::Sender<Result<Blob, String>>;
+pub(crate) type FetchReply = oneshot::Sender<Result<Blob, PeerError>>;
 
 /// Everyone waiting for one resource.
 #[derive(Default)]
@@ -62,7 +63,7 @@ impl Waiters {
     }
 
     /// Every waiter gets `result` (a `Blob` is shared by reference).
-    pub(crate) fn settle(self, result: Result<Blob, String>) {
+    pub(crate) fn settle(self, result: Result<Blob, PeerError>) {
         for reply in self.replies {
             let _ = reply.send(result.clone());
         }
