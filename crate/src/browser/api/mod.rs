@@ -3,3 +3,4 @@
 pub(crate) mod content_options;
 pub(crate) mod join_options;
 pub mod peer;
+pub(crate) mod types;

@@ -2,6 +2,9 @@
 
 use crate::browser::api::content_options::{DownloadOptions, ShareOptions};
 use crate::browser::api::join_options::JoinOptions;
+use crate::browser::api::types::{
+    DownloadOptionsArg, JoinOptionsArg, RequestInitArg, ShareOptionsArg,
+};
 use crate::browser::content::cdn::{pass_through, Cdn};
 use crate::browser::content::service::{
     ContentService, DownloadWaiter, Request, ServiceHandle, TransferInfo,
@@ -60,8 +63,8 @@ impl Peer {
     /// Joins the swarm through the server at `options.server` (default `location.origin`).
     /// Rejects with an `Error` naming the step that failed (`code`: `ERR_INVALID_OPTIONS`,
     /// `ERR_INSECURE_CONTEXT`, `ERR_UNREACHABLE`, `ERR_INTERNAL`).
-    pub async fn join(options: JsValue) -> Result<Peer, JsValue> {
-        Ok(Self::join_with(options).await?)
+    pub async fn join(options: Option<JoinOptionsArg>) -> Result<Peer, JsValue> {
+        Ok(Self::join_with(options.map_or(JsValue::UNDEFINED, Into::into)).await?)
     }
 
     /// This tab's peer id.
@@ -77,6 +80,7 @@ impl Peer {
     }
 
     /// Open connections: `[{ peer, transport, direction }]`.
+    #[wasm_bindgen(unchecked_return_type = "ConnectionInfo[]")]
     pub fn connections(&self) -> Result<JsValue, JsValue> {
         let state = self.state.borrow();
         let list: Vec<_> = state.connections.values().collect();
@@ -86,6 +90,7 @@ impl Peer {
     /// Counters and RTTs as a plain object, with `offload`: where `fetch` got its bytes
     /// (`{ fromPeers, fromOrigin, fromStore, offloadRatio, peers, resources: { path: { cid,
     /// fromPeers, fromOrigin, fromStore, peers, fetches } } }`).
+    #[wasm_bindgen(unchecked_return_type = "PeerStats")]
     pub fn stats(&self) -> Result<JsValue, JsValue> {
         let mut stats = serde_json::to_value(self.state.borrow().stats())
             .map_err(|e| PeerError::new(ErrorCode::Internal, e.to_string()))?;
@@ -101,10 +106,15 @@ impl Peer {
     /// origin (only the parts peers did not deliver in time, by `Range`), verified against the
     /// manifest, honouring a `Range` header; anything else goes to the network unchanged.
     /// Resolves to a `Response` (with `x-peerfetch-source: peers | origin | store | …`).
-    pub fn fetch(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
+        init: Option<RequestInitArg>,
+    ) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let request = to_request(&input, &init)?;
+            let request = to_request(&input, init.map(Into::into))?;
             let response = match content {
                 Ok(content) => content.cdn.fetch(request).await?,
                 Err(_) => pass_through(&request).await?,
@@ -115,10 +125,15 @@ impl Peer {
 
     /// Whether `fetch(input, init)` would look for the resource among peers: a `GET` the
     /// site's manifest covers (loading the manifest if needed).
-    pub fn covers(&self, input: JsValue, init: JsValue) -> js_sys::Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn covers(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
+        init: Option<RequestInitArg>,
+    ) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let request = to_request(&input, &init)?;
+            let request = to_request(&input, init.map(Into::into))?;
             let covered = match content {
                 Ok(content) => content.cdn.covers(&request).await,
                 Err(_) => false,
@@ -130,6 +145,7 @@ impl Peer {
     /// Opens a direct browser-to-browser WebRTC connection to `peer` (a peer id string of a tab
     /// joined to the same server), signalled through the server's relay. Resolves once the
     /// direct connection is up (at once if it already is).
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
     pub fn connect(&mut self, peer: String) -> js_sys::Promise {
         let peer = match parse_peer(&peer) {
             Ok(peer) => peer,
@@ -152,6 +168,7 @@ impl Peer {
     }
 
     /// Sends `data` to `peer` on an echo stream and resolves to what came back (a `Uint8Array`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
     pub fn echo(&self, peer: String, data: Vec<u8>) -> js_sys::Promise {
         let peer = parse_peer(&peer);
         let control = self.control.clone();
@@ -165,7 +182,7 @@ impl Peer {
 
     /// Sends `bytes` bytes to `peer` on one stream and resolves to `{ bytes, ms, megabytesPerSecond }`
     /// once the peer confirmed it received them all.
-    #[wasm_bindgen(js_name = measureThroughput)]
+    #[wasm_bindgen(js_name = measureThroughput, unchecked_return_type = "Promise<ThroughputResult>")]
     pub fn measure_throughput(&self, peer: String, bytes: f64) -> js_sys::Promise {
         let peer = parse_peer(&peer);
         let control = self.control.clone();
@@ -187,11 +204,12 @@ impl Peer {
     /// Hashes `file` (a `File` or `Blob`), stores it and serves it to other tabs; resolves to
     /// its content id. `options`: `{ name, type, onProgress }`, where `onProgress` gets
     /// `{ phase: "hashing" | "storing", bytes, total }`.
-    pub fn share(&self, file: web_sys::Blob, options: JsValue) -> js_sys::Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn share(&self, file: web_sys::Blob, options: Option<ShareOptionsArg>) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let content = content?;
-            let options = ShareOptions::read(&options)
+            let options = ShareOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
                 .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
             let mut meta = options.meta;
             if meta.name.is_none() {
@@ -217,12 +235,13 @@ impl Peer {
     /// Rejects with an `Error` whose `code` is `ERR_NOT_FOUND`, `ERR_QUOTA_FULL`,
     /// `ERR_CANCELLED`, `ERR_INVALID_ARGUMENT`, `ERR_INVALID_OPTIONS`, `ERR_NO_STORAGE` or
     /// `ERR_STORAGE`.
-    pub fn download(&self, cid: String, options: JsValue) -> js_sys::Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
+    pub fn download(&self, cid: String, options: Option<DownloadOptionsArg>) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let content = content?;
             let id = parse_content_id(&cid)?;
-            let options = DownloadOptions::read(&options)
+            let options = DownloadOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
                 .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
             let (reply, blob) = oneshot::channel();
             let (abort_tx, mut aborted) = mpsc::channel::<()>(1);
@@ -269,6 +288,7 @@ impl Peer {
     }
 
     /// Whether every piece of `cid` is stored in this tab.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn has(&self, cid: String) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -280,6 +300,7 @@ impl Peer {
     }
 
     /// Stops serving `cid`, cancels its download, and deletes what is stored of it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn remove(&self, cid: String) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -302,6 +323,7 @@ impl Peer {
     /// Every resource the tab holds or fetches: `[{ cid, name, bytes, total, pieces,
     /// totalPieces, downloading, peers: [{ peer, bytesReceived, bytesSent, connected }],
     /// banned }]`.
+    #[wasm_bindgen(unchecked_return_type = "TransferInfo[]")]
     pub fn transfers(&self) -> Result<JsValue, JsValue> {
         let list = match &self.content {
             Ok(content) => to_js(&*content.service.transfers.borrow()),
@@ -311,6 +333,7 @@ impl Peer {
     }
 
     /// Bytes of content stored in this tab and the quota: `{ usedBytes, quotaBytes }`.
+    #[wasm_bindgen(unchecked_return_type = "StorageInfo")]
     pub fn storage(&self) -> Result<JsValue, JsValue> {
         let content = self.content.as_ref().map_err(|e| e.clone())?;
         Ok(to_js(&serde_json::json!({
@@ -415,12 +438,11 @@ impl Peer {
     }
 }
 
-/// The `Request` that `fetch(input, init)` describes (`init` may be `undefined`).
-fn to_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, JsValue> {
-    let init: web_sys::RequestInit = if init.is_object() {
-        init.clone().unchecked_into()
-    } else {
-        web_sys::RequestInit::new()
+/// The `Request` that `fetch(input, init)` describes.
+fn to_request(input: &JsValue, init: Option<JsValue>) -> Result<web_sys::Request, JsValue> {
+    let init: web_sys::RequestInit = match init {
+        Some(init) if init.is_object() => init.unchecked_into(),
+        _ => web_sys::RequestInit::new(),
     };
     match input.dyn_ref::<web_sys::Request>() {
         Some(request) => web_sys::Request::new_with_request_and_init(request, &init),
@@ -489,7 +511,7 @@ fn install_logging(level: tracing::Level) {
 
 /// Hashes and verifies `megabytes` MiB of generated content in this tab; returns `{ bytes,
 /// hashMegabytesPerSecond, verifyMegabytesPerSecond }`. For benchmarks.
-#[wasm_bindgen(js_name = measureVerification)]
+#[wasm_bindgen(js_name = measureVerification, unchecked_return_type = "VerificationSpeed")]
 pub fn measure_verification(megabytes: u32) -> Result<JsValue, JsValue> {
     let speed = crate::content::verify_speed::measure((megabytes as usize) << 20, || {
         crate::browser::js::clock::now().as_secs_f64()
