@@ -18,7 +18,7 @@ use peerfetch::content::piece_proof::encode_piece;
 use peerfetch::content::stored_piece::{encoded_from_stored, stored_from_encoded};
 use peerfetch::swarm::download::DropReason;
 use peerfetch::swarm::message::{SwarmDecoder, SwarmMessage};
-use peerfetch::swarm::resource::{FetchError, Input, LinkId, Output};
+use peerfetch::swarm::resource::{DownloadError, Input, LinkId, Output};
 use peerfetch::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
 use peerfetch::swarm::upload_queue::Upload;
 use rand::rngs::SmallRng;
@@ -55,7 +55,7 @@ struct Node {
     uplink: VecDeque<(LinkId, Upload<NodeId>, SwarmMessage)>,
     uplink_busy: bool,
     finished_at: Option<Duration>,
-    failed: Option<FetchError>,
+    failed: Option<DownloadError>,
     gone: bool,
 }
 
@@ -170,7 +170,7 @@ impl Sim {
             let input = if sim.nodes[i].spec.seeder {
                 Input::Hold(Bitfield::full(count))
             } else {
-                Input::Fetch {
+                Input::Download {
                     have: Bitfield::empty(count),
                     not_found_after: Duration::from_secs(15),
                     seed: seed ^ i as u64,
@@ -728,12 +728,12 @@ fn tabs_that_dial_each_other_at_once_keep_one_stream() {
 }
 
 #[test]
-fn a_fetch_nobody_can_serve_fails_as_not_found_after_its_patience() {
+fn a_download_nobody_can_serve_fails_as_not_found_after_its_patience() {
     let specs = vec![leecher(1.0 * MB)];
     let mut sim = Sim::new(1024 * 1024, specs, 6);
     sim.run(Duration::from_secs(60));
     match &sim.nodes[0].failed {
-        Some(FetchError::NotFound { waited, .. }) => {
+        Some(DownloadError::NotFound { waited, .. }) => {
             assert!(
                 *waited >= Duration::from_secs(15),
                 "gave up after {waited:?}"
@@ -763,7 +763,7 @@ fn a_provider_that_left_is_dialed_again_only_after_a_growing_rest() {
     let mut sim = Sim::new(1024 * 1024, specs, 7);
     sim.run(Duration::from_secs(60));
     assert!(
-        matches!(sim.nodes[1].failed, Some(FetchError::NotFound { .. })),
+        matches!(sim.nodes[1].failed, Some(DownloadError::NotFound { .. })),
         "a fetch only a gone tab could serve must end, not hang"
     );
     assert!(

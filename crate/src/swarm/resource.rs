@@ -11,7 +11,7 @@
 //!   for more links, and at once when a link drops; a provider that could not be reached rests
 //!   (see [`Backoff`]) before it is dialed again; a banned peer is never dialed again.
 //! - Giving up: once the server answered (or failed [`ResourceConfig::lookup_failures_as_answer`]
-//!   times in a row), the fetch fails when no byte arrived for its patience while no dial was
+//!   times in a row), the download fails when no byte arrived for its patience while no dial was
 //!   under way and no linked peer held a missing piece (or had yet to say what it holds).
 //! - Uploads: requests are served in turns across peers, at most
 //!   [`ResourceConfig::uploads_per_peer`] at once per peer; a piece that cannot be read is
@@ -48,7 +48,7 @@ pub struct ResourceConfig {
     pub uploads_per_peer: u32,
     /// Requests a peer may have queued before more are refused as busy.
     pub max_queued_requests: usize,
-    /// How often a fetch asks the server for providers while it has room for more links.
+    /// How often a download asks the server for providers while it has room for more links.
     pub lookup_every: Duration,
     /// Provider lookups failing in a row that count as the server's answer (there are none).
     pub lookup_failures_as_answer: u32,
@@ -78,8 +78,8 @@ pub enum Input<P> {
     /// More pieces are held (shared by the page, or found in storage).
     Hold(Bitfield),
     /// The page asks for the resource; `have` is what storage holds, `seed` randomizes the
-    /// download's tie-breaks. Asked again while fetching, it only renews the patience.
-    Fetch {
+    /// download's tie-breaks. Asked again while downloading, it only renews the patience.
+    Download {
         /// Pieces storage holds already.
         have: Bitfield,
         /// Fail when no provider turns up for this long.
@@ -87,7 +87,7 @@ pub enum Input<P> {
         /// Randomness for the download.
         seed: u64,
     },
-    /// The page gave up the fetch (the caller tells its waiters).
+    /// The page gave up the download (the caller tells its waiters).
     Cancel,
     /// A stream to `peer` about this resource is open; `outbound` if this tab opened it.
     LinkUp {
@@ -143,8 +143,8 @@ pub enum Output<P> {
     Provide,
     /// Every piece is verified and written: hand the resource out, report [`Input::Assembled`].
     Assemble,
-    /// The fetch ended without the resource (the caller tells its waiters).
-    Failed(FetchError),
+    /// The download ended without the resource (the caller tells its waiters).
+    Failed(DownloadError),
     /// Bytes of the resource arrived (a piece, or part of one).
     Activity,
     /// How the download is going.
@@ -153,15 +153,15 @@ pub enum Output<P> {
     Dropped(P, DropReason),
 }
 
-/// Why a fetch ended without the resource.
+/// Why a download ended without the resource.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum FetchError {
+pub enum DownloadError {
     /// No reachable peer had any missing piece, for the whole patience.
     #[error("not found in swarm: no reachable peer has {id} (waited {} ms)", waited.as_millis())]
     NotFound {
         /// The resource.
         id: ContentId,
-        /// How long the fetch waited.
+        /// How long the download waited.
         waited: Duration,
     },
     /// A verified piece could not be written.
@@ -169,16 +169,18 @@ pub enum FetchError {
     Store(PeerError),
 }
 
-impl From<FetchError> for PeerError {
-    fn from(error: FetchError) -> Self {
+impl From<DownloadError> for PeerError {
+    fn from(error: DownloadError) -> Self {
         match error {
-            FetchError::NotFound { .. } => PeerError::new(ErrorCode::NotFound, error.to_string()),
-            FetchError::Store(error) => error,
+            DownloadError::NotFound { .. } => {
+                PeerError::new(ErrorCode::NotFound, error.to_string())
+            }
+            DownloadError::Store(error) => error,
         }
     }
 }
 
-/// Where a fetch is.
+/// Where a download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     /// Pieces are missing.
@@ -203,7 +205,7 @@ pub struct PeerPart<P> {
 }
 
 #[derive(Debug)]
-struct Fetch<P> {
+struct Wanted<P> {
     download: Download<P>,
     stage: Stage,
     /// When bytes last arrived (or the page last asked).
@@ -237,7 +239,7 @@ pub struct ResourceSwarm<P> {
     have: Bitfield,
     /// Verified pieces still being written, served from memory meanwhile.
     unwritten: HashMap<u32, Bytes>,
-    fetch: Option<Fetch<P>>,
+    wanted: Option<Wanted<P>>,
     uploads: UploadQueue<P>,
     uploading: HashMap<P, u32>,
     links: HashMap<P, LinkId>,
@@ -259,7 +261,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             local,
             have: Bitfield::empty(pieces),
             unwritten: HashMap::new(),
-            fetch: None,
+            wanted: None,
             uploads: UploadQueue::new(config.max_queued_requests),
             uploading: HashMap::new(),
             links: HashMap::new(),
@@ -293,14 +295,14 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         written
     }
 
-    /// Where the fetch is, if the page asked for the resource.
+    /// Where the download is, if the page asked for the resource.
     pub fn stage(&self) -> Option<Stage> {
-        self.fetch.as_ref().map(|f| f.stage)
+        self.wanted.as_ref().map(|w| w.stage)
     }
 
-    /// The download, while fetching.
+    /// The download, while downloading.
     pub fn download(&self) -> Option<&Download<P>> {
-        self.fetch.as_ref().map(|f| &f.download)
+        self.wanted.as_ref().map(|f| &f.download)
     }
 
     /// Peers banned from this swarm.
@@ -335,12 +337,12 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     pub fn handle(&mut self, now: Duration, input: Input<P>) {
         match input {
             Input::Hold(have) => self.hold(now, &have),
-            Input::Fetch {
+            Input::Download {
                 have,
                 not_found_after,
                 seed,
-            } => self.start_fetch(now, &have, not_found_after, seed),
-            Input::Cancel | Input::Assembled => self.end_fetch(Ok(())),
+            } => self.start_download(now, &have, not_found_after, seed),
+            Input::Cancel | Input::Assembled => self.end_download(Ok(())),
             Input::LinkUp {
                 link,
                 peer,
@@ -348,16 +350,16 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             } => self.link_up(now, link, peer, outbound),
             Input::LinkClosed(link) => self.close_link(now, link),
             Input::Bytes(link) => {
-                if let (Some(peer), Some(fetch)) = (self.linked_peer(link), self.fetch.as_mut()) {
-                    fetch.download.progress(&peer, now);
-                    fetch.last_activity = now;
+                if let (Some(peer), Some(wanted)) = (self.linked_peer(link), self.wanted.as_mut()) {
+                    wanted.download.progress(&peer, now);
+                    wanted.last_activity = now;
                     self.outputs.push_back(Output::Activity);
                 }
             }
             Input::Message(link, message) => self.on_message(now, link, message),
             Input::Malformed(link, reason) => {
-                if let (Some(peer), Some(fetch)) = (self.linked_peer(link), self.fetch.as_mut()) {
-                    fetch.download.protocol_error(&peer, reason, now);
+                if let (Some(peer), Some(wanted)) = (self.linked_peer(link), self.wanted.as_mut()) {
+                    wanted.download.protocol_error(&peer, reason, now);
                 }
                 self.drop_link(now, link);
             }
@@ -383,8 +385,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 self.pump_uploads();
             }
             Input::Tick => {
-                if let Some(fetch) = self.fetch.as_mut() {
-                    fetch.download.tick(now);
+                if let Some(wanted) = self.wanted.as_mut() {
+                    wanted.download.tick(now);
                 }
                 if !self.give_up_if_not_found(now) {
                     self.drain_download(now);
@@ -403,19 +405,19 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         for index in have.iter() {
             self.have.insert(index);
         }
-        if let Some(fetch) = self.fetch.as_mut() {
-            if self.have.is_full() && fetch.stage == Stage::Downloading {
-                fetch.stage = Stage::Writing;
+        if let Some(wanted) = self.wanted.as_mut() {
+            if self.have.is_full() && wanted.stage == Stage::Downloading {
+                wanted.stage = Stage::Writing;
             }
         }
         self.outputs.push_back(Output::Provide);
         self.finish_if_complete(now);
     }
 
-    fn start_fetch(&mut self, now: Duration, have: &Bitfield, patience: Duration, seed: u64) {
-        if let Some(fetch) = self.fetch.as_mut() {
-            fetch.last_activity = now;
-            fetch.not_found_after = patience;
+    fn start_download(&mut self, now: Duration, have: &Bitfield, patience: Duration, seed: u64) {
+        if let Some(wanted) = self.wanted.as_mut() {
+            wanted.last_activity = now;
+            wanted.not_found_after = patience;
             return;
         }
         let newly_held: Vec<u32> = have.iter().filter(|i| self.have.insert(*i)).collect();
@@ -434,7 +436,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                     .push_back(Output::Send(*link, SwarmMessage::HavePiece(*index)));
             }
         }
-        self.fetch = Some(Fetch {
+        self.wanted = Some(Wanted {
             download,
             stage: if self.have.is_full() {
                 Stage::Writing
@@ -454,35 +456,35 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         self.lookup_due(now);
     }
 
-    /// Asks the server for providers if the fetch has room for more links and the last
+    /// Asks the server for providers if the download has room for more links and the last
     /// lookup is old enough.
     fn lookup_due(&mut self, now: Duration) {
         let room = self.links.len() + self.dialing.len() < self.config.max_links;
-        let Some(fetch) = self.fetch.as_mut() else {
+        let Some(wanted) = self.wanted.as_mut() else {
             return;
         };
-        if fetch.stage != Stage::Downloading || now < fetch.next_lookup || !room {
+        if wanted.stage != Stage::Downloading || now < wanted.next_lookup || !room {
             return;
         }
-        fetch.next_lookup = now + self.config.lookup_every;
+        wanted.next_lookup = now + self.config.lookup_every;
         self.outputs.push_back(Output::Lookup);
     }
 
     fn on_providers(&mut self, now: Duration, answer: Result<Vec<P>, String>) {
-        let Some(fetch) = self.fetch.as_mut() else {
+        let Some(wanted) = self.wanted.as_mut() else {
             return;
         };
         match answer {
             Ok(providers) => {
-                fetch.lookup_answered = true;
-                fetch.lookup_failures = 0;
+                wanted.lookup_answered = true;
+                wanted.lookup_failures = 0;
                 self.dial(now, providers);
             }
             Err(_) => {
                 // Maybe a request lost with its connection: ask again soon. Failing again and
                 // again, the server is taken to know of no provider.
-                fetch.next_lookup = now;
-                fetch.lookup_failures += 1;
+                wanted.next_lookup = now;
+                wanted.lookup_failures += 1;
             }
         }
         self.give_up_if_not_found(now);
@@ -508,24 +510,24 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         }
     }
 
-    /// Fails the fetch with [`FetchError::NotFound`] if the server was asked for providers, no
+    /// Fails the download with [`DownloadError::NotFound`] if the server was asked for providers, no
     /// dial is under way, no linked peer holds a missing piece or has yet to say what it holds,
-    /// and no byte arrived for the fetch's patience; says whether it did. (A provider record can outlive its tab, and tabs
-    /// fetching the same resource provide it before they hold any of it.)
+    /// and no byte arrived for the download's patience; says whether it did. (A provider record can outlive its tab, and tabs
+    /// downloading the same resource provide it before they hold any of it.)
     fn give_up_if_not_found(&mut self, now: Duration) -> bool {
-        let Some(fetch) = self.fetch.as_ref() else {
+        let Some(wanted) = self.wanted.as_ref() else {
             return false;
         };
-        let idle = now.saturating_sub(fetch.last_activity);
-        let asked =
-            fetch.lookup_answered || fetch.lookup_failures >= self.config.lookup_failures_as_answer;
+        let idle = now.saturating_sub(wanted.last_activity);
+        let asked = wanted.lookup_answered
+            || wanted.lookup_failures >= self.config.lookup_failures_as_answer;
         let unfound = asked
-            && fetch.stage == Stage::Downloading
+            && wanted.stage == Stage::Downloading
             && self.dialing.is_empty()
-            && !fetch.download.may_obtain_more()
-            && idle >= fetch.not_found_after;
+            && !wanted.download.may_obtain_more()
+            && idle >= wanted.not_found_after;
         if unfound {
-            self.end_fetch(Err(FetchError::NotFound {
+            self.end_download(Err(DownloadError::NotFound {
                 id: self.id,
                 waited: idle,
             }));
@@ -533,9 +535,9 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         unfound
     }
 
-    fn end_fetch(&mut self, result: Result<(), FetchError>) {
+    fn end_download(&mut self, result: Result<(), DownloadError>) {
         self.record_received();
-        self.fetch = None;
+        self.wanted = None;
         if let Err(e) = result {
             self.outputs.push_back(Output::Failed(e));
         }
@@ -564,8 +566,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         let have = Bytes::copy_from_slice(self.have.as_bytes());
         self.outputs
             .push_back(Output::Send(link, SwarmMessage::Have(have)));
-        if let Some(fetch) = self.fetch.as_mut() {
-            fetch.download.add_peer(peer, now);
+        if let Some(wanted) = self.wanted.as_mut() {
+            wanted.download.add_peer(peer, now);
         }
         self.drain_download(now);
     }
@@ -582,8 +584,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         self.links.remove(&info.peer);
         self.uploads.remove_peer(&info.peer);
         self.record_received_from(&info.peer);
-        if let Some(fetch) = self.fetch.as_mut() {
-            fetch.download.remove_peer(&info.peer, now);
+        if let Some(wanted) = self.wanted.as_mut() {
+            wanted.download.remove_peer(&info.peer, now);
         }
         true
     }
@@ -594,8 +596,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         if !self.forget_link(now, link) {
             return;
         }
-        if let Some(fetch) = self.fetch.as_mut() {
-            fetch.next_lookup = now;
+        if let Some(wanted) = self.wanted.as_mut() {
+            wanted.next_lookup = now;
         }
         self.drain_download(now);
         self.lookup_due(now);
@@ -622,14 +624,14 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 self.uploads.cancel(&peer, id);
             }
             SwarmMessage::Want(_) => {
-                if let Some(fetch) = self.fetch.as_mut() {
-                    fetch.download.protocol_error(&peer, "second Want", now);
+                if let Some(wanted) = self.wanted.as_mut() {
+                    wanted.download.protocol_error(&peer, "second Want", now);
                 }
                 self.drop_link(now, link);
             }
             message => {
-                if let Some(fetch) = self.fetch.as_mut() {
-                    fetch.download.handle(&peer, message, now);
+                if let Some(wanted) = self.wanted.as_mut() {
+                    wanted.download.handle(&peer, message, now);
                     self.drain_download(now);
                 }
             }
@@ -639,10 +641,10 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     /// Carries out what the download asks for.
     fn drain_download(&mut self, now: Duration) {
         loop {
-            let Some(fetch) = self.fetch.as_mut() else {
+            let Some(wanted) = self.wanted.as_mut() else {
                 return;
             };
-            let Some(event) = fetch.download.poll_event() else {
+            let Some(event) = wanted.download.poll_event() else {
                 self.report(now, false);
                 return;
             };
@@ -653,7 +655,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                     }
                 }
                 Event::Verified(piece) => {
-                    fetch.last_activity = now;
+                    wanted.last_activity = now;
                     let index = piece.index();
                     let stored = stored_form(&piece);
                     self.have.insert(index);
@@ -670,7 +672,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                     }
                 }
                 Event::Finished => {
-                    fetch.stage = Stage::Writing;
+                    wanted.stage = Stage::Writing;
                     self.finish_if_complete(now);
                 }
             }
@@ -678,16 +680,16 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     }
 
     fn report(&mut self, now: Duration, force: bool) {
-        let Some(fetch) = self.fetch.as_mut() else {
+        let Some(wanted) = self.wanted.as_mut() else {
             return;
         };
         let bytes = PieceLayout::of(&self.id).bytes_in(&self.have);
-        let peers = fetch
+        let peers = wanted
             .download
             .peers()
             .filter(|(_, stats)| stats.open_requests > 0)
             .count();
-        if let Some(progress) = fetch.meter.report(now, bytes, self.id.len(), peers, force) {
+        if let Some(progress) = wanted.meter.report(now, bytes, self.id.len(), peers, force) {
             self.outputs.push_back(Output::Progress(progress));
         }
         self.record_received();
@@ -695,17 +697,17 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
 
     /// Keeps what the download's peers delivered, for after they or the download are gone.
     fn record_received(&mut self) {
-        let Some(fetch) = self.fetch.as_ref() else {
+        let Some(wanted) = self.wanted.as_ref() else {
             return;
         };
-        for (peer, PeerStats { verified_bytes, .. }) in fetch.download.peers() {
+        for (peer, PeerStats { verified_bytes, .. }) in wanted.download.peers() {
             self.received.insert(*peer, verified_bytes);
         }
     }
 
     fn record_received_from(&mut self, peer: &P) {
-        let delivered = self.fetch.as_ref().and_then(|fetch| {
-            fetch
+        let delivered = self.wanted.as_ref().and_then(|wanted| {
+            wanted
                 .download
                 .peers()
                 .find(|(p, _)| *p == peer)
@@ -725,8 +727,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             return;
         }
         self.report(now, true);
-        if let Some(fetch) = self.fetch.as_mut() {
-            fetch.stage = Stage::Assembling;
+        if let Some(wanted) = self.wanted.as_mut() {
+            wanted.stage = Stage::Assembling;
         }
         self.outputs.push_back(Output::Assemble);
     }
@@ -737,8 +739,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             Ok(()) => self.finish_if_complete(now),
             Err(e) => {
                 self.have.remove(index);
-                if self.fetch.is_some() {
-                    self.end_fetch(Err(FetchError::Store(e)));
+                if self.wanted.is_some() {
+                    self.end_download(Err(DownloadError::Store(e)));
                 }
             }
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{FetchError, Input, Output, ResourceConfig, ResourceSwarm, Stage};
+use super::{DownloadError, Input, Output, ResourceConfig, ResourceSwarm, Stage};
 use crate::content::bitfield::Bitfield;
 use crate::content::content_hasher::ContentHasher;
 use crate::content::content_id::ContentId;
@@ -57,11 +57,11 @@ fn outputs(swarm: &mut ResourceSwarm<u32>) -> Vec<Output<u32>> {
     std::iter::from_fn(|| swarm.poll_output()).collect()
 }
 
-fn fetching(content: &Content, patience: Duration) -> ResourceSwarm<u32> {
+fn downloading(content: &Content, patience: Duration) -> ResourceSwarm<u32> {
     let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
     swarm.handle(
         Duration::ZERO,
-        Input::Fetch {
+        Input::Download {
             have: Bitfield::empty(content.pieces()),
             not_found_after: patience,
             seed: 1,
@@ -91,9 +91,9 @@ fn dials(outputs: &[Output<u32>]) -> Vec<u32> {
 }
 
 #[test]
-fn a_fetch_provides_looks_up_and_dials_providers_up_to_the_cap_never_itself() {
+fn a_download_provides_looks_up_and_dials_providers_up_to_the_cap_never_itself() {
     let content = content();
-    let mut swarm = fetching(&content, 15 * S);
+    let mut swarm = downloading(&content, 15 * S);
     let first = outputs(&mut swarm);
     assert!(first.contains(&Output::Provide));
     assert!(first.contains(&Output::Lookup));
@@ -112,7 +112,7 @@ fn a_fetch_provides_looks_up_and_dials_providers_up_to_the_cap_never_itself() {
 #[test]
 fn lookups_repeat_while_there_is_room_and_at_once_when_a_link_drops() {
     let content = content();
-    let mut swarm = fetching(&content, 60 * S);
+    let mut swarm = downloading(&content, 60 * S);
     outputs(&mut swarm);
     swarm.handle(MS, Input::Providers(Ok(vec![7])));
     outputs(&mut swarm);
@@ -136,7 +136,7 @@ fn lookups_repeat_while_there_is_room_and_at_once_when_a_link_drops() {
 #[test]
 fn an_unreachable_provider_rests_longer_after_each_failure() {
     let content = content();
-    let mut swarm = fetching(&content, 600 * S);
+    let mut swarm = downloading(&content, 600 * S);
     outputs(&mut swarm);
     let mut dialed_at = Vec::new();
     let mut now = Duration::ZERO;
@@ -153,9 +153,9 @@ fn an_unreachable_provider_rests_longer_after_each_failure() {
 }
 
 #[test]
-fn a_provider_answer_naming_nobody_else_ends_the_fetch_after_its_patience() {
+fn a_provider_answer_naming_nobody_else_ends_the_download_after_its_patience() {
     let content = content();
-    let mut swarm = fetching(&content, 5 * S);
+    let mut swarm = downloading(&content, 5 * S);
     outputs(&mut swarm);
     swarm.handle(MS, Input::Providers(Ok(vec![LOCAL])));
     swarm.handle(4 * S, Input::Tick);
@@ -165,7 +165,7 @@ fn a_provider_answer_naming_nobody_else_ends_the_fetch_after_its_patience() {
     swarm.handle(5 * S, Input::Tick);
     let failed = outputs(&mut swarm);
     assert!(
-        failed.contains(&Output::Failed(FetchError::NotFound {
+        failed.contains(&Output::Failed(DownloadError::NotFound {
             id: content.id,
             waited: 5 * S
         })),
@@ -177,7 +177,7 @@ fn a_provider_answer_naming_nobody_else_ends_the_fetch_after_its_patience() {
 #[test]
 fn a_failing_server_counts_as_an_answer_after_three_failures() {
     let content = content();
-    let mut swarm = fetching(&content, Duration::ZERO);
+    let mut swarm = downloading(&content, Duration::ZERO);
     outputs(&mut swarm);
     for _ in 0..2 {
         swarm.handle(MS, Input::Providers(Err("lost".into())));
@@ -188,9 +188,9 @@ fn a_failing_server_counts_as_an_answer_after_three_failures() {
 }
 
 #[test]
-fn a_linked_peer_that_has_not_said_what_it_holds_keeps_the_fetch_alive() {
+fn a_linked_peer_that_has_not_said_what_it_holds_keeps_the_download_alive() {
     let content = content();
-    let mut swarm = fetching(&content, Duration::ZERO);
+    let mut swarm = downloading(&content, Duration::ZERO);
     outputs(&mut swarm);
     swarm.handle(MS, Input::Providers(Ok(vec![3])));
     swarm.handle(
@@ -297,7 +297,7 @@ fn uploads_go_a_few_at_a_time_per_peer_and_a_bad_read_is_rejected_and_forgotten(
 #[test]
 fn the_resource_is_handed_out_only_once_every_piece_is_written() {
     let content = content();
-    let mut swarm = fetching(&content, 15 * S);
+    let mut swarm = downloading(&content, 15 * S);
     outputs(&mut swarm);
     swarm.handle(
         MS,
@@ -345,9 +345,9 @@ fn the_resource_is_handed_out_only_once_every_piece_is_written() {
 }
 
 #[test]
-fn a_piece_that_cannot_be_written_fails_the_fetch() {
+fn a_piece_that_cannot_be_written_fails_the_download() {
     let content = content();
-    let mut swarm = fetching(&content, 15 * S);
+    let mut swarm = downloading(&content, 15 * S);
     outputs(&mut swarm);
     swarm.handle(
         MS,
@@ -373,7 +373,7 @@ fn a_piece_that_cannot_be_written_fails_the_fetch() {
     let full = PeerError::new(ErrorCode::QuotaFull, "storage quota full");
     swarm.handle(3 * MS, Input::Written(piece, Err(full.clone())));
     let out = outputs(&mut swarm);
-    assert!(out.contains(&Output::Failed(FetchError::Store(full.clone()))));
+    assert!(out.contains(&Output::Failed(DownloadError::Store(full.clone()))));
     let failed = out.into_iter().find_map(|o| match o {
         Output::Failed(e) => Some(PeerError::from(e)),
         _ => None,
@@ -385,7 +385,7 @@ fn a_piece_that_cannot_be_written_fails_the_fetch() {
 #[test]
 fn a_second_want_or_a_lie_closes_the_stream_and_a_lie_bans_the_peer() {
     let content = content();
-    let mut swarm = fetching(&content, 15 * S);
+    let mut swarm = downloading(&content, 15 * S);
     outputs(&mut swarm);
     for (link, peer) in [(1, 2), (3, 4)] {
         swarm.handle(

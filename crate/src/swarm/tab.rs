@@ -1,4 +1,4 @@
-//! [`TabSwarms`]: every resource a tab holds or fetches, and the routing of its swarm streams,
+//! [`TabSwarms`]: every resource a tab holds or downloads, and the routing of its swarm streams,
 //! sans-IO.
 //!
 //! A stream is about one resource. The tab that opens it says which with a first `Want`; until
@@ -89,12 +89,12 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
         }
     }
 
-    /// The swarm of `id`, if the tab holds or fetches it.
+    /// The swarm of `id`, if the tab holds or downloads it.
     pub fn resource(&self, id: &ContentId) -> Option<&ResourceSwarm<P>> {
         self.resources.get(id)
     }
 
-    /// Every resource the tab holds or fetches.
+    /// Every resource the tab holds or downloads.
     pub fn resources(&self) -> impl Iterator<Item = &ResourceSwarm<P>> {
         self.resources.values()
     }
@@ -109,10 +109,10 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
         self.outputs.pop_front()
     }
 
-    /// Takes `input` about resource `id` at `now`. `Hold` and `Fetch` start its swarm; other
+    /// Takes `input` about resource `id` at `now`. `Hold` and `Download` start its swarm; other
     /// inputs about a resource the tab dropped are ignored.
     pub fn handle(&mut self, now: Duration, id: ContentId, input: Input<P>) {
-        let starts = matches!(input, Input::Hold(_) | Input::Fetch { .. });
+        let starts = matches!(input, Input::Hold(_) | Input::Download { .. });
         if starts && !self.resources.contains_key(&id) {
             let swarm = ResourceSwarm::new(id, self.local, self.config.resource.clone());
             self.resources.insert(id, swarm);
@@ -123,7 +123,7 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
         }
     }
 
-    /// Stops holding and fetching `id`: its streams close (the caller tells waiters).
+    /// Stops holding and downloading `id`: its streams close (the caller tells waiters).
     pub fn remove(&mut self, id: &ContentId) {
         if self.resources.remove(id).is_none() {
             return;

@@ -6,7 +6,7 @@
 use crate::browser::api::join_options::JoinOptions;
 use crate::browser::js::timeout::with_timeout;
 use crate::browser::node::behaviour::TabBehaviourEvent;
-use crate::browser::node::fetch_bootstrap::fetch_bootstrap;
+use crate::browser::node::bootstrap_request::request_bootstrap;
 use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, TabNode};
 use crate::browser::node::tab_state::TabState;
 use crate::error::{ErrorCode, PeerError};
@@ -26,7 +26,7 @@ use web_sys::EventTarget;
 pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode, PeerError> {
     let unreachable = |e: String| PeerError::new(ErrorCode::Unreachable, e);
     let internal = |e: String| PeerError::new(ErrorCode::Internal, e);
-    let bootstrap = with_timeout(options.step_timeout(), fetch_bootstrap(server))
+    let bootstrap = with_timeout(options.step_timeout(), request_bootstrap(server))
         .await
         .map_err(|_| format!("server unreachable: {server}/bootstrap did not answer in time"))
         .and_then(|fetched| fetched)

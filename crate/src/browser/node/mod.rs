@@ -4,10 +4,10 @@
 //! protocols.
 
 pub(crate) mod behaviour;
+pub(crate) mod bootstrap_request;
 pub(crate) mod command;
 pub(crate) mod direct_links;
 pub(crate) mod echo;
-pub(crate) mod fetch_bootstrap;
 pub(crate) mod home;
 pub(crate) mod join;
 pub(crate) mod membership;

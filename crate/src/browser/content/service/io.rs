@@ -47,8 +47,8 @@ pub(crate) enum Report {
     Assembled(ContentId, Result<web_sys::Blob, PeerError>),
     /// The store holds pieces of a resource from an earlier visit.
     Loaded(ContentId, Bitfield, ContentMeta),
-    /// The store said which pieces of a resource to fetch it holds already.
-    FetchReady(ContentId, Result<Bitfield, StoreError>),
+    /// The store said which pieces of a resource to download it holds already.
+    DownloadReady(ContentId, Result<Bitfield, StoreError>),
 }
 
 /// The service's hands: storage, the node, streams, and the upload budget.
@@ -134,14 +134,14 @@ impl ServiceIo {
     }
 
     /// Records `meta` and asks the store which pieces of `id` it holds.
-    pub(crate) fn prepare_fetch(&self, id: ContentId, meta: ContentMeta) {
+    pub(crate) fn prepare_download(&self, id: ContentId, meta: ContentMeta) {
         let store = self.store.clone();
         self.spawn_reporting(async move {
             let have = store.pieces(&id).await;
             if have.is_ok() {
                 let _ = store.write_meta(&id, &meta).await;
             }
-            Report::FetchReady(id, have)
+            Report::DownloadReady(id, have)
         });
     }
 

@@ -1,5 +1,5 @@
 //! The tab's content service: one task that carries out what the tab's swarms
-//! ([`TabSwarms`], sans-IO) decide about every resource the tab holds or fetches, and connects
+//! ([`TabSwarms`], sans-IO) decide about every resource the tab holds or downloads, and connects
 //! them to the page, the store, the node and the `/peerfetch/swarm/1` streams.
 //!
 //! Every decision (which providers to dial, when to look up, which stream to keep, when to give
@@ -23,7 +23,7 @@ mod waiters;
 
 use self::io::{Report, ServiceIo, SWARM_PROTOCOL};
 pub(crate) use self::transfers::TransferInfo;
-use self::waiters::{FetchReply, Waiters};
+use self::waiters::{DownloadReply, Waiters};
 use crate::browser::content::link::{Link, LinkEvent, QueueFull, MAX_QUEUED_EVENTS};
 use crate::browser::content::store::{ContentMeta, ContentStore};
 use crate::browser::js::clock::now;
@@ -48,7 +48,7 @@ pub(crate) enum Request {
     Shared(ContentId, ContentMeta),
     /// Fetch a resource; the waiter gets its `Blob` once every piece is verified and stored.
     Download(ContentId, DownloadWaiter),
-    /// Give up fetching a resource; waiters get `cancelled`.
+    /// Give up downloading a resource; waiters get `cancelled`.
     Cancel(ContentId),
     /// Which pieces of a resource are verified and written (none if unknown to the service).
     Held(ContentId, oneshot::Sender<Bitfield>),
@@ -92,7 +92,7 @@ pub(crate) struct DownloadWaiter {
     /// Cells set to the time whenever bytes of the resource arrive (for waiters that watch).
     pub(crate) activity: Vec<Rc<Cell<Duration>>>,
     /// Gets the `Blob`, or why not.
-    pub(crate) reply: FetchReply,
+    pub(crate) reply: DownloadReply,
 }
 
 /// Tuning of the service, from the join options.
@@ -105,7 +105,7 @@ pub(crate) struct ServiceConfig {
     pub(crate) corrupt_uploads: bool,
 }
 
-/// A fetch the page asked for whose storage check is under way.
+/// A download the page asked for whose storage check is under way.
 struct Pending {
     waiters: Waiters,
     not_found_after: Duration,
@@ -123,7 +123,7 @@ pub(crate) struct ContentService {
     links: HashMap<LinkId, Link>,
     next_link: LinkId,
     link_events: mpsc::Sender<LinkEvent>,
-    /// Who waits for each resource being fetched.
+    /// Who waits for each resource being downloaded.
     waiting: HashMap<ContentId, Waiters>,
     /// Fetches asked for whose stored pieces are being listed.
     pending: HashMap<ContentId, Pending>,
@@ -245,8 +245,8 @@ impl ContentService {
         }
     }
 
-    /// Adds a waiter to `id`'s fetch, starting it once the store says which pieces it holds
-    /// already (so an interrupted download resumes instead of fetching them again).
+    /// Adds a waiter to `id`'s download, starting it once the store says which pieces it holds
+    /// already (so an interrupted download resumes instead of downloading them again).
     fn download(&mut self, id: ContentId, waiter: DownloadWaiter) {
         let DownloadWaiter {
             meta,
@@ -258,7 +258,7 @@ impl ContentService {
         if let Some(waiters) = self.waiting.get_mut(&id) {
             waiters.add(reply, progress, activity);
             let have = Bitfield::empty(PieceLayout::of(&id).piece_count());
-            let renew = Input::Fetch {
+            let renew = Input::Download {
                 have,
                 not_found_after,
                 seed: 0,
@@ -278,7 +278,7 @@ impl ContentService {
         if !named {
             self.meta.insert(id, meta.clone());
         }
-        self.io.prepare_fetch(id, meta);
+        self.io.prepare_download(id, meta);
     }
 
     /// Settles everyone waiting for `id` with `result`.
@@ -329,7 +329,7 @@ impl ContentService {
                 self.meta.entry(id).or_insert(meta);
                 self.swarms.handle(now, id, Input::Hold(have));
             }
-            Report::FetchReady(id, have) => {
+            Report::DownloadReady(id, have) => {
                 let Some(pending) = self.pending.remove(&id) else {
                     return;
                 };
@@ -338,12 +338,12 @@ impl ContentService {
                     Err(e) => return pending.waiters.settle(Err(e.into())),
                 };
                 self.waiting.insert(id, pending.waiters);
-                let fetch = Input::Fetch {
+                let download = Input::Download {
                     have,
                     not_found_after: pending.not_found_after,
                     seed: (js_sys::Math::random() * u64::MAX as f64) as u64,
                 };
-                self.swarms.handle(now, id, fetch);
+                self.swarms.handle(now, id, download);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! What `peer.transfers()` returns: each resource the tab holds or fetches and each peer's part
+//! What `peer.transfers()` returns: each resource the tab holds or downloads and each peer's part
 //! in it, read off the swarms.
 
 use libp2p::PeerId;

@@ -1,4 +1,4 @@
-//! [`Waiters`]: who in the page waits for a resource the service fetches: the promises to
+//! [`Waiters`]: who in the page waits for a resource the service downloads: the promises to
 //! settle, the progress callbacks (`{ bytes, total, bytesPerSecond, peers }`), and the cells
 //! that watch for bytes arriving.
 
@@ -16,13 +16,13 @@ use crate::browser::js::value::to_plain_js;
 use crate::error::PeerError;
 use crate::swarm::progress::Progress;
 
-/// Who waits for a fetch's `Blob`.
-pub(crate) type FetchReply = oneshot::Sender<Result<Blob, PeerError>>;
+/// Who waits for a download's `Blob`.
+pub(crate) type DownloadReply = oneshot::Sender<Result<Blob, PeerError>>;
 
 /// Everyone waiting for one resource.
 #[derive(Default)]
 pub(crate) struct Waiters {
-    replies: Vec<FetchReply>,
+    replies: Vec<DownloadReply>,
     progress: Vec<Function>,
     activity: Vec<Rc<Cell<Duration>>>,
 }
@@ -31,7 +31,7 @@ impl Waiters {
     /// Adds a waiter, its progress callback (if given) and the cells it watches activity in.
     pub(crate) fn add(
         &mut self,
-        reply: FetchReply,
+        reply: DownloadReply,
         progress: Option<Function>,
         activity: Vec<Rc<Cell<Duration>>>,
     ) {

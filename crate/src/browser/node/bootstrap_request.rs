@@ -7,7 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 
 /// Fetches `<server>/bootstrap`; the error says what failed, for a person.
-pub(crate) async fn fetch_bootstrap(server: &str) -> Result<Bootstrap, String> {
+pub(crate) async fn request_bootstrap(server: &str) -> Result<Bootstrap, String> {
     let url = format!("{}/bootstrap", server.trim_end_matches('/'));
     let unreachable = |e: wasm_bindgen::JsValue| {
         format!("server unreachable: cannot fetch {url}: {}", js_message(&e))
