@@ -10,6 +10,7 @@ pub mod content_hasher;
 pub mod content_id;
 pub mod piece_layout;
 pub mod piece_proof;
+pub mod quota;
 pub mod stored_piece;
 pub mod verify_speed;
 

@@ -10,6 +10,7 @@
 //! A piece file is written whole by one `FileSystemWritableFileStream` and committed by its
 //! `close()`; a file of the wrong size (a write cut short) counts as missing and is removed.
 
+use crate::content::quota::{Quota, QuotaFull};
 use crate::error::{ErrorCode, PeerError};
 use std::cell::Cell;
 
@@ -38,18 +39,14 @@ pub(crate) enum StoreError {
     #[error("no storage: the Origin Private File System is unavailable ({0})")]
     Unavailable(String),
     /// Writing would pass the quota.
-    #[error("storage quota full: {used} of {quota} bytes used, {needed} more needed")]
-    QuotaFull {
-        /// Bytes stored.
-        used: u64,
-        /// The limit.
-        quota: u64,
-        /// Bytes the write needed.
-        needed: u64,
-    },
+    #[error(transparent)]
+    QuotaFull(#[from] QuotaFull),
     /// A piece is not stored.
     #[error("piece {0} is not stored")]
     Missing(u32),
+    /// The browser's own storage quota for the origin is exhausted.
+    #[error("storage quota full: the browser refused the write ({0})")]
+    BrowserQuota(String),
     /// Any other file system error.
     #[error("storage error: {0}")]
     Io(String),
@@ -59,7 +56,7 @@ impl From<StoreError> for PeerError {
     fn from(error: StoreError) -> Self {
         let code = match &error {
             StoreError::Unavailable(_) => ErrorCode::NoStorage,
-            StoreError::QuotaFull { .. } => ErrorCode::QuotaFull,
+            StoreError::QuotaFull(_) | StoreError::BrowserQuota(_) => ErrorCode::QuotaFull,
             StoreError::Missing(_) | StoreError::Io(_) => ErrorCode::Storage,
         };
         PeerError::new(code, error.to_string())
@@ -80,8 +77,7 @@ pub(crate) struct ContentMeta {
 /// The tab's store of verified pieces.
 pub(crate) struct ContentStore {
     root: FileSystemDirectoryHandle,
-    quota: u64,
-    used: Cell<u64>,
+    quota: Cell<Quota>,
 }
 
 impl ContentStore {
@@ -109,28 +105,31 @@ impl ContentStore {
         let root = subdirectory(&origin_root, ROOT_DIR, true).await?;
         let store = Self {
             root,
-            quota,
-            used: Cell::new(0),
+            quota: Cell::new(Quota::new(quota)),
         };
-        let mut used = 0;
         for id in store.contents().await? {
             let layout = PieceLayout::of(&id);
-            for index in store.pieces(&id).await?.iter() {
-                used += layout.piece_len(index);
-            }
+            let held = layout.bytes_in(&store.pieces(&id).await?);
+            store.update_quota(|quota| quota.found(held));
         }
-        store.used.set(used);
         Ok(store)
     }
 
     /// Bytes of piece data stored.
     pub(crate) fn used(&self) -> u64 {
-        self.used.get()
+        self.quota.get().used()
     }
 
     /// The quota in bytes.
     pub(crate) fn quota(&self) -> u64 {
-        self.quota
+        self.quota.get().limit()
+    }
+
+    fn update_quota<T>(&self, change: impl FnOnce(&mut Quota) -> T) -> T {
+        let mut quota = self.quota.get();
+        let result = change(&mut quota);
+        self.quota.set(quota);
+        result
     }
 
     /// Resources with a folder in the store (complete or not).
@@ -175,24 +174,15 @@ impl ContentStore {
         stored: &[u8],
     ) -> Result<(), StoreError> {
         let needed = PieceLayout::of(id).piece_len(index);
-        let used = self.used.get();
-        if used + needed > self.quota {
-            return Err(StoreError::QuotaFull {
-                used,
-                quota: self.quota,
-                needed,
-            });
-        }
-        // Counted before the first await: writes running at once must not all pass the check
-        // above (a 3 MiB quota once held 4 MiB that way).
-        self.used.set(used + needed);
+        // Reserved before the first await, so writes running at once cannot all pass.
+        self.update_quota(|quota| quota.reserve(needed))?;
         let written = async {
             let dir = self.content_dir(id, true).await?.expect("created");
             write_file(&dir, &piece_name(index), stored).await
         }
         .await;
         if let Err(e) = written {
-            self.used.set(self.used.get().saturating_sub(needed));
+            self.update_quota(|quota| quota.release(needed));
             return Err(self.quota_error(e, needed));
         }
         Ok(())
@@ -220,7 +210,7 @@ impl ContentStore {
         if let Some(dir) = self.content_dir(id, false).await? {
             await_js::<JsValue>(dir.remove_entry(&piece_name(index))).await?;
             let len = PieceLayout::of(id).piece_len(index);
-            self.used.set(self.used.get().saturating_sub(len));
+            self.update_quota(|quota| quota.release(len));
         }
         Ok(())
     }
@@ -264,7 +254,7 @@ impl ContentStore {
             )
             .await?;
         }
-        self.used.set(self.used.get().saturating_sub(freed));
+        self.update_quota(|quota| quota.release(freed));
         Ok(())
     }
 
@@ -311,19 +301,12 @@ impl ContentStore {
 
     fn quota_error(&self, error: StoreError, needed: u64) -> StoreError {
         match error {
-            StoreError::Io(message) if message.contains("QuotaExceededError") => {
-                StoreError::QuotaFull {
-                    used: self.used.get(),
-                    quota: self.quota,
-                    needed,
-                }
-            }
+            StoreError::BrowserQuota(_) => StoreError::QuotaFull(self.quota.get().full(needed)),
             other => other,
         }
     }
 }
 
-/// Bytes of data in piece `index`.
 /// Size of piece `index`'s file: its bytes and proof.
 fn stored_len(layout: &PieceLayout, index: u32) -> Option<u64> {
     let proof = crate::content::stored_piece::proof_len(layout, index).ok()?;
@@ -400,6 +383,7 @@ async fn await_js<T: JsCast>(promise: Promise) -> Result<T, StoreError> {
 
 fn io_error(error: JsValue) -> StoreError {
     match js_error_name(&error) {
+        Some(name) if name == "QuotaExceededError" => StoreError::BrowserQuota(js_message(&error)),
         Some(name) => StoreError::Io(format!("{name}: {}", js_message(&error))),
         None => StoreError::Io(js_message(&error)),
     }
