@@ -80,6 +80,15 @@ fn holding(content: &Content) -> ResourceSwarm<u32> {
     swarm
 }
 
+fn link_up(swarm: &mut ResourceSwarm<u32>, now: Duration, link: u64, peer: u32, outbound: bool) {
+    let input = Input::LinkUp {
+        link,
+        peer,
+        outbound,
+    };
+    swarm.handle(now, input);
+}
+
 fn dials(outputs: &[Output<u32>]) -> Vec<u32> {
     outputs
         .iter()
@@ -120,14 +129,7 @@ fn lookups_repeat_while_there_is_room_and_at_once_when_a_link_drops() {
     assert!(!outputs(&mut swarm).contains(&Output::Lookup), "too soon");
     swarm.handle(3 * S, Input::Tick);
     assert!(outputs(&mut swarm).contains(&Output::Lookup));
-    swarm.handle(
-        3 * S,
-        Input::LinkUp {
-            link: 1,
-            peer: 7,
-            outbound: true,
-        },
-    );
+    link_up(&mut swarm, 3 * S, 1, 7, true);
     outputs(&mut swarm);
     swarm.handle(3 * S + MS, Input::LinkClosed(1));
     assert!(outputs(&mut swarm).contains(&Output::Lookup));
@@ -193,14 +195,7 @@ fn a_linked_peer_that_has_not_said_what_it_holds_keeps_the_download_alive() {
     let mut swarm = downloading(&content, Duration::ZERO);
     outputs(&mut swarm);
     swarm.handle(MS, Input::Providers(Ok(vec![3])));
-    swarm.handle(
-        2 * MS,
-        Input::LinkUp {
-            link: 5,
-            peer: 3,
-            outbound: true,
-        },
-    );
+    link_up(&mut swarm, 2 * MS, 5, 3, true);
     swarm.handle(S, Input::Tick);
     assert_eq!(swarm.stage(), Some(Stage::Downloading));
     // It holds nothing: nothing more can come.
@@ -223,14 +218,7 @@ fn when_both_tabs_open_a_stream_both_keep_the_one_the_smaller_peer_id_opened() {
             [(ours, true), (theirs, false)]
         };
         for (link, outbound) in order {
-            swarm.handle(
-                MS,
-                Input::LinkUp {
-                    link,
-                    peer: 5,
-                    outbound,
-                },
-            );
+            link_up(&mut swarm, MS, link, 5, outbound);
         }
         let out = outputs(&mut swarm);
         assert!(out.contains(&Output::Close(theirs)), "{out:?}");
@@ -243,14 +231,7 @@ fn when_both_tabs_open_a_stream_both_keep_the_one_the_smaller_peer_id_opened() {
 fn uploads_go_a_few_at_a_time_per_peer_and_a_bad_read_is_rejected_and_forgotten() {
     let content = content();
     let mut swarm = holding(&content);
-    swarm.handle(
-        MS,
-        Input::LinkUp {
-            link: 1,
-            peer: 4,
-            outbound: false,
-        },
-    );
+    link_up(&mut swarm, MS, 1, 4, false);
     outputs(&mut swarm);
     for id in 0..6 {
         let request = SwarmMessage::Request {
@@ -299,14 +280,7 @@ fn the_resource_is_handed_out_only_once_every_piece_is_written() {
     let content = content();
     let mut swarm = downloading(&content, 15 * S);
     outputs(&mut swarm);
-    swarm.handle(
-        MS,
-        Input::LinkUp {
-            link: 1,
-            peer: 2,
-            outbound: true,
-        },
-    );
+    link_up(&mut swarm, MS, 1, 2, true);
     let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
     swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
     let requests: Vec<(u32, u32)> = outputs(&mut swarm)
@@ -349,14 +323,7 @@ fn a_piece_that_cannot_be_written_fails_the_download() {
     let content = content();
     let mut swarm = downloading(&content, 15 * S);
     outputs(&mut swarm);
-    swarm.handle(
-        MS,
-        Input::LinkUp {
-            link: 1,
-            peer: 2,
-            outbound: true,
-        },
-    );
+    link_up(&mut swarm, MS, 1, 2, true);
     swarm.handle(MS, Input::Message(1, SwarmMessage::HavePiece(0)));
     let Some((id, piece)) = outputs(&mut swarm).into_iter().find_map(|o| match o {
         Output::Send(1, SwarmMessage::Request { id, piece }) => Some((id, piece)),
@@ -388,14 +355,7 @@ fn a_second_want_or_a_lie_closes_the_stream_and_a_lie_bans_the_peer() {
     let mut swarm = downloading(&content, 15 * S);
     outputs(&mut swarm);
     for (link, peer) in [(1, 2), (3, 4)] {
-        swarm.handle(
-            MS,
-            Input::LinkUp {
-                link,
-                peer,
-                outbound: true,
-            },
-        );
+        link_up(&mut swarm, MS, link, peer, true);
         swarm.handle(MS, Input::Message(link, SwarmMessage::HavePiece(0)));
     }
     outputs(&mut swarm);
