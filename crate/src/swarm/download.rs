@@ -8,8 +8,9 @@
 //!   delivers in [`DownloadConfig::queue_target`]), so slow peers get less.
 //! - Endgame: once every obtainable piece is asked for, idle peers duplicate open requests; the
 //!   first copy to verify wins and the others are cancelled.
-//! - Stalls: a peer that sends nothing for [`DownloadConfig::stall_timeout`] while asked loses
-//!   its requests to others, rests, and is dropped after [`DownloadConfig::max_stalls`].
+//! - Stalls: a peer that sends nothing for [`DownloadConfig::stall_timeout`] while asked, or
+//!   holds a request for [`DownloadConfig::request_timeout`] (dripping bytes to look alive),
+//!   loses its requests to others, rests, and is dropped after [`DownloadConfig::max_stalls`].
 //! - Lies: a piece failing verification bans its sender from this swarm at once; nothing it
 //!   sent is kept.
 
@@ -38,6 +39,9 @@ pub struct DownloadConfig {
     pub queue_target: Duration,
     /// A peer with open requests that sends no byte for this long has stalled.
     pub stall_timeout: Duration,
+    /// A peer with a request open this long has stalled, however it trickles bytes (a piece
+    /// must come at 17 KB/s at least with the default of 60 s).
+    pub request_timeout: Duration,
     /// Stalls after which a peer is dropped.
     pub max_stalls: u32,
     /// Most peers asked for the same piece in endgame.
@@ -53,6 +57,7 @@ impl Default for DownloadConfig {
             max_window: 16,
             queue_target: Duration::from_millis(500),
             stall_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
             max_stalls: 3,
             endgame_copies: 2,
             seed: 0,
@@ -287,8 +292,12 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
             .peers
             .iter()
             .filter(|(_, p)| {
-                !p.open.is_empty()
-                    && now.saturating_sub(p.last_progress) >= self.config.stall_timeout
+                let silent = now.saturating_sub(p.last_progress) >= self.config.stall_timeout;
+                let slow = p
+                    .open
+                    .values()
+                    .any(|o| now.saturating_sub(o.sent_at) >= self.config.request_timeout);
+                !p.open.is_empty() && (silent || slow)
             })
             .map(|(id, _)| id.clone())
             .collect();
@@ -690,5 +699,33 @@ mod tests {
         assert_eq!(dropped_at, Some(3), "dropped at its third stall");
         assert_eq!(download.peers().count(), 0);
         assert!(!download.is_banned(&'a'), "a stalled peer may come back");
+    }
+
+    #[test]
+    fn a_peer_that_drips_bytes_without_finishing_a_piece_stalls_too() {
+        let (_, id, _) = content(2);
+        let config = DownloadConfig::default();
+        let timeout = config.request_timeout;
+        let mut download = Download::new(id, Bitfield::empty(2), config);
+        download.add_peer('a', T0);
+        download.handle(&'a', have(2, &[0, 1]), T0);
+        assert_eq!(requests(&mut download).len(), 2);
+        let mut cancelled_at = None;
+        for second in 1..=90u32 {
+            let now = T0 + Duration::from_secs(u64::from(second));
+            // A few bytes every second: never silent for the stall timeout.
+            download.progress(&'a', now);
+            download.tick(now);
+            let cancelled = std::iter::from_fn(|| download.poll_event())
+                .any(|e| matches!(e, Event::Send('a', SwarmMessage::Cancel { .. })));
+            if cancelled && cancelled_at.is_none() {
+                cancelled_at = Some(now - T0);
+            }
+        }
+        assert_eq!(
+            cancelled_at,
+            Some(timeout),
+            "its requests go elsewhere at the timeout"
+        );
     }
 }
