@@ -145,7 +145,7 @@ pub enum Output<P> {
     Assemble,
     /// The download ended without the resource (the caller tells its waiters).
     Failed(DownloadError),
-    /// Bytes of the resource arrived (a piece, or part of one).
+    /// A piece of the resource arrived and was verified.
     Activity,
     /// How the download is going.
     Progress(Progress),
@@ -350,10 +350,10 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             } => self.link_up(now, link, peer, outbound),
             Input::LinkClosed(link) => self.close_link(now, link),
             Input::Bytes(link) => {
+                // Keeps the peer from counting as silent, but is not progress: only verified
+                // pieces are (bytes trickled to look alive must not hold the page).
                 if let (Some(peer), Some(wanted)) = (self.linked_peer(link), self.wanted.as_mut()) {
                     wanted.download.progress(&peer, now);
-                    wanted.last_activity = now;
-                    self.outputs.push_back(Output::Activity);
                 }
             }
             Input::Message(link, message) => self.on_message(now, link, message),
@@ -656,6 +656,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 }
                 Event::Verified(piece) => {
                     wanted.last_activity = now;
+                    self.outputs.push_back(Output::Activity);
                     let index = piece.index();
                     let stored = stored_form(&piece);
                     self.have.insert(index);

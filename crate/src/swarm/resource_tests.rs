@@ -370,3 +370,30 @@ fn a_second_want_or_a_lie_closes_the_stream_and_a_lie_bans_the_peer() {
     swarm.handle(10 * S, Input::Providers(Ok(vec![2, 4, 6])));
     assert_eq!(dials(&outputs(&mut swarm)), [6]);
 }
+
+#[test]
+fn only_verified_pieces_count_as_progress_not_bytes_trickled() {
+    let content = content();
+    let mut swarm = downloading(&content, 2 * S);
+    outputs(&mut swarm);
+    swarm.handle(MS, Input::Providers(Ok(vec![2])));
+    link_up(&mut swarm, MS, 1, 2, true);
+    swarm.handle(MS, Input::Message(1, SwarmMessage::HavePiece(0)));
+    let (id, piece) = outputs(&mut swarm)
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Send(1, SwarmMessage::Request { id, piece }) => Some((id, piece)),
+            _ => None,
+        })
+        .expect("a request");
+    for second in 1..=3 {
+        swarm.handle(second * S, Input::Bytes(1));
+        assert!(!outputs(&mut swarm).contains(&Output::Activity));
+    }
+    let encoded = content.encoded(piece);
+    swarm.handle(
+        4 * S,
+        Input::Message(1, SwarmMessage::Piece { id, piece, encoded }),
+    );
+    assert!(outputs(&mut swarm).contains(&Output::Activity));
+}
