@@ -101,6 +101,17 @@ impl Membership {
         was
     }
 
+    /// The tab opens a link to `peer` for its own use (a download, `peer.connect`): the mesh
+    /// must not count or drop it (see [`Mesh::pin`]).
+    pub fn pin(&mut self, peer: PeerId) {
+        self.mesh.pin(peer);
+    }
+
+    /// A link pinned for `peer` did not come up.
+    pub fn unpin(&mut self, peer: &PeerId) {
+        self.mesh.unpin(peer);
+    }
+
     /// A dial the mesh asked for ended.
     pub fn dial_finished(&mut self, peer: PeerId, ok: bool, now: Duration) {
         if !ok {

@@ -5,6 +5,9 @@
 //! dials a peer twice at once or more than `max_dials_in_flight` peers at once, backs off
 //! exponentially from peers whose dials fail, forgets peers discovery stopped reporting, and
 //! drops inbound links past `max_degree` so a popular tab stays within the browser's limits.
+//! Links the tab opened for another reason (a download from a provider, `peer.connect`) are
+//! pinned: they are not neighbours and are never dropped, so links from strangers filling the
+//! degree cannot cut a download off.
 
 use super::backoff::Backoff;
 use libp2p::PeerId;
@@ -33,6 +36,9 @@ pub struct MeshConfig {
     pub candidate_ttl: Duration,
     /// Candidates remembered at most.
     pub max_candidates: usize,
+    /// Peers pinned at once (links opened for downloads or by the page); more count as mesh
+    /// links.
+    pub max_pinned: usize,
 }
 
 impl Default for MeshConfig {
@@ -46,6 +52,7 @@ impl Default for MeshConfig {
             rejoin_delay: Duration::from_secs(30),
             candidate_ttl: Duration::from_secs(120),
             max_candidates: 256,
+            max_pinned: 256,
         }
     }
 }
@@ -74,6 +81,7 @@ pub struct Mesh {
     neighbours: HashSet<PeerId>,
     dialing: HashSet<PeerId>,
     candidates: HashMap<PeerId, Candidate>,
+    pinned: HashSet<PeerId>,
     actions: VecDeque<MeshAction>,
 }
 
@@ -86,6 +94,7 @@ impl Mesh {
             neighbours: HashSet::new(),
             dialing: HashSet::new(),
             candidates: HashMap::new(),
+            pinned: HashSet::new(),
             actions: VecDeque::new(),
         }
     }
@@ -123,9 +132,25 @@ impl Mesh {
         );
     }
 
+    /// The tab is about to open a link to `peer` for its own use (not the mesh): that link is
+    /// kept whatever the degree, until [`Mesh::unpin`] or the last link to `peer` goes.
+    pub fn pin(&mut self, peer: PeerId) {
+        if self.pinned.len() < self.config.max_pinned {
+            self.pinned.insert(peer);
+        }
+    }
+
+    /// The link pinned for `peer` did not come up, or is no longer needed.
+    pub fn unpin(&mut self, peer: &PeerId) {
+        self.pinned.remove(peer);
+    }
+
     /// A direct link to `peer` came up (dialed by us or by them).
     pub fn connected(&mut self, peer: PeerId, now: Duration) {
         self.dialing.remove(&peer);
+        if self.pinned.contains(&peer) {
+            return;
+        }
         if let Some(candidate) = self.candidates.get_mut(&peer) {
             candidate.backoff.reset();
             candidate.last_seen = now;
@@ -142,6 +167,7 @@ impl Mesh {
 
     /// The last direct link to `peer` went away.
     pub fn disconnected(&mut self, peer: PeerId, now: Duration) {
+        self.pinned.remove(&peer);
         if self.neighbours.remove(&peer) {
             if let Some(candidate) = self.candidates.get_mut(&peer) {
                 candidate.retry_at = now + self.config.rejoin_delay;
@@ -370,5 +396,25 @@ mod tests {
             mesh.discovered(PeerId::random(), Duration::ZERO);
         }
         assert_eq!(mesh.candidates.len(), 5);
+    }
+
+    #[test]
+    fn strangers_filling_the_degree_cannot_cut_a_pinned_link() {
+        let mut mesh = Mesh::new(PeerId::random(), config(1)); // max_degree 3
+        for _ in 0..3 {
+            mesh.connected(PeerId::random(), Duration::ZERO);
+        }
+        let provider = PeerId::random();
+        mesh.pin(provider);
+        mesh.connected(provider, S);
+        assert!(actions(&mut mesh, S).is_empty(), "the pinned link stays");
+        assert!(!mesh.neighbours().any(|p| *p == provider));
+        let stranger = PeerId::random();
+        mesh.connected(stranger, S);
+        assert_eq!(actions(&mut mesh, S), vec![MeshAction::Drop(stranger)]);
+        // Once its last link went, the peer is no longer pinned.
+        mesh.disconnected(provider, 2 * S);
+        mesh.connected(provider, 3 * S);
+        assert_eq!(actions(&mut mesh, 3 * S), vec![MeshAction::Drop(provider)]);
     }
 }

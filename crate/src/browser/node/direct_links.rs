@@ -44,6 +44,10 @@ impl TabNode {
             }
             return;
         };
+        if matches!(waiter, DialWaiter::Page(_)) {
+            // A link for a download or the page: the mesh must not count or drop it.
+            self.membership.pin(peer);
+        }
         let links = self.links_to(peer);
         let steps = self.direct_dials.request(peer, links, waiter);
         self.run_steps(&server_addr, steps);
@@ -121,6 +125,9 @@ impl TabNode {
                     for waiter in waiters {
                         match waiter {
                             DialWaiter::Page(reply) => {
+                                if result.is_err() {
+                                    self.membership.unpin(&peer);
+                                }
                                 let _ = reply.send(result.clone());
                             }
                             DialWaiter::Mesh => {
