@@ -14,6 +14,7 @@ use crate::net::bootstrap::Bootstrap;
 use crate::net::home::Home;
 use crate::net::membership::Membership;
 use crate::net::providers::ProviderRecords;
+use crate::net::relay_book::RelayBook;
 use crate::util::error_chain::error_chain;
 use futures::StreamExt;
 use libp2p::{
@@ -61,7 +62,7 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
             step: options.step_timeout(),
         },
         listeners: Vec::new(),
-        relays: Default::default(),
+        relays: RelayBook::new(&bootstrap.all_servers()),
     };
     attach(&mut node, None).await.map_err(unreachable)?;
     Ok(node)
