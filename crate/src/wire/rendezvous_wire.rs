@@ -13,8 +13,10 @@ use prost::Message as _;
 
 use crate::wire::length_prefixed::{encode_frame, FrameError, FromFrame};
 
-/// Longest message read or written: a discovery answer of a few hundred signed peer records.
-pub const MAX_MESSAGE_LEN: usize = 1024 * 1024;
+/// Longest request a rendezvous point reads. A real one is a few hundred bytes (a REGISTER
+/// carries one signed peer record with a handful of addresses); a peer must not make the server
+/// buffer a megabyte per stream.
+pub const MAX_REQUEST_LEN: usize = 8 * 1024;
 
 /// A request to a rendezvous point.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +56,7 @@ pub enum Response {
 /// Why bytes from a peer are not a rendezvous request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
-    /// The length prefix is malformed or exceeds [`MAX_MESSAGE_LEN`].
+    /// The length prefix is malformed or exceeds [`MAX_REQUEST_LEN`].
     #[error("rendezvous stream: {0}")]
     Frame(#[from] FrameError),
     /// The protobuf does not decode.
@@ -115,7 +117,7 @@ impl RequestError {
 
 impl FromFrame for Request {
     type Error = RequestError;
-    const MAX_LEN: usize = MAX_MESSAGE_LEN;
+    const MAX_LEN: usize = MAX_REQUEST_LEN;
 
     fn from_frame(body: Bytes) -> Result<Self, RequestError> {
         let wire = Wire::decode(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
@@ -441,7 +443,7 @@ mod tests {
             Err(RequestError::Malformed(_)) | Ok(None)
         ));
         let mut oversized = Vec::new();
-        prost::encoding::encode_varint((MAX_MESSAGE_LEN + 1) as u64, &mut oversized);
+        prost::encoding::encode_varint((MAX_REQUEST_LEN + 1) as u64, &mut oversized);
         assert!(matches!(
             decode(&oversized),
             Err(RequestError::Frame(FrameError::TooLarge { .. }))
