@@ -18,7 +18,7 @@ const browser = await launchBrowser();
 try {
   // A large maxDegree: the 20 short-lived tabs of the first-byte test would otherwise be
   // dropped while A still counts closed ones as neighbours.
-  const options = { swarm: `bench-${Date.now()}`, meshDegree: 1, maxDegree: 64 };
+  const options = { swarm: `bench-${Date.now()}`, meshDegree: 1, maxDegree: 64, diagnostics: true };
   const a = await openTab(browser, server.url, options);
   const b = await openTab(browser, server.url, options);
   const bId = await b.evaluate(() => peer.id);

@@ -21,8 +21,8 @@ const echo = (tab, peer, size) => tab.evaluate(async ({ peer, size }) => {
 test("two tabs connect directly over /webrtc, echo 10 MiB, and keep working without the server", async () => {
   const server = await startServer();
   // Different swarms: the only link between A and B is the one this test asks for.
-  const a = await openTab(browser, server.url, { swarm: "direct-a" });
-  const b = await openTab(browser, server.url, { swarm: "direct-b" });
+  const a = await openTab(browser, server.url, { swarm: "direct-a", diagnostics: true });
+  const b = await openTab(browser, server.url, { swarm: "direct-b", diagnostics: true });
   try {
     const [aId, bId] = [await a.evaluate(() => peer.id), await b.evaluate(() => peer.id)];
     const started = Date.now();
@@ -69,6 +69,13 @@ test("connecting to a peer that is not there fails clearly and leaks no peer con
     const bad = await a.evaluate(() => peer.connect("not-a-peer-id").then(() => "connected", (e) => `${e.code}: ${e.message}`));
     assert.match(bad, /^ERR_INVALID_ARGUMENT: invalid peer id "not-a-peer-id"/);
     assert.equal((await a.evaluate(() => peer.stats())).rtcPeerConnections, before);
+    // Diagnostics are off unless the page asks: a tab joined with defaults does not echo.
+    const plain = await openTab(browser, server.url, {});
+    const plainId = await plain.evaluate(() => peer.id);
+    await a.evaluate((id) => peer.connect(id), plainId);
+    const refused = await a.evaluate((id) => peer.echo(id, new Uint8Array([1])).then(() => "echoed", (e) => e.code), plainId);
+    assert.equal(refused, "ERR_CONNECT_FAILED");
+    await plain.close();
   } finally {
     await server.stop();
     await a.close();

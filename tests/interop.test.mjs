@@ -12,7 +12,7 @@ test("a Rust tab dials a js-libp2p tab over /webrtc: ping and echo", async () =>
   const server = await startServer();
   try {
     const jsTab = await suite.openJsTab(server);
-    const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust" });
+    const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust", diagnostics: true });
     assert.equal(await rust.evaluate(() => window.joinError?.message ?? null), null, rust.consoleLog.join("\n"));
     const jsId = await jsTab.evaluate(() => window.js.id);
     await rust.evaluate((id) => peer.connect(id), jsId);
@@ -37,7 +37,7 @@ test("a Rust tab dials a js-libp2p tab over /webrtc: ping and echo", async () =>
 test("a js-libp2p tab dials a Rust tab over /webrtc: ping and echo", async () => {
   const server = await startServer();
   try {
-    const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust" });
+    const rust = await openTab(suite.browser, server.url, { swarm: "interop-rust", diagnostics: true });
     assert.equal(await rust.evaluate(() => window.joinError?.message ?? null), null, rust.consoleLog.join("\n"));
     const jsTab = await suite.openJsTab(server);
     const rustId = await rust.evaluate(() => peer.id);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// `Peer.join({ server, swarm, pingIntervalMs, dialTimeoutMs, stepTimeoutMs, logLevel,
 /// iceServers, iceTransportPolicy, connectTimeoutMs, meshDegree, maxDegree, storageQuotaBytes,
-/// uploadLimitBytesPerSecond, manifest, peerTimeoutMs })`; every field is optional.
+/// uploadLimitBytesPerSecond, manifest, peerTimeoutMs, diagnostics })`; every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct JoinOptions {
@@ -48,6 +48,9 @@ pub(crate) struct JoinOptions {
     /// from peers for this long and no byte of any other either (three times this while
     /// peers deliver other resources); default 1500 ms.
     pub(crate) peer_timeout_ms: Option<u32>,
+    /// Answer the echo and throughput diagnostics protocols (for tests and benchmarks);
+    /// default off.
+    pub(crate) diagnostics: Option<bool>,
     /// Test builds only (feature `corrupt-uploads`): serve damaged pieces.
     pub(crate) corrupt_uploads: Option<bool>,
 }
@@ -71,6 +74,11 @@ enum IceUrls {
 }
 
 impl JoinOptions {
+    /// Whether to answer the echo and throughput protocols.
+    pub(crate) fn diagnostics(&self) -> bool {
+        self.diagnostics.unwrap_or(false)
+    }
+
     pub(crate) fn swarm(&self) -> &str {
         self.swarm.as_deref().unwrap_or("default")
     }

@@ -431,8 +431,10 @@ impl Peer {
             control: node.control.clone(),
             content,
         };
-        wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
-        wasm_bindgen_futures::spawn_local(throughput::serve(node.control.clone()));
+        if options.diagnostics() {
+            wasm_bindgen_futures::spawn_local(echo::serve(node.control.clone()));
+            wasm_bindgen_futures::spawn_local(throughput::serve(node.control.clone()));
+        }
         wasm_bindgen_futures::spawn_local(node.run(receiver));
         Ok(peer)
     }

@@ -66,6 +66,8 @@ export interface JoinOptions {
     manifest?: string;
     /** How long `peer.fetch` waits on silent peers before the origin; default 1500. */
     peerTimeoutMs?: number;
+    /** Answer the echo and throughput diagnostics protocols (tests, benchmarks); default false. */
+    diagnostics?: boolean;
 }
 
 /** What `share`'s `onProgress` gets. */
