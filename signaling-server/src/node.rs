@@ -458,14 +458,15 @@ fn on_relay_event(event: relay::Event) {
             src_peer_id,
             dst_peer_id,
         } => {
-            tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit opened");
+            // Who talks to whom is the users' business: not logged at the default level.
+            tracing::debug!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit opened");
         }
         relay::Event::CircuitReqDenied {
             src_peer_id,
             dst_peer_id,
             ..
         } => {
-            tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit denied");
+            tracing::debug!(src = %src_peer_id, dst = %dst_peer_id, "relay circuit denied");
         }
         other => tracing::debug!(?other, "relay"),
     }
