@@ -266,3 +266,41 @@ test("origin bytes that do not match the manifest reach the page as the origin s
     rmSync(www, { recursive: true, force: true });
   }
 }));
+
+test("a stored piece changed on disk is never served to the page: it is checked, dropped and fetched again", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    const tab = await openTab(browser, server.url, { swarm: "cdn-tampered", manifest: "/cdn/peerfetch-manifest.json" });
+    pages.push(tab);
+    const path = "/cdn/assets/photo-1.png";
+    const cid = manifest.resources[path].cid;
+    const fetchOnce = () => tab.evaluate(async (path) => {
+      const response = await peer.fetch(path);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const digest = await crypto.subtle.digest("SHA-256", bytes);
+      const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      return { source: response.headers.get("x-peerfetch-source"), hash };
+    }, path);
+    const first = await fetchOnce();
+    assert.equal(first.hash, expected[path]);
+    await waitFor("the photo stored", () => tab.evaluate((cid) => peer.has(cid), cid));
+    // Another script of the origin (or a failing disk) changes the stored piece.
+    await tab.evaluate(async (cid) => {
+      const root = await (await navigator.storage.getDirectory()).getDirectoryHandle("peerfetch");
+      const file = await (await root.getDirectoryHandle(cid)).getFileHandle("p0");
+      const writable = await file.createWritable({ keepExistingData: true });
+      await writable.write({ type: "write", position: 1000, data: new Uint8Array(64).fill(0x5a) });
+      await writable.close();
+    }, cid);
+    const second = await fetchOnce();
+    assert.equal(second.hash, expected[path], "the page got the site's bytes, not the changed file");
+    assert.notEqual(second.source, "store", `served from ${second.source}`);
+    await waitFor("the photo stored again, correct", () => tab.evaluate((cid) => peer.has(cid), cid));
+    const third = await fetchOnce();
+    assert.deepEqual(third, { source: "store", hash: expected[path] });
+  } finally {
+    await server.stop();
+  }
+}));

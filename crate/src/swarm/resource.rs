@@ -77,6 +77,8 @@ impl Default for ResourceConfig {
 pub enum Input<P> {
     /// More pieces are held (shared by the page, or found in storage).
     Hold(Bitfield),
+    /// A stored piece was found damaged and removed: it is no longer held.
+    Lost(u32),
     /// The page asks for the resource; `have` is what storage holds, `seed` randomizes the
     /// download's tie-breaks. Asked again while downloading, it only renews the patience.
     Download {
@@ -337,6 +339,9 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     pub fn handle(&mut self, now: Duration, input: Input<P>) {
         match input {
             Input::Hold(have) => self.hold(now, &have),
+            Input::Lost(index) => {
+                self.have.remove(index);
+            }
             Input::Download {
                 have,
                 not_found_after,

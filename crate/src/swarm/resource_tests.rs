@@ -397,3 +397,25 @@ fn only_verified_pieces_count_as_progress_not_bytes_trickled() {
     );
     assert!(outputs(&mut swarm).contains(&Output::Activity));
 }
+
+#[test]
+fn a_piece_lost_from_storage_is_no_longer_held_or_offered() {
+    let content = content();
+    let mut swarm = holding(&content);
+    swarm.handle(MS, Input::Lost(1));
+    assert!(!swarm.have().contains(1));
+    assert!(!swarm.written().contains(1));
+    link_up(&mut swarm, MS, 1, 2, false);
+    swarm.handle(
+        MS,
+        Input::Message(1, SwarmMessage::Request { id: 9, piece: 1 }),
+    );
+    let out = outputs(&mut swarm);
+    assert!(out.contains(&Output::Send(
+        1,
+        SwarmMessage::Reject {
+            id: 9,
+            reason: RejectReason::NotHave
+        }
+    )));
+}

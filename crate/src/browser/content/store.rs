@@ -10,8 +10,11 @@
 //! A piece file is written whole by one `FileSystemWritableFileStream` and committed by its
 //! `close()`; a file of the wrong size (a write cut short) counts as missing and is removed.
 
+use crate::content::piece_proof::verify_piece;
 use crate::content::quota::{Quota, QuotaFull};
+use crate::content::stored_piece::encoded_from_stored;
 use crate::error::{ErrorCode, PeerError};
+use bytes::Bytes;
 use std::cell::Cell;
 
 use js_sys::{Array, AsyncIterator, Promise, Uint8Array};
@@ -203,6 +206,29 @@ impl ContentStore {
             .map_err(|_| StoreError::Missing(index))?;
         let buffer: js_sys::ArrayBuffer = await_js(file.array_buffer()).await?;
         Ok(Uint8Array::new(&buffer).to_vec())
+    }
+
+    /// Piece `index` of `id` in its wire encoding, checked against the content id first: a
+    /// piece damaged on disk (or changed by another script of the origin) is removed, never
+    /// served, to a peer or to the page.
+    pub(crate) async fn read_verified(&self, id: &ContentId, index: u32) -> Result<Bytes, String> {
+        let stored = self
+            .read_piece(id, index)
+            .await
+            .map_err(|e| e.to_string())?;
+        let layout = PieceLayout::of(id);
+        let checked = encoded_from_stored(&layout, index, &stored)
+            .map_err(|e| e.to_string())
+            .and_then(|encoded| {
+                verify_piece(id, index, &encoded)
+                    .map(|_| encoded)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = &checked {
+            tracing::warn!(%id, index, "stored piece is damaged, removing it: {e}");
+            let _ = self.remove_piece(id, index).await;
+        }
+        checked
     }
 
     /// Forgets a stored piece (found corrupt).

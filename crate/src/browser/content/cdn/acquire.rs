@@ -56,7 +56,7 @@ pub(crate) async fn obtain(
 ) -> Result<Obtained, String> {
     let id = entry.cid;
     let layout = PieceLayout::of(&id);
-    let stored = cdn.store.pieces(&id).await.map_err(|e| e.to_string())?;
+    let stored = verified_in_store(&cdn, id).await?;
     if stored.is_full() {
         let blob = cdn
             .store
@@ -143,6 +143,26 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
             }
         }
     }
+}
+
+/// The pieces of `id` the store holds, each checked against the content id once per page (the
+/// store is the origin's: another script of it, or a damaged disk, may have changed a file);
+/// pieces that fail are removed, to come from peers or the origin instead.
+async fn verified_in_store(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String> {
+    let mut stored = cdn.store.pieces(&id).await.map_err(|e| e.to_string())?;
+    if !stored.is_full() || cdn.was_verified(&id) {
+        return Ok(stored);
+    }
+    for index in 0..stored.len() {
+        if cdn.store.read_verified(&id, index).await.is_err() {
+            stored.remove(index);
+            let _ = cdn.service.ask(Request::Lost(id, index)).await;
+        }
+    }
+    if stored.is_full() {
+        cdn.verified(id);
+    }
+    Ok(stored)
 }
 
 /// Pieces the service holds, verified and written.

@@ -9,7 +9,7 @@ mod origin;
 mod response;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -52,7 +52,12 @@ pub(crate) struct Cdn {
     stats: RefCell<OffloadStats>,
     /// When bytes of any resource last came from peers.
     peer_activity: Rc<Cell<Duration>>,
+    /// Resources whose stored pieces were all checked in this page.
+    verified: RefCell<HashSet<ContentId>>,
 }
+
+/// Resources remembered as checked; past it the set starts afresh (they are checked again).
+const MAX_VERIFIED: usize = 4096;
 
 impl Cdn {
     /// The CDN side of a page whose content service is `service`.
@@ -71,6 +76,7 @@ impl Cdn {
             obtaining: RefCell::new(HashMap::new()),
             stats: RefCell::new(OffloadStats::default()),
             peer_activity: Rc::new(Cell::new(Duration::ZERO)),
+            verified: RefCell::new(HashSet::new()),
         })
     }
 
@@ -92,6 +98,20 @@ impl Cdn {
                 pass_through(&request).await
             }
         }
+    }
+
+    /// Whether every stored piece of `id` was checked in this page.
+    pub(crate) fn was_verified(&self, id: &ContentId) -> bool {
+        self.verified.borrow().contains(id)
+    }
+
+    /// Every stored piece of `id` passed its check.
+    pub(crate) fn verified(&self, id: ContentId) {
+        let mut verified = self.verified.borrow_mut();
+        if verified.len() >= MAX_VERIFIED {
+            verified.clear();
+        }
+        verified.insert(id);
     }
 
     /// Whether `fetch` would look for `request` among peers (the manifest covers it).

@@ -17,9 +17,6 @@ use crate::browser::js::clock::now;
 use crate::browser::node::command::Command;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
-use crate::content::piece_layout::PieceLayout;
-use crate::content::piece_proof::verify_piece;
-use crate::content::stored_piece::encoded_from_stored;
 use crate::error::PeerError;
 use crate::swarm::message::SwarmMessage;
 use crate::swarm::upload_queue::Upload;
@@ -188,7 +185,7 @@ impl ServiceIo {
     pub(crate) fn read(&self, id: ContentId, upload: Upload<PeerId>) {
         let store = self.store.clone();
         self.spawn_reporting(async move {
-            let result = read_verified(&store, &id, upload.piece).await;
+            let result = store.read_verified(&id, upload.piece).await;
             Report::Read(id, upload, result)
         });
     }
@@ -269,27 +266,6 @@ async fn connect_and_open(
         .open_stream(peer, SWARM_PROTOCOL)
         .await
         .map_err(|e| OpenError::Stream(e.to_string()))
-}
-
-/// Reads piece `index` of `id` from the store and checks it before it goes to a peer: a piece
-/// damaged on disk is removed, never served.
-async fn read_verified(store: &ContentStore, id: &ContentId, index: u32) -> Result<Bytes, String> {
-    let stored = store
-        .read_piece(id, index)
-        .await
-        .map_err(|e| e.to_string())?;
-    let layout = PieceLayout::of(id);
-    let encoded = encoded_from_stored(&layout, index, &stored).map_err(|e| e.to_string());
-    let checked = encoded.and_then(|encoded| {
-        verify_piece(id, index, &encoded)
-            .map(|_| encoded)
-            .map_err(|e| e.to_string())
-    });
-    if let Err(e) = &checked {
-        tracing::warn!(%id, index, "stored piece is damaged, removing it: {e}");
-        let _ = store.remove_piece(id, index).await;
-    }
-    checked
 }
 
 /// Test builds only: the piece with one byte flipped, as a lying peer would send it.

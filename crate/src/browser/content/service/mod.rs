@@ -50,6 +50,8 @@ pub(crate) enum Request {
     Download(ContentId, DownloadWaiter),
     /// Give up downloading a resource; waiters get `cancelled`.
     Cancel(ContentId),
+    /// A stored piece was found damaged and removed.
+    Lost(ContentId, u32),
     /// Which pieces of a resource are verified and written (none if unknown to the service).
     Held(ContentId, oneshot::Sender<Bitfield>),
     /// Stop serving a resource and delete it.
@@ -224,6 +226,7 @@ impl ContentService {
                 self.settle(id, Err(PeerError::new(ErrorCode::Cancelled, reason)));
                 self.swarms.handle(now, id, Input::Cancel);
             }
+            Request::Lost(id, index) => self.swarms.handle(now, id, Input::Lost(index)),
             Request::Held(id, reply) => {
                 let held = self.swarms.resource(&id).map_or_else(
                     || Bitfield::empty(PieceLayout::of(&id).piece_count()),
