@@ -57,11 +57,15 @@ pub struct Cli {
     )]
     pub key_file: PathBuf,
 
-    /// Folder of demo pages served at `/`.
+    /// Folder of demo pages served at `/` (the repository's `www/`). The default is the
+    /// checkout the binary was built from; when the folder does not exist, a line is logged and
+    /// `/` answers 404 (signaling works all the same).
     #[arg(long, env = "PEERFETCH_WWW_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))]
     pub www_dir: PathBuf,
 
-    /// Folder of the wasm-bindgen build served at `/pkg/`.
+    /// Folder of the wasm-bindgen build served at `/pkg/` (`scripts/build-wasm.sh` makes it).
+    /// The default is in the checkout the binary was built from; when the folder does not
+    /// exist, a line is logged and `/pkg/` answers 404.
     #[arg(long, env = "PEERFETCH_PKG_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/pkg"))]
     pub pkg_dir: PathBuf,
 

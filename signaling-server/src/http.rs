@@ -8,7 +8,7 @@ use crate::metrics::SharedRegistry;
 use crate::origin_bytes::{self, SharedOriginBytes};
 use axum::{
     extract::State,
-    http::{header, HeaderValue},
+    http::{header, HeaderValue, StatusCode},
     response::IntoResponse,
     routing::get,
     Json, Router,
@@ -17,7 +17,9 @@ use std::{path::Path, sync::Arc};
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
 /// The public router: `www_dir` at `/` (bytes sent counted in `origin_bytes`), `pkg_dir` at
-/// `/pkg/` and the bootstrap document.
+/// `/pkg/` and the bootstrap document. A folder that does not exist (the compile-time default
+/// of an installed binary points into the checkout it was built from) is logged once and its
+/// paths answer 404; `/bootstrap` and libp2p work all the same.
 pub fn router(
     advertised: Arc<Advertised>,
     origin_bytes: SharedOriginBytes,
@@ -25,8 +27,8 @@ pub fn router(
     pkg_dir: &Path,
 ) -> Router {
     // The site the server is the origin of: every page and asset under www/, bytes counted.
-    let site = Router::new()
-        .fallback_service(ServeDir::new(www_dir))
+    let site = Folder::WWW
+        .serve(www_dir)
         .layer(axum::middleware::from_fn_with_state(
             origin_bytes.clone(),
             origin_bytes::count,
@@ -34,7 +36,7 @@ pub fn router(
     Router::new()
         .route("/bootstrap", get(bootstrap))
         .with_state(advertised)
-        .nest_service("/pkg", ServeDir::new(pkg_dir))
+        .nest_service("/pkg", Folder::PKG.serve(pkg_dir))
         .fallback_service(site)
         // Pages on other origins (sites adopting peerfetch) read /bootstrap and load /pkg/.
         .layer(SetResponseHeaderLayer::overriding(
@@ -45,6 +47,64 @@ pub fn router(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
+}
+
+/// A folder of files the public listener serves, described for when it is missing.
+struct Folder {
+    /// What it holds, as the log line and the 404 page name it.
+    what: &'static str,
+    /// Where it is served.
+    route: &'static str,
+    /// The flag and the variable that set it.
+    flag: &'static str,
+    env: &'static str,
+    /// What it should point at.
+    hint: &'static str,
+}
+
+impl Folder {
+    const WWW: Self = Self {
+        what: "demo pages",
+        route: "/",
+        flag: "--www-dir",
+        env: "PEERFETCH_WWW_DIR",
+        hint: "a copy of the repository's www/",
+    };
+    const PKG: Self = Self {
+        what: "wasm package",
+        route: "/pkg/",
+        flag: "--pkg-dir",
+        env: "PEERFETCH_PKG_DIR",
+        hint: "the output of scripts/build-wasm.sh (target/pkg)",
+    };
+
+    /// A router serving `dir`; when `dir` is not a folder, one that answers 404 with a short
+    /// text, after one log line saying what is off and how to turn it on.
+    fn serve(&self, dir: &Path) -> Router {
+        if dir.is_dir() {
+            return Router::new().fallback_service(ServeDir::new(dir));
+        }
+        let problem = if dir.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
+        tracing::warn!(
+            "{} off: {} {} {problem}, so GET {} answers 404; set {} (or {}) to {}",
+            self.what,
+            self.flag,
+            dir.display(),
+            self.route,
+            self.flag,
+            self.env,
+            self.hint,
+        );
+        let text = format!(
+            "404: this peerfetch-server serves no {} (its {} is not set up); /bootstrap works\n",
+            self.what, self.flag
+        );
+        Router::new().fallback(move || std::future::ready((StatusCode::NOT_FOUND, text.clone())))
+    }
 }
 
 /// The admin router: the metrics in `registry` and the bytes counted in `origin_bytes`.
