@@ -114,7 +114,9 @@ impl Membership {
 
     /// A dial the mesh asked for ended.
     pub fn dial_finished(&mut self, peer: PeerId, ok: bool, now: Duration) {
-        if !ok {
+        if ok {
+            self.mesh.dial_succeeded(peer);
+        } else {
             self.mesh.dial_failed(peer, now);
         }
     }

@@ -175,6 +175,11 @@ impl Mesh {
         }
     }
 
+    /// Our dial to `peer` succeeded on a link that was already up (no new connection follows).
+    pub fn dial_succeeded(&mut self, peer: PeerId) {
+        self.dialing.remove(&peer);
+    }
+
     /// Our dial to `peer` failed.
     pub fn dial_failed(&mut self, peer: PeerId, now: Duration) {
         self.dialing.remove(&peer);
@@ -208,6 +213,7 @@ impl Mesh {
             .filter(|(peer, c)| {
                 !self.neighbours.contains(*peer)
                     && !self.dialing.contains(*peer)
+                    && !self.pinned.contains(*peer)
                     && c.retry_at <= now
             })
             // Fewest failures first, then a stable order so every tab does not pick the same.
@@ -416,5 +422,22 @@ mod tests {
         mesh.disconnected(provider, 2 * S);
         mesh.connected(provider, 3 * S);
         assert_eq!(actions(&mut mesh, 3 * S), vec![MeshAction::Drop(provider)]);
+    }
+
+    #[test]
+    fn a_pinned_peer_is_not_dialed_and_a_dial_that_finds_a_link_frees_its_slot() {
+        let mut mesh = Mesh::new(PeerId::random(), config(2));
+        let (pinned, other) = (PeerId::random(), PeerId::random());
+        mesh.pin(pinned);
+        mesh.connected(pinned, Duration::ZERO);
+        mesh.discovered(pinned, Duration::ZERO);
+        mesh.discovered(other, Duration::ZERO);
+        assert_eq!(dials(&actions(&mut mesh, Duration::ZERO)), vec![other]);
+        // The dial resolved on a link that was already up: no new connection event comes.
+        mesh.dial_succeeded(other);
+        let third = PeerId::random();
+        mesh.discovered(third, S);
+        // Both slots are free: the dial did not stay "in flight" for ever.
+        assert_eq!(dials(&actions(&mut mesh, S)).len(), 2);
     }
 }

@@ -216,11 +216,16 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
             .count()
     }
 
-    /// Whether more pieces may come: a current peer holds a missing piece, or has not said yet
-    /// what it holds.
-    pub fn may_obtain_more(&self) -> bool {
+    /// Whether more pieces may come at `now`: a current peer holds a missing piece, or joined
+    /// less than [`DownloadConfig::stall_timeout`] ago and has not said yet what it holds (one
+    /// that stays silent counts as holding nothing).
+    pub fn may_obtain_more(&self, now: Duration) -> bool {
+        let timeout = self.config.stall_timeout;
         !self.missing.is_empty()
-            && (self.peers.values().any(|p| p.has.is_none())
+            && (self
+                .peers
+                .values()
+                .any(|p| p.has.is_none() && now.saturating_sub(p.last_progress) < timeout)
                 || self.unobtainable() < self.missing.len())
     }
 

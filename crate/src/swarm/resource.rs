@@ -36,6 +36,9 @@ use crate::content::stored_piece::{encoded_from_stored, stored_form};
 use crate::error::{ErrorCode, PeerError};
 use crate::net::backoff::Backoff;
 
+/// Peers remembered as resting; past it, those whose rest is over are forgotten.
+const MAX_RESTING: usize = 1024;
+
 /// Names a stream for the life of the tab (the caller allocates them).
 pub type LinkId = u64;
 
@@ -210,8 +213,11 @@ pub struct PeerPart<P> {
 struct Wanted<P> {
     download: Download<P>,
     stage: Stage,
-    /// When bytes last arrived (or the page last asked).
+    /// When a piece last arrived (or the page last asked).
     last_activity: Duration,
+    /// When a linked peer last held (or could still say it holds) a missing piece, or a dial
+    /// was under way.
+    last_hope: Duration,
     not_found_after: Duration,
     next_lookup: Duration,
     lookup_answered: bool,
@@ -219,10 +225,12 @@ struct Wanted<P> {
     meter: ProgressMeter,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct LinkInfo<P> {
     peer: P,
     outbound: bool,
+    /// What the peer said it holds (kept while no download runs, for the next one).
+    has: Option<Bitfield>,
 }
 
 /// A provider that could not be reached: until when it rests, and its backoff.
@@ -339,9 +347,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     pub fn handle(&mut self, now: Duration, input: Input<P>) {
         match input {
             Input::Hold(have) => self.hold(now, &have),
-            Input::Lost(index) => {
-                self.have.remove(index);
-            }
+            Input::Lost(index) => self.lose(index),
             Input::Download {
                 have,
                 not_found_after,
@@ -371,13 +377,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             Input::Providers(answer) => self.on_providers(now, answer),
             Input::DialFailed(peer) => {
                 if self.dialing.remove(&peer) {
-                    let (first, max) = self.config.unreachable_rest;
-                    let resting = self.unreachable.entry(peer).or_insert(Resting {
-                        until: now,
-                        backoff: Backoff::new(first, max),
-                    });
                     // A closed tab stays registered until its record expires: back off.
-                    resting.until = now + resting.backoff.fail(0.0);
+                    self.rest(peer, now);
                 }
             }
             Input::Written(index, result) => self.on_written(now, index, result),
@@ -407,9 +408,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     }
 
     fn hold(&mut self, now: Duration, have: &Bitfield) {
-        for index in have.iter() {
-            self.have.insert(index);
-        }
+        let newly_held: Vec<u32> = have.iter().filter(|i| self.have.insert(*i)).collect();
+        self.announce(&newly_held);
         if let Some(wanted) = self.wanted.as_mut() {
             if self.have.is_full() && wanted.stage == Stage::Downloading {
                 wanted.stage = Stage::Writing;
@@ -421,24 +421,26 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
 
     fn start_download(&mut self, now: Duration, have: &Bitfield, patience: Duration, seed: u64) {
         if let Some(wanted) = self.wanted.as_mut() {
+            // Another waiter: the most patient one sets the patience.
             wanted.last_activity = now;
-            wanted.not_found_after = patience;
+            wanted.not_found_after = wanted.not_found_after.max(patience);
             return;
         }
         let newly_held: Vec<u32> = have.iter().filter(|i| self.have.insert(*i)).collect();
+        // Peers linked already learn what storage held beyond what they were told.
+        self.announce(&newly_held);
         let config = DownloadConfig {
             seed,
             ..self.config.download.clone()
         };
         let mut download = Download::new(self.id, self.have.clone(), config);
-        for peer in self.links.keys() {
+        // Peers linked before the download started said what they hold already.
+        for (peer, link) in &self.links {
             download.add_peer(*peer, now);
-        }
-        // Peers linked already learn what storage held beyond what they were told.
-        for link in self.links.values() {
-            for index in &newly_held {
-                self.outputs
-                    .push_back(Output::Send(*link, SwarmMessage::HavePiece(*index)));
+            let known = self.link_info.get(link).and_then(|info| info.has.as_ref());
+            if let Some(has) = known {
+                let has = Bytes::copy_from_slice(has.as_bytes());
+                download.handle(peer, SwarmMessage::Have(has), now);
             }
         }
         self.wanted = Some(Wanted {
@@ -449,6 +451,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 Stage::Downloading
             },
             last_activity: now,
+            last_hope: now,
             not_found_after: patience,
             next_lookup: now,
             lookup_answered: false,
@@ -464,7 +467,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     /// Asks the server for providers if the download has room for more links and the last
     /// lookup is old enough.
     fn lookup_due(&mut self, now: Duration) {
-        let room = self.links.len() + self.dialing.len() < self.config.max_links;
+        // Links peers opened to us do not take the room of providers we look for.
+        let room = self.outbound_links() + self.dialing.len() < self.config.max_links;
         let Some(wanted) = self.wanted.as_mut() else {
             return;
         };
@@ -472,6 +476,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             return;
         }
         wanted.next_lookup = now + self.config.lookup_every;
+        // Only an answer to this question counts as the server's answer.
+        wanted.lookup_answered = false;
         self.outputs.push_back(Output::Lookup);
     }
 
@@ -498,7 +504,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     /// Dials providers not linked, up to the link cap.
     fn dial(&mut self, now: Duration, providers: Vec<P>) {
         for peer in providers {
-            if self.links.len() + self.dialing.len() >= self.config.max_links {
+            if self.outbound_links() + self.dialing.len() >= self.config.max_links {
                 break;
             }
             let resting = self.unreachable.get(&peer).is_some_and(|r| r.until > now);
@@ -515,21 +521,26 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         }
     }
 
-    /// Fails the download with [`DownloadError::NotFound`] if the server was asked for providers, no
-    /// dial is under way, no linked peer holds a missing piece or has yet to say what it holds,
-    /// and no byte arrived for the download's patience; says whether it did. (A provider record can outlive its tab, and tabs
-    /// downloading the same resource provide it before they hold any of it.)
+    /// Fails the download with [`DownloadError::NotFound`] if the server answered the last
+    /// provider lookup (or failed to, often enough), and for the download's patience no piece
+    /// arrived, no dial was under way and no linked peer held a missing piece (or was new enough
+    /// to say yet what it holds); says whether it did. (A provider record can outlive its tab,
+    /// and tabs downloading the same resource provide it before they hold any of it.)
     fn give_up_if_not_found(&mut self, now: Duration) -> bool {
-        let Some(wanted) = self.wanted.as_ref() else {
+        let dialing = !self.dialing.is_empty();
+        let Some(wanted) = self.wanted.as_mut() else {
             return false;
         };
-        let idle = now.saturating_sub(wanted.last_activity);
+        let hopeful = dialing || wanted.download.may_obtain_more(now);
+        if hopeful {
+            wanted.last_hope = now;
+        }
+        let idle = now.saturating_sub(wanted.last_activity.max(wanted.last_hope));
         let asked = wanted.lookup_answered
             || wanted.lookup_failures >= self.config.lookup_failures_as_answer;
         let unfound = asked
             && wanted.stage == Stage::Downloading
-            && self.dialing.is_empty()
-            && !wanted.download.may_obtain_more()
+            && !hopeful
             && idle >= wanted.not_found_after;
         if unfound {
             self.end_download(Err(DownloadError::NotFound {
@@ -549,6 +560,10 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     }
 
     fn link_up(&mut self, now: Duration, link: LinkId, peer: P, outbound: bool) {
+        if self.banned.contains(&peer) || self.links.get(&peer) == Some(&link) {
+            self.outputs.push_back(Output::Close(link));
+            return;
+        }
         if outbound {
             self.dialing.remove(&peer);
             if let Some(resting) = self.unreachable.get_mut(&peer) {
@@ -567,7 +582,12 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             self.outputs.push_back(Output::Close(existing));
         }
         self.links.insert(peer, link);
-        self.link_info.insert(link, LinkInfo { peer, outbound });
+        let info = LinkInfo {
+            peer,
+            outbound,
+            has: None,
+        };
+        self.link_info.insert(link, info);
         let have = Bytes::copy_from_slice(self.have.as_bytes());
         self.outputs
             .push_back(Output::Send(link, SwarmMessage::Have(have)));
@@ -635,12 +655,75 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 self.drop_link(now, link);
             }
             message => {
+                self.remember_holdings(link, &message);
                 if let Some(wanted) = self.wanted.as_mut() {
                     wanted.download.handle(&peer, message, now);
                     self.drain_download(now);
                 }
             }
         }
+    }
+
+    /// Keeps what a linked peer says it holds, for a download that starts later. (A running
+    /// download checks these messages itself; a bad one is dropped here.)
+    fn remember_holdings(&mut self, link: LinkId, message: &SwarmMessage) {
+        let pieces = self.have.len();
+        let Some(info) = self.link_info.get_mut(&link) else {
+            return;
+        };
+        match message {
+            SwarmMessage::Have(bits) => info.has = Bitfield::from_bytes(bits, pieces).ok(),
+            SwarmMessage::HavePiece(piece) if *piece < pieces => {
+                info.has
+                    .get_or_insert_with(|| Bitfield::empty(pieces))
+                    .insert(*piece);
+            }
+            _ => {}
+        }
+    }
+
+    /// Tells every linked peer about pieces newly held.
+    fn announce(&mut self, pieces: &[u32]) {
+        for link in self.links.values() {
+            for index in pieces {
+                self.outputs
+                    .push_back(Output::Send(*link, SwarmMessage::HavePiece(*index)));
+            }
+        }
+    }
+
+    /// Leaves `peer` alone for a while (longer after each time): it could not be reached, or
+    /// stalled.
+    fn rest(&mut self, peer: P, now: Duration) {
+        if self.unreachable.len() >= MAX_RESTING {
+            self.unreachable.retain(|_, r| r.until > now);
+        }
+        let (first, max) = self.config.unreachable_rest;
+        let resting = self.unreachable.entry(peer).or_insert(Resting {
+            until: now,
+            backoff: Backoff::new(first, max),
+        });
+        resting.until = now + resting.backoff.fail(0.0);
+    }
+
+    /// A stored piece turned out damaged and was removed. A running download counted it as
+    /// held, so it cannot finish: it fails (the page may ask again).
+    fn lose(&mut self, index: u32) {
+        if !self.have.remove(index) {
+            return;
+        }
+        if self.wanted.is_some() {
+            let lost = PeerError::new(
+                ErrorCode::Storage,
+                format!("piece {index} of {} was damaged in storage", self.id),
+            );
+            self.end_download(Err(DownloadError::Store(lost)));
+        }
+    }
+
+    /// Links this tab opened.
+    fn outbound_links(&self) -> usize {
+        self.link_info.values().filter(|info| info.outbound).count()
     }
 
     /// Carries out what the download asks for.
@@ -671,6 +754,9 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 Event::Drop(peer, reason) => {
                     if reason.is_ban() {
                         self.banned.insert(peer);
+                    } else {
+                        // Stalled: it rests like a provider that could not be reached.
+                        self.rest(peer, now);
                     }
                     self.outputs.push_back(Output::Dropped(peer, reason));
                     if let Some(link) = self.links.get(&peer).copied() {
@@ -790,7 +876,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                     .push_back(Output::Upload(link, upload, message));
             }
             (Err(_), link) => {
-                self.have.remove(upload.piece);
+                self.lose(upload.piece);
                 if let Some(link) = link {
                     let reject = SwarmMessage::Reject {
                         id: upload.id,

@@ -160,12 +160,21 @@ fn a_provider_answer_naming_nobody_else_ends_the_download_after_its_patience() {
     let mut swarm = downloading(&content, 5 * S);
     outputs(&mut swarm);
     swarm.handle(MS, Input::Providers(Ok(vec![LOCAL])));
-    swarm.handle(4 * S, Input::Tick);
-    assert!(!outputs(&mut swarm)
-        .iter()
-        .any(|o| matches!(o, Output::Failed(_))));
-    swarm.handle(5 * S, Input::Tick);
-    let failed = outputs(&mut swarm);
+    // Every lookup is answered at once, naming only this tab.
+    let tick = |swarm: &mut ResourceSwarm<u32>, now| {
+        swarm.handle(now, Input::Tick);
+        let out = outputs(swarm);
+        if out.contains(&Output::Lookup) {
+            swarm.handle(now, Input::Providers(Ok(vec![LOCAL])));
+            return outputs(swarm);
+        }
+        out
+    };
+    for second in 1..5 {
+        let out = tick(&mut swarm, second * S);
+        assert!(!out.iter().any(|o| matches!(o, Output::Failed(_))));
+    }
+    let failed = tick(&mut swarm, 5 * S);
     assert!(
         failed.contains(&Output::Failed(DownloadError::NotFound {
             id: content.id,
@@ -418,4 +427,120 @@ fn a_piece_lost_from_storage_is_no_longer_held_or_offered() {
             reason: RejectReason::NotHave
         }
     )));
+}
+
+#[test]
+fn peers_linked_before_a_download_starts_are_asked_at_once() {
+    let content = content();
+    let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
+    swarm.handle(
+        Duration::ZERO,
+        Input::Hold(Bitfield::empty(content.pieces())),
+    );
+    link_up(&mut swarm, MS, 1, 2, false);
+    let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
+    swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
+    outputs(&mut swarm);
+    swarm.handle(
+        S,
+        Input::Download {
+            have: Bitfield::empty(content.pieces()),
+            not_found_after: S,
+            seed: 1,
+        },
+    );
+    let asked = outputs(&mut swarm)
+        .iter()
+        .filter(|o| matches!(o, Output::Send(1, SwarmMessage::Request { .. })))
+        .count();
+    assert_eq!(asked as u32, content.pieces());
+}
+
+#[test]
+fn a_piece_lost_while_downloading_fails_the_download_instead_of_hanging() {
+    let content = content();
+    let mut swarm = downloading(&content, 15 * S);
+    outputs(&mut swarm);
+    // Piece 0 was held (shared earlier); it turns out damaged.
+    let mut one = Bitfield::empty(content.pieces());
+    one.insert(0);
+    swarm.handle(MS, Input::Hold(one));
+    swarm.handle(2 * MS, Input::Lost(0));
+    assert!(outputs(&mut swarm).iter().any(
+        |o| matches!(o, Output::Failed(DownloadError::Store(e)) if e.code == ErrorCode::Storage)
+    ));
+    assert_eq!(swarm.stage(), None);
+}
+
+#[test]
+fn strangers_that_link_and_say_nothing_neither_crowd_out_lookups_nor_hold_the_download() {
+    let content = content();
+    let mut swarm = downloading(&content, 2 * S);
+    outputs(&mut swarm);
+    for link in 0..10 {
+        link_up(&mut swarm, MS, link, 100 + link as u32, false);
+    }
+    swarm.handle(2 * MS, Input::Providers(Ok(vec![7])));
+    assert_eq!(
+        dials(&outputs(&mut swarm)),
+        [7],
+        "inbound links leave room to dial"
+    );
+    swarm.handle(3 * MS, Input::DialFailed(7));
+    let mut now = Duration::ZERO;
+    let mut failed_at = None;
+    while now < 60 * S && failed_at.is_none() {
+        now += S;
+        swarm.handle(now, Input::Tick);
+        let out = outputs(&mut swarm);
+        if out.contains(&Output::Lookup) {
+            swarm.handle(now, Input::Providers(Ok(Vec::new())));
+        }
+        if out
+            .iter()
+            .chain(outputs(&mut swarm).iter())
+            .any(|o| matches!(o, Output::Failed(_)))
+        {
+            failed_at = Some(now);
+        }
+    }
+    let failed_at = failed_at.expect("the download gave up");
+    // Silent peers count for the stall timeout (5 s), then the patience (2 s) runs.
+    assert!(failed_at <= 8 * S, "gave up at {failed_at:?}");
+}
+
+#[test]
+fn a_stalled_peer_rests_and_a_banned_one_stays_out() {
+    let content = content();
+    let mut swarm = downloading(&content, 600 * S);
+    outputs(&mut swarm);
+    swarm.handle(MS, Input::Providers(Ok(vec![2, 3])));
+    outputs(&mut swarm);
+    link_up(&mut swarm, MS, 1, 2, true);
+    link_up(&mut swarm, MS, 2, 3, true);
+    swarm.handle(MS, Input::Message(1, SwarmMessage::HavePiece(0)));
+    swarm.handle(MS, Input::Malformed(2, "junk".into()));
+    outputs(&mut swarm);
+    // Peer 2 never answers: three stalls drop it.
+    let mut now = MS;
+    let mut dropped = false;
+    while now < 120 * S && !dropped {
+        now += S;
+        swarm.handle(now, Input::Tick);
+        dropped = outputs(&mut swarm)
+            .iter()
+            .any(|o| matches!(o, Output::Dropped(2, _)));
+    }
+    assert!(dropped);
+    swarm.handle(now, Input::Providers(Ok(vec![2, 3])));
+    assert!(
+        dials(&outputs(&mut swarm)).is_empty(),
+        "the stalled peer rests; the liar is banned"
+    );
+    link_up(&mut swarm, now, 9, 3, false);
+    assert_eq!(
+        outputs(&mut swarm),
+        [Output::Close(9)],
+        "a banned peer's stream is closed"
+    );
 }

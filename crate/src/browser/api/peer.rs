@@ -448,7 +448,10 @@ fn to_request(input: &JsValue, init: Option<JsValue>) -> Result<web_sys::Request
     };
     match input.dyn_ref::<web_sys::Request>() {
         Some(request) => web_sys::Request::new_with_request_and_init(request, &init),
-        None => match input.as_string() {
+        None => match input
+            .as_string()
+            .or_else(|| input.dyn_ref::<web_sys::Url>().map(web_sys::Url::href))
+        {
             Some(url) => web_sys::Request::new_with_str_and_init(&url, &init),
             None => Err(PeerError::new(
                 ErrorCode::InvalidArgument,

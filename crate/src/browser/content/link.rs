@@ -36,11 +36,12 @@ pub(crate) struct Outgoing {
     pub(crate) written: Option<oneshot::Sender<()>>,
 }
 
-/// A running link. Dropping it (and every [`LinkWriter`] of it) stops reading and closes the
-/// stream once queued writes are done.
+/// A running link. Dropping it stops reading and writing at once: queued messages are dropped
+/// (their senders learn it), and a write stuck on a peer that does not read ends.
 pub(crate) struct Link {
     writer: LinkWriter,
     reader: AbortHandle,
+    writing: AbortHandle,
 }
 
 /// Messages waiting to be written on one link. A peer that does not read fills it: the link is
@@ -86,7 +87,8 @@ impl Link {
     ) -> Self {
         let (reader, mut writer) = stream.split();
         let (queue, mut queued) = mpsc::channel::<Outgoing>(MAX_QUEUED_MESSAGES);
-        wasm_bindgen_futures::spawn_local(async move {
+        let (writing, write_registration) = AbortHandle::new_pair();
+        let write = async move {
             while let Some(outgoing) = queued.next().await {
                 // Streams buffer writes until flushed; a message must not wait for the next.
                 let written = match writer.write_all(&outgoing.bytes).await {
@@ -102,6 +104,9 @@ impl Link {
                 }
             }
             let _ = writer.close().await;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = Abortable::new(write, write_registration).await;
         });
         let (abort, registration) = AbortHandle::new_pair();
         wasm_bindgen_futures::spawn_local(async move {
@@ -110,6 +115,7 @@ impl Link {
         Self {
             writer: LinkWriter(queue),
             reader: abort,
+            writing,
         }
     }
 
@@ -130,6 +136,7 @@ impl Link {
 impl Drop for Link {
     fn drop(&mut self) {
         self.reader.abort();
+        self.writing.abort();
     }
 }
 

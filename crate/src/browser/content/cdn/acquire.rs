@@ -147,21 +147,21 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
 
 /// The pieces of `id` the store holds, each checked against the content id once per page (the
 /// store is the origin's: another script of it, or a damaged disk, may have changed a file);
-/// pieces that fail are removed, to come from peers or the origin instead.
+/// pieces that fail are removed, to come from peers or the origin instead. Pieces stored later
+/// in the page were verified when they arrived.
 async fn verified_in_store(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String> {
     let mut stored = cdn.store.pieces(&id).await.map_err(|e| e.to_string())?;
-    if !stored.is_full() || cdn.was_verified(&id) {
+    if cdn.was_verified(&id) {
         return Ok(stored);
     }
-    for index in 0..stored.len() {
+    let held: Vec<u32> = stored.iter().collect();
+    for index in held {
         if cdn.store.read_verified(&id, index).await.is_err() {
             stored.remove(index);
             let _ = cdn.service.ask(Request::Lost(id, index)).await;
         }
     }
-    if stored.is_full() {
-        cdn.verified(id);
-    }
+    cdn.verified(id);
     Ok(stored)
 }
 
