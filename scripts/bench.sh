@@ -15,3 +15,6 @@ tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
 scripts/build-cdn-site.sh
 tests/in-netns.sh node bench/cdn.mjs
+# Minutes of churn (fresh tabs joining, sharing, leaving): fails if a server gauge or a
+# long-lived tab's heap keeps growing.
+tests/in-netns.sh node bench/soak.mjs

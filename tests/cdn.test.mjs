@@ -3,10 +3,11 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, launchBrowser, newLoggedPage, openTab, waitFor, ROOT, logged as loggedWith } from "./harness.mjs";
+import { startServer, launchBrowser, newLoggedPage, openTab, waitFor, ROOT, SERVER_BIN, logged as loggedWith } from "./harness.mjs";
 
 const ASSETS = join(ROOT, "www/cdn/assets");
 const files = Object.fromEntries(readdirSync(ASSETS).map((name) => [`/cdn/assets/${name}`, readFileSync(join(ASSETS, name))]));
@@ -302,5 +303,57 @@ test("a stored piece changed on disk is never served to the page: it is checked,
     assert.deepEqual(third, { source: "store", hash: expected[path] });
   } finally {
     await server.stop();
+  }
+}));
+
+test("after a deploy, a page of the old site never answers a page of the new one; a URL with a query the manifest does not name goes to the network", { timeout: 120000 }, logged(async () => {
+  // The site in a folder of its own, so that the test can deploy a new photo.
+  const www = mkdtempSync(join(tmpdir(), "peerfetch-deploy-"));
+  cpSync(join(ROOT, "www"), www, { recursive: true });
+  const manifestFile = join(www, "cdn/peerfetch-manifest.json");
+  const deploy = () => execFileSync(SERVER_BIN, ["manifest", join(www, "cdn/assets"), "--base", "/cdn/assets", "--out", manifestFile]);
+  /** The version the peer and the drop-in script give the manifest: 16 hex digits of its SHA-256. */
+  const version = () => sha256(readFileSync(manifestFile)).slice(0, 16);
+  const path = "/cdn/assets/photo-1.png";
+  const server = await startServer({ args: ["--www-dir", www] });
+  try {
+    // The old page: the site as it was, its peer running and answering the worker.
+    const { page: old, browser } = await visit(`${server.url}/cdn/`);
+    const oldVersion = version();
+    // Another page of the site in the same browser, controlled by the same worker, that runs
+    // no peer: the worker hands its requests to another page only if they use the same manifest.
+    const other = await newLoggedPage(browser.context);
+    pages.push(other);
+    await other.goto(`${server.url}/cdn/no-such-page`);
+    await waitFor("the worker controls the other page", () => other.evaluate(() => !!navigator.serviceWorker.controller));
+    const fetchSaying = (manifestVersion) => other.evaluate(async ({ path, manifestVersion }) => {
+      navigator.serviceWorker.controller.postMessage({ type: "peerfetch-version", version: manifestVersion });
+      const response = await fetch(path, { cache: "no-store" });
+      const digest = await crypto.subtle.digest("SHA-256", await response.arrayBuffer());
+      const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      return { source: response.headers.get("x-peerfetch-source"), hash };
+    }, { path, manifestVersion });
+    const same = await fetchSaying(oldVersion);
+    assert.equal(same.hash, expected[path]);
+    assert.ok(same.source, "a page with the same manifest answered through the worker");
+
+    // A deploy: the photo changes, and so does the manifest.
+    const changed = Buffer.from(files[path]);
+    changed[1000] ^= 0xff;
+    writeFileSync(join(www, "cdn/assets/photo-1.png"), changed);
+    deploy();
+    assert.notEqual(version(), oldVersion);
+    const newer = await fetchSaying(version());
+    assert.deepEqual(newer, { source: null, hash: sha256(changed) }, "the new page got the new photo from the network");
+
+    // `photo-1.png?v=2` is not what the manifest names `photo-1.png`: the network answers it.
+    const queried = await old.evaluate(async (url) => {
+      const response = await window.peerfetch.fetch(url);
+      return { source: response.headers.get("x-peerfetch-source"), covered: await window.peerfetch.covers(url) };
+    }, `${path}?v=2`);
+    assert.deepEqual(queried, { source: null, covered: false });
+  } finally {
+    await server.stop();
+    rmSync(www, { recursive: true, force: true });
   }
 }));

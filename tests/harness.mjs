@@ -10,7 +10,7 @@ import { chromium } from "playwright-core";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The veth address inside the test namespace: libp2p listeners bind here (not loopback). */
 export const NETNS_IP = "10.213.0.1";
-const SERVER_BIN = process.env.PEERFETCH_SERVER_BIN ?? join(ROOT, "target/release/peerfetch-server");
+export const SERVER_BIN = process.env.PEERFETCH_SERVER_BIN ?? join(ROOT, "target/release/peerfetch-server");
 
 if (process.env.PEERFETCH_IN_NETNS !== "1") {
   throw new Error("browser tests must run inside tests/in-netns.sh (their own network namespace)");

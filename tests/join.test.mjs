@@ -128,8 +128,19 @@ test("close() ends every connection and fires close; events report connections",
   try {
     const tab = await openTab(browser, server.url);
     assert.equal(await joinError(tab), null);
+    const cid = `${"ab".repeat(32)}-1000`;
+    // A download under way when the peer closes ends with it, and one asked for later fails at once.
+    await tab.evaluate((cid) => { window.waiting = peer.download(cid, { timeoutMs: 60000 }).then(() => "resolved", (e) => e.code); }, cid);
     await tab.evaluate(() => window.peer.close());
     await waitFor("close event", () => tab.evaluate(() => window.events.some((e) => e.name === "close")));
+    const ended = await tab.evaluate(async (cid) => {
+      const started = performance.now();
+      const later = await peer.download(cid, { timeoutMs: 60000 }).then(() => "resolved", (e) => e.code);
+      return { waiting: await window.waiting, later, ms: performance.now() - started };
+    }, cid);
+    assert.equal(ended.waiting, "ERR_CANCELLED");
+    assert.equal(ended.later, "ERR_CLOSED");
+    assert.ok(ended.ms < 2000, `at once: ${ended.ms} ms`);
     assert.deepEqual(await connections(tab), []);
     const s = await stats(tab);
     assert.equal(s.closed, true);

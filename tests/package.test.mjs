@@ -1,11 +1,14 @@
 // The npm package as a user gets it: scripts/build-package.sh packs it, `npm install` puts the
 // tarball into a fresh project, esbuild bundles a small page importing "peerfetch", and that
-// page, served without the server's /pkg/, joins, shares, and downloads in another browser
-// (one tab on the SIMD128 build, the other on the build without SIMD).
+// page, self-hosted on a site's own origin (a plain static server, not the peerfetch server),
+// joins a peerfetch server on another origin, shares, and downloads in another browser (one tab
+// on the SIMD128 build, the other on the build without SIMD). Only `/bootstrap` and the libp2p
+// connection go to the peerfetch server: no script or wasm comes from it.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
@@ -28,7 +31,7 @@ import init, { Peer, simd } from "peerfetch";
 const params = new URLSearchParams(location.search);
 try {
   await init();
-  const peer = await Peer.join({ server: location.origin, swarm: params.get("swarm") });
+  const peer = await Peer.join({ server: params.get("server"), swarm: params.get("swarm") });
   window.peer = peer;
   let cid = null;
   if (params.has("share")) {
@@ -45,16 +48,36 @@ try {
 /** Runs `command` with `args` in `cwd`; returns its stdout. */
 const run = (command, args, cwd = ROOT) => execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
-/** Opens the bundled page in a browser of its own; `withoutSimd` makes its wasm validator refuse SIMD. */
-async function bundledPage(server, query, { withoutSimd = false } = {}) {
+/** Serves the files of `dir` over plain HTTP on loopback: a site's own origin. */
+async function staticSite(dir) {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+  const http = createServer((request, response) => {
+    const path = new URL(request.url, "http://site").pathname;
+    try {
+      const body = readFileSync(join(dir, path.replace(/\.\.+/g, "")));
+      response.writeHead(200, { "content-type": types[path.slice(path.lastIndexOf("."))] ?? "application/octet-stream" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${http.address().port}`, close: () => new Promise((resolve) => http.close(resolve)) };
+}
+
+/**
+ * Opens the bundled page of `site` in a browser of its own, joining `server`; `withoutSimd`
+ * makes its wasm validator refuse SIMD.
+ */
+async function bundledPage(site, server, query, { withoutSimd = false } = {}) {
   const browser = await launchBrowser();
   browsers.push(browser);
   const page = await newLoggedPage(browser.context);
   pages.push(page);
   page.requested = [];
-  page.on("request", (r) => page.requested.push(new URL(r.url()).pathname));
+  page.on("request", (r) => page.requested.push(new URL(r.url())));
   if (withoutSimd) await page.addInitScript(() => { WebAssembly.validate = () => false; });
-  await page.goto(`${server.url}/index.html?${query}`);
+  await page.goto(`${site.url}/index.html?server=${encodeURIComponent(server.url)}&${query}`);
   const result = await waitFor("the bundled page to join", () => page.evaluate(() => window.result), 30000);
   assert.equal(result.error, undefined, `the page failed: ${result.error}`);
   return { page, result };
@@ -107,21 +130,24 @@ test("the packed npm package, bundled with esbuild, joins, shares and downloads"
   writeFileSync(join(dist, "index.html"), `<!doctype html><meta charset="utf-8"><title>bundled peerfetch</title><script type="module" src="./app.js"></script>\n`);
   console.log(`bundle: ${Object.entries(built.metafile.outputs).map(([f, o]) => `${f.split("/").at(-1)} ${o.bytes} bytes`).join(", ")}`);
 
-  // The server serves only the bundle: no demo pages, no /pkg/.
-  const server = await startServer({ args: ["--www-dir", dist, "--pkg-dir", join(temp, "no-pkg")] });
+  // The site serves the bundle from its own origin; the peerfetch server has no pages and no /pkg/.
+  const site = await staticSite(dist);
+  const server = await startServer({ args: ["--www-dir", join(temp, "no-www"), "--pkg-dir", join(temp, "no-pkg")] });
   try {
-    const sharing = await timed("join + share (SIMD tab)", () => bundledPage(server, `swarm=package&share=${SIZE}`));
-    const fetching = await timed("join (no-SIMD tab)", () => bundledPage(server, "swarm=package", { withoutSimd: true }));
+    const sharing = await timed("join + share (SIMD tab)", () => bundledPage(site, server, `swarm=package&share=${SIZE}`));
+    const fetching = await timed("join (no-SIMD tab)", () => bundledPage(site, server, "swarm=package", { withoutSimd: true }));
     assert.match(sharing.result.id, /^12D3KooW/);
     assert.match(sharing.result.cid, /^[0-9a-f]{64}-\d+$/);
     assert.ok(sharing.result.cid.endsWith(`-${SIZE}`));
     assert.equal(sharing.result.simd, true);
     assert.equal(fetching.result.simd, false);
     assert.match(fetching.result.id, /^12D3KooW/);
-    assert.ok(sharing.page.requested.includes("/simd/peerfetch_bg.wasm"), `SIMD tab fetched ${sharing.page.requested}`);
-    assert.ok(fetching.page.requested.includes("/nosimd/peerfetch_bg.wasm"), `no-SIMD tab fetched ${fetching.page.requested}`);
+    const fromSite = (page) => page.requested.filter((u) => u.origin === site.url).map((u) => u.pathname);
+    assert.ok(fromSite(sharing.page).includes("/simd/peerfetch_bg.wasm"), `SIMD tab fetched ${fromSite(sharing.page)}`);
+    assert.ok(fromSite(fetching.page).includes("/nosimd/peerfetch_bg.wasm"), `no-SIMD tab fetched ${fromSite(fetching.page)}`);
     for (const { page } of [sharing, fetching]) {
-      assert.ok(!page.requested.some((p) => p.startsWith("/pkg/")), "nothing from /pkg/");
+      const fromServer = page.requested.filter((u) => u.origin === server.url).map((u) => u.pathname);
+      assert.deepEqual([...new Set(fromServer)], ["/bootstrap"], "only /bootstrap comes from the peerfetch server");
     }
 
     const same = await timed("download", () => fetching.page.evaluate(async (cid) => {
@@ -133,6 +159,7 @@ test("the packed npm package, bundled with esbuild, joins, shares and downloads"
     assert.match(server.logs(), /wasm package off: --pkg-dir \S+ does not exist/, "the server said /pkg/ is off");
   } finally {
     await server.stop();
+    await site.close();
     console.log(`timings (ms): ${JSON.stringify(timings)}`);
   }
 }));

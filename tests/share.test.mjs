@@ -136,6 +136,33 @@ test("reloading mid-download resumes from the stored pieces", { timeout: 120000 
   }
 }));
 
+test("a tab announces only what its page uses: a file stored on an earlier visit is served again once the page asks for it", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "share-history" });
+    const sha = await makeFile(a, 3 * MiB, 41);
+    const cid = await a.evaluate(() => peer.share(window.original));
+    // A later visit: the file is still in the store, but the page has not asked for it.
+    await a.reload();
+    await a.evaluate(async () => {
+      const { default: init, Peer } = await import("/pkg/peerfetch.js");
+      await init();
+      window.peer = await Peer.join({ swarm: "share-history" });
+    });
+    assert.equal(await a.evaluate((cid) => peer.has(cid), cid), true, "still stored");
+    const b = await tabOfItsOwn(server, { swarm: "share-history" });
+    const unannounced = await b.evaluate((cid) => peer.download(cid, { timeoutMs: 4000 }).then(() => "found", (e) => e.code), cid);
+    assert.equal(unannounced, "ERR_NOT_FOUND", "a stored file is not announced on its own");
+    // The page asks for it: it comes from the store at once, and is served again.
+    const local = await download(a, cid);
+    assert.equal(local.sha256, sha);
+    const got = await download(b, cid);
+    assert.equal(got.sha256, sha, "served again once the page used it");
+  } finally {
+    await server.stop();
+  }
+}));
+
 test("a tab serving corrupted pieces is detected and banned; the download is still correct", { timeout: 120000 }, logged(async () => {
   const server = await startServer();
   // The liar's page comes from a second server serving the test-only build; it joins the first.
@@ -187,6 +214,16 @@ test("a full store and an aborted download fail with errors that say so", { time
     const transfer = await b.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
     assert.equal(transfer.downloading, false, "the aborted download stopped");
     assert.equal(await b.evaluate((cid) => peer.has(cid), cid), false);
+    // Two callers wait for one download: the one that aborts leaves, the other gets the file.
+    const both = await b.evaluate(async (cid) => {
+      const controller = new AbortController();
+      const settled = (p) => p.then((blob) => `resolved ${blob.size}`, (e) => e.code);
+      const leaving = settled(peer.download(cid, { signal: controller.signal }));
+      const staying = settled(peer.download(cid));
+      setTimeout(() => controller.abort(), 500);
+      return [await leaving, await staying];
+    }, cid);
+    assert.deepEqual(both, ["ERR_CANCELLED", `resolved ${8 * MiB}`]);
     const bad = await b.evaluate(() => peer.download("not-a-cid").then(() => "resolved", (e) => `${e.code}: ${e.message}`));
     assert.match(bad, /^ERR_INVALID_ARGUMENT: invalid content id: /);
   } finally {

@@ -41,10 +41,17 @@ export function start(options = {}) {
   } = options;
   const worker = navigator.serviceWorker;
   let state = "starting";
+  // The version of the site manifest this page uses: the service worker lets another page
+  // answer this one's requests only if both use the same manifest (a page from before a
+  // deploy must not hand out the old app.js to a page of the new one).
+  let version;
   const announce = () => {
-    const type = state === "ready" ? "peerfetch-ready" : state === "failed" ? "peerfetch-unavailable" : null;
-    if (type) worker?.controller?.postMessage({ type });
+    const type = state === "ready" ? "peerfetch-ready" : state === "failed" ? "peerfetch-unavailable" : "peerfetch-version";
+    if (type !== "peerfetch-version" || version) worker?.controller?.postMessage({ type, version });
   };
+  manifestVersion(manifest)
+    .then((v) => { version ??= v; announce(); })
+    .catch((error) => console.warn(`peerfetch: no manifest version: ${error.message ?? error}`));
 
   const peer = (async () => {
     try {
@@ -55,6 +62,7 @@ export function start(options = {}) {
       const { default: init, Peer } = await import("./peerfetch-auto.js");
       await init();
       const joined = await Peer.join({ server, swarm, manifest, ...join });
+      joined.events.addEventListener("manifest", (event) => { version = event.detail.version; announce(); });
       window.peerfetch = joined;
       return joined;
     } catch (error) {
@@ -105,4 +113,15 @@ export function start(options = {}) {
   });
   const ready = Promise.race([registered, new Promise((resolve) => setTimeout(resolve, readyTimeoutMs))]);
   return { peer, ready };
+}
+
+/**
+ * The first 16 hex digits of the SHA-256 of the manifest at `url`, as the peer computes them
+ * (the page's trips to its origin carry `x-peerfetch-bypass`, so the worker lets them through).
+ */
+async function manifestVersion(url) {
+  const response = await fetch(url, { cache: "no-store", headers: { "x-peerfetch-bypass": "1" } });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  const digest = await crypto.subtle.digest("SHA-256", await response.arrayBuffer());
+  return [...new Uint8Array(digest, 0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -30,6 +30,7 @@ self.addEventListener("message", (event) => {
   const id = event.source?.id;
   if (!id) return;
   const page = pageState(id);
+  if (typeof event.data?.version === "string") page.version = event.data.version;
   if (event.data?.type === "peerfetch-ready") page.settle(true);
   if (event.data?.type === "peerfetch-unavailable") page.settle(false);
 });
@@ -59,18 +60,22 @@ function pageState(id) {
   return page;
 }
 
-/** A page that can answer: the one that asked (waiting a little for it to start), else any other ready one. */
+/**
+ * A page that can answer: the one that asked (waiting a little for it to start), else another
+ * ready one using the same version of the site manifest (a page from before a deploy would
+ * answer with the old bytes; a page whose version is not known yet gets the network).
+ */
 async function answeringPage(clientId) {
-  if (clientId) {
-    const own = pageState(clientId);
-    const ready = await Promise.race([own.ready, sleep(waitMs).then(() => false)]);
-    if (ready) {
-      const client = await self.clients.get(clientId);
-      if (client) return client;
-    }
+  if (!clientId) return undefined;
+  const own = pageState(clientId);
+  const ready = await Promise.race([own.ready, sleep(waitMs).then(() => false)]);
+  if (ready) {
+    const client = await self.clients.get(clientId);
+    if (client) return client;
   }
+  if (own.version === undefined) return undefined;
   for (const [id, page] of pages) {
-    if (page.settled !== true) continue;
+    if (id === clientId || page.settled !== true || page.version !== own.version) continue;
     const client = await self.clients.get(id);
     if (client) return client;
     pages.delete(id);

@@ -6,6 +6,9 @@
 //! server. The rules it keeps:
 //!
 //! - Links: at most [`ResourceConfig::max_links`] links and dials together, one link per peer.
+//!   Links peers open to this tab are held apart: at most [`ResourceConfig::max_inbound_links`]
+//!   at once, and new ones at most at [`ResourceConfig::inbound_link_rate`] (peer ids cost
+//!   nothing, so a ban per id only holds if new ids come slowly).
 //!   When both tabs opened a stream at once, both keep the one the smaller peer id opened.
 //! - Providers: the server is asked every [`ResourceConfig::lookup_every`] while there is room
 //!   for more links, and at once when a link drops; a provider that could not be reached rests
@@ -35,9 +38,13 @@ use crate::content::piece_layout::PieceLayout;
 use crate::content::stored_piece::{encoded_from_stored, stored_form};
 use crate::error::{ErrorCode, PeerError};
 use crate::net::backoff::Backoff;
+use crate::util::rate_limit::TokenBucket;
 
 /// Peers remembered as resting; past it, those whose rest is over are forgotten.
 const MAX_RESTING: usize = 1024;
+/// Peers remembered with the bytes they sent this tab, and those remembered with the bytes
+/// this tab sent them.
+const MAX_REMEMBERED_PEERS: usize = 1024;
 
 /// Names a stream for the life of the tab (the caller allocates them).
 pub type LinkId = u64;
@@ -45,8 +52,12 @@ pub type LinkId = u64;
 /// Tuning of a [`ResourceSwarm`].
 #[derive(Debug, Clone)]
 pub struct ResourceConfig {
-    /// Links and dials held at once.
+    /// Links this tab opened and dials, held at once.
     pub max_links: usize,
+    /// Links peers opened to this tab, held at once; more are closed.
+    pub max_inbound_links: usize,
+    /// New links peers may open: a burst, then one per interval; more are closed.
+    pub inbound_link_rate: (u32, Duration),
     /// Pieces being read or written to one peer at once.
     pub uploads_per_peer: u32,
     /// Requests a peer may have queued before more are refused as busy.
@@ -65,6 +76,8 @@ impl Default for ResourceConfig {
     fn default() -> Self {
         Self {
             max_links: 8,
+            max_inbound_links: 32,
+            inbound_link_rate: (16, Duration::from_millis(250)),
             uploads_per_peer: 4,
             max_queued_requests: DEFAULT_MAX_QUEUED,
             lookup_every: Duration::from_secs(3),
@@ -259,6 +272,8 @@ pub struct ResourceSwarm<P> {
     received: BTreeMap<P, u64>,
     sent: BTreeMap<P, u64>,
     banned: HashSet<P>,
+    /// Budget of new links peers open.
+    inbound_budget: TokenBucket,
     outputs: VecDeque<Output<P>>,
 }
 
@@ -281,6 +296,11 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             received: BTreeMap::new(),
             sent: BTreeMap::new(),
             banned: HashSet::new(),
+            inbound_budget: TokenBucket::with_burst(
+                config.inbound_link_rate.0,
+                config.inbound_link_rate.1,
+                Duration::ZERO,
+            ),
             outputs: VecDeque::new(),
             config,
         }
@@ -560,7 +580,10 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     }
 
     fn link_up(&mut self, now: Duration, link: LinkId, peer: P, outbound: bool) {
-        if self.banned.contains(&peer) || self.links.get(&peer) == Some(&link) {
+        if self.banned.contains(&peer)
+            || self.links.get(&peer) == Some(&link)
+            || (!outbound && !self.links.contains_key(&peer) && !self.admit_inbound(now))
+        {
             self.outputs.push_back(Output::Close(link));
             return;
         }
@@ -726,6 +749,12 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         self.link_info.values().filter(|info| info.outbound).count()
     }
 
+    /// Whether a peer not linked yet may open one more link to this tab now.
+    fn admit_inbound(&mut self, now: Duration) -> bool {
+        let inbound = self.link_info.len() - self.outbound_links();
+        inbound < self.config.max_inbound_links && self.inbound_budget.try_take(now)
+    }
+
     /// Carries out what the download asks for.
     fn drain_download(&mut self, now: Duration) {
         loop {
@@ -793,7 +822,10 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             return;
         };
         for (peer, PeerStats { verified_bytes, .. }) in wanted.download.peers() {
-            self.received.insert(*peer, verified_bytes);
+            if verified_bytes > 0 {
+                make_room(&mut self.received, peer);
+                self.received.insert(*peer, verified_bytes);
+            }
         }
     }
 
@@ -805,7 +837,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 .find(|(p, _)| *p == peer)
                 .map(|(_, stats)| stats.verified_bytes)
         });
-        if let Some(bytes) = delivered {
+        if let Some(bytes) = delivered.filter(|bytes| *bytes > 0) {
+            make_room(&mut self.received, peer);
             self.received.insert(*peer, bytes);
         }
     }
@@ -898,8 +931,25 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             }
         }
         if bytes > 0 {
+            make_room(&mut self.sent, &peer);
             *self.sent.entry(peer).or_default() += bytes;
         }
+    }
+}
+
+/// Makes room in `counts` for `peer` if it is new there and the map is full, by forgetting the
+/// peer with the fewest bytes (peer ids are free: what is remembered of them must not grow
+/// with them).
+fn make_room<P: Ord + Copy>(counts: &mut BTreeMap<P, u64>, peer: &P) {
+    if counts.len() < MAX_REMEMBERED_PEERS || counts.contains_key(peer) {
+        return;
+    }
+    let least = counts
+        .iter()
+        .min_by_key(|(_, bytes)| **bytes)
+        .map(|(p, _)| *p);
+    if let Some(least) = least {
+        counts.remove(&least);
     }
 }
 

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{DownloadError, Input, Output, ResourceConfig, ResourceSwarm, Stage};
+use super::{
+    make_room, DownloadError, Input, Output, ResourceConfig, ResourceSwarm, Stage,
+    MAX_REMEMBERED_PEERS,
+};
 use crate::content::bitfield::Bitfield;
 use crate::content::content_hasher::ContentHasher;
 use crate::content::content_id::ContentId;
@@ -543,4 +546,56 @@ fn a_stalled_peer_rests_and_a_banned_one_stays_out() {
         [Output::Close(9)],
         "a banned peer's stream is closed"
     );
+}
+
+/// Whether the swarm closed `link` among `outputs`.
+fn closed(outputs: &[Output<u32>], link: u64) -> bool {
+    outputs.contains(&Output::Close(link))
+}
+
+#[test]
+fn new_links_from_peers_come_at_a_bounded_rate_and_number() {
+    let content = content();
+    let mut swarm = holding(&content);
+    // A burst of fresh ids: the first 16 are taken, the rest closed at once.
+    let mut accepted = 0;
+    for peer in 1..=40u32 {
+        link_up(&mut swarm, MS, u64::from(peer), peer, false);
+        if !closed(&outputs(&mut swarm), u64::from(peer)) {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 16, "the burst");
+    // Then one per 250 ms.
+    link_up(&mut swarm, 100 * MS, 100, 100, false);
+    assert!(closed(&outputs(&mut swarm), 100), "too soon");
+    link_up(&mut swarm, 260 * MS, 101, 101, false);
+    assert!(!closed(&outputs(&mut swarm), 101), "a token earned");
+    // However slowly they come, at most 32 are held at once.
+    let mut now = S;
+    for peer in 200..260u32 {
+        now += S;
+        link_up(&mut swarm, now, u64::from(peer), peer, false);
+        outputs(&mut swarm);
+    }
+    let linked = swarm.peers().iter().filter(|p| p.linked).count();
+    assert_eq!(linked, 32, "the inbound cap");
+    // Links this tab opens are not held back by either.
+    link_up(&mut swarm, now, 999, 999, true);
+    assert!(!closed(&outputs(&mut swarm), 999));
+}
+
+#[test]
+fn what_is_remembered_of_peers_is_bounded_and_keeps_the_biggest() {
+    let mut counts = std::collections::BTreeMap::new();
+    for peer in 0..2 * MAX_REMEMBERED_PEERS as u32 {
+        make_room(&mut counts, &peer);
+        counts.insert(peer, u64::from(peer) + 1);
+    }
+    assert_eq!(counts.len(), MAX_REMEMBERED_PEERS);
+    assert_eq!(counts.keys().next(), Some(&(MAX_REMEMBERED_PEERS as u32)));
+    // A peer already there is updated in place, nobody forgotten.
+    let known = *counts.keys().last().unwrap();
+    make_room(&mut counts, &known);
+    assert_eq!(counts.len(), MAX_REMEMBERED_PEERS);
 }

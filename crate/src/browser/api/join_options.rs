@@ -101,6 +101,7 @@ impl JoinOptions {
         Ok(CdnConfig {
             manifest_url,
             peer_timeout: millis(self.peer_timeout_ms, 1500),
+            preload: self.manifest.is_some(),
         })
     }
 

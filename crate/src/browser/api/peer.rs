@@ -279,6 +279,7 @@ impl Peer {
                 },
                 _ = aborted.next() => {
                     drop(abort_tx);
+                    drop(blob);
                     let _ = content.service.ask(Request::Cancel(id)).await;
                     let reason = "cancelled: the download was aborted";
                     Err(PeerError::new(ErrorCode::Cancelled, reason).into())
@@ -344,6 +345,9 @@ impl Peer {
 
     /// Closes every connection and stops the swarm; a `close` event follows.
     pub fn close(&mut self) {
+        if let Ok(content) = &self.content {
+            content.service.close();
+        }
         if self.commands.try_send(Command::Close).is_err() {
             // Already closing or closed: say so once more for listeners that came late.
             dispatch(&self.events, "close", &serde_json::json!({}));

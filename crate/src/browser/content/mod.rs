@@ -7,3 +7,5 @@ pub(crate) mod link;
 pub(crate) mod service;
 pub(crate) mod share;
 pub(crate) mod store;
+#[cfg(test)]
+mod store_tests;

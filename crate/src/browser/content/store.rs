@@ -176,19 +176,33 @@ impl ContentStore {
         index: u32,
         stored: &[u8],
     ) -> Result<(), StoreError> {
-        let needed = PieceLayout::of(id).piece_len(index);
+        let layout = PieceLayout::of(id);
+        let needed = layout.piece_len(index);
         // Reserved before the first await, so writes running at once cannot all pass.
         self.update_quota(|quota| quota.reserve(needed))?;
         let written = async {
             let dir = self.content_dir(id, true).await?.expect("created");
-            write_file(&dir, &piece_name(index), stored).await
+            // A whole piece file already there was counted when it was written or found.
+            let counted = match piece_file(&dir, index).await {
+                Ok(file) => Some(file.size() as u64) == stored_len(&layout, index),
+                Err(_) => false,
+            };
+            write_file(&dir, &piece_name(index), stored).await?;
+            Ok(counted)
         }
         .await;
-        if let Err(e) = written {
-            self.update_quota(|quota| quota.release(needed));
-            return Err(self.quota_error(e, needed));
+        match written {
+            Ok(counted) => {
+                if counted {
+                    self.update_quota(|quota| quota.release(needed));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.update_quota(|quota| quota.release(needed));
+                Err(self.quota_error(e, needed))
+            }
         }
-        Ok(())
     }
 
     /// The stored form of piece `index` of `id`.

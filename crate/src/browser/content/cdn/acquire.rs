@@ -5,17 +5,18 @@
 //! origin is then stored with its proofs and served onward.
 
 use std::cell::Cell;
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::future::try_join_all;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use futures::FutureExt;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Uint8Array};
 use web_sys::{Blob, BlobPropertyBag};
 
-use super::origin::get_bytes;
+use super::origin::{get_bytes, OriginPart};
 use super::Cdn;
 use crate::browser::content::service::{DownloadWaiter, Request};
 use crate::browser::content::share::store_piece;
@@ -31,6 +32,8 @@ use crate::content::content_hasher::ContentHasher;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 
+/// Requests to the origin at once for one resource's missing parts.
+const ORIGIN_REQUESTS: usize = 4;
 /// How often a fetch from peers checks whether they still deliver.
 const CHECK_EVERY_MS: u32 = 100;
 /// Largest resource put together in memory from origin parts; a larger one the origin serves
@@ -137,6 +140,7 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
                 let now = now();
                 if patience.exhausted(now, activity.get(), cdn.peer_activity.get()) {
                     let idle = now.saturating_sub(activity.get());
+                    drop(blob);
                     let _ = cdn.service.ask(Request::Cancel(id)).await;
                     return Err(format!("no byte came from peers for {} ms", idle.as_millis()));
                 }
@@ -175,6 +179,31 @@ async fn held(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String> {
     held.await.map_err(|_| "the peer closed".to_owned())
 }
 
+/// Asks the origin for `wanted` (byte ranges of a `len`-byte resource; `None` is all of it): the
+/// first alone, and if the origin ignored `Range` and sent everything, nothing more (the other
+/// parts would each bring the whole resource again); else the rest, [`ORIGIN_REQUESTS`] at once.
+async fn origin_parts(
+    url: &str,
+    len: u64,
+    wanted: Vec<Option<Range<u64>>>,
+) -> Result<Vec<OriginPart>, String> {
+    let mut wanted = wanted.into_iter();
+    let Some(first) = wanted.next() else {
+        return Ok(Vec::new());
+    };
+    let first = get_bytes(url, len, first).await?;
+    if first.range == (0..len) {
+        return Ok(vec![first]);
+    }
+    let mut parts = vec![first];
+    let rest: Vec<OriginPart> = stream::iter(wanted.map(|range| get_bytes(url, len, range)))
+        .buffered(ORIGIN_REQUESTS)
+        .try_collect()
+        .await?;
+    parts.extend(rest);
+    Ok(parts)
+}
+
 /// Fetches what `held` lacks from the origin (all of it in one plain `GET` if nothing is
 /// held), puts the resource together, checks it against the manifest, and stores the new
 /// pieces in the background. Returns the resource and the bytes the origin sent.
@@ -194,12 +223,7 @@ async fn fetch_from_origin(
             .map(Some)
             .collect()
     };
-    let parts = try_join_all(
-        wanted
-            .into_iter()
-            .map(|range| get_bytes(url, id.len(), range)),
-    )
-    .await?;
+    let parts = origin_parts(url, id.len(), wanted).await?;
     let from_origin = parts.iter().map(|p| p.range.end - p.range.start).sum();
     let mut hasher = ContentHasher::new(id.len()).map_err(|e| e.to_string())?;
     let blob_parts = Array::new();

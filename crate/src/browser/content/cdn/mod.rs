@@ -18,7 +18,7 @@ use serde_json::json;
 use wasm_bindgen::JsValue;
 use web_sys::{EventTarget, Request, Response, Url};
 
-use crate::browser::content::service::ServiceHandle;
+use crate::browser::content::service::{Request as ServiceRequest, ServiceHandle};
 use crate::browser::content::store::ContentStore;
 use crate::browser::js::clock::now;
 use crate::browser::js::events::dispatch;
@@ -26,6 +26,7 @@ use crate::cdn::manifest::ManifestEntry;
 use crate::cdn::offload_stats::{OffloadStats, Source};
 use crate::content::content_id::ContentId;
 use acquire::{obtain, Obtained};
+use manifests::SiteManifest;
 pub(crate) use origin::pass_through;
 use response::respond;
 
@@ -38,6 +39,8 @@ pub(crate) struct CdnConfig {
     pub(crate) manifest_url: String,
     /// Fall back to the origin when peers deliver nothing for this long.
     pub(crate) peer_timeout: Duration,
+    /// Load the manifest when the peer starts (the page named one), not on first use.
+    pub(crate) preload: bool,
 }
 
 /// The page's CDN side.
@@ -54,6 +57,18 @@ pub(crate) struct Cdn {
     peer_activity: Rc<Cell<Duration>>,
     /// Resources whose stored pieces were all checked in this page.
     verified: RefCell<HashSet<ContentId>>,
+    /// The version of the manifest in use.
+    version: RefCell<Option<String>>,
+}
+
+/// What the manifest says of a request it covers.
+struct Covered {
+    /// The URL's path, the manifest's key.
+    path: String,
+    /// The resource there.
+    entry: ManifestEntry,
+    /// The manifest's version.
+    version: String,
 }
 
 /// Resources remembered as checked; past it the set starts afresh (they are checked again).
@@ -67,7 +82,7 @@ impl Cdn {
         events: EventTarget,
         config: CdnConfig,
     ) -> Rc<Self> {
-        Rc::new(Self {
+        let cdn = Rc::new(Self {
             store,
             service,
             events,
@@ -77,12 +92,27 @@ impl Cdn {
             stats: RefCell::new(OffloadStats::default()),
             peer_activity: Rc::new(Cell::new(Duration::ZERO)),
             verified: RefCell::new(HashSet::new()),
-        })
+            version: RefCell::new(None),
+        });
+        if cdn.config.preload {
+            let cdn = cdn.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = cdn.manifest().await {
+                    tracing::warn!("no site manifest yet: {e}");
+                }
+            });
+        }
+        cdn
     }
 
     /// Answers `request` (see the module docs).
     pub(crate) async fn fetch(self: Rc<Self>, request: Request) -> Result<Response, JsValue> {
-        let Some((path, entry)) = self.covered(&request).await else {
+        let Some(Covered {
+            path,
+            entry,
+            version,
+        }) = self.covered(&request).await
+        else {
             return pass_through(&request).await;
         };
         let range = request.headers().get("range")?;
@@ -95,6 +125,9 @@ impl Cdn {
             ),
             Err(e) => {
                 tracing::warn!(url = %request.url(), "from the origin as is: {e}");
+                // The site may have been deployed again: the next fetch reads its manifest anew.
+                self.manifests
+                    .invalidate(&self.config.manifest_url, &version);
                 pass_through(&request).await
             }
         }
@@ -124,17 +157,18 @@ impl Cdn {
         self.stats.borrow().clone()
     }
 
-    /// The URL path and manifest entry of `request`, if the manifest covers it.
-    async fn covered(&self, request: &Request) -> Option<(String, ManifestEntry)> {
+    /// What the manifest says of `request`, if it covers it. The manifest names paths without
+    /// a query: a URL with one (`app.js?v=2`) may be another resource, so it is not covered.
+    async fn covered(&self, request: &Request) -> Option<Covered> {
         if request.method() != "GET" {
             return None;
         }
         let url = Url::new(&request.url()).ok()?;
         let manifest_url = Url::new(&self.config.manifest_url).ok()?;
-        if url.origin() != manifest_url.origin() {
+        if url.origin() != manifest_url.origin() || !url.search().is_empty() {
             return None;
         }
-        let manifest = match self.manifests.get(&self.config.manifest_url).await {
+        let manifest = match self.manifest().await {
             Ok(manifest) => manifest,
             Err(e) => {
                 tracing::debug!("no manifest: {e}");
@@ -142,8 +176,30 @@ impl Cdn {
             }
         };
         let path = url.pathname();
-        let entry = manifest.get(&path)?.clone();
-        Some((path, entry))
+        let entry = manifest.entries.get(&path)?.clone();
+        Some(Covered {
+            path,
+            entry,
+            version: manifest.version.clone(),
+        })
+    }
+
+    /// The site's manifest. A version this page had not used yet is announced with a
+    /// `manifest` event, and what the store holds of it is served to peers again.
+    async fn manifest(&self) -> Result<Rc<SiteManifest>, String> {
+        let manifest = self.manifests.get(&self.config.manifest_url).await?;
+        let new = self.version.borrow().as_deref() != Some(manifest.version.as_str());
+        if new {
+            *self.version.borrow_mut() = Some(manifest.version.clone());
+            let detail = json!({ "url": self.config.manifest_url, "version": manifest.version });
+            dispatch(&self.events, "manifest", &detail);
+            let ids = manifest.entries.iter().map(|(_, e)| e.cid).collect();
+            let service = self.service.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = service.ask(ServiceRequest::Serve(ids)).await;
+            });
+        }
+        Ok(manifest)
     }
 
     /// Obtains a resource once however many fetches ask for it meanwhile; counts it and

@@ -8,7 +8,7 @@ use std::ops::Range;
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, Response};
+use web_sys::{Request, RequestCache, RequestInit, Response};
 
 use crate::browser::js::error::js_message;
 use crate::cdn::origin_ranges::{parse_content_range, range_header};
@@ -34,9 +34,10 @@ pub(crate) async fn pass_through(request: &Request) -> Result<Response, JsValue>
         .dyn_into()
 }
 
-/// `GET url`, the body as text, for small documents (the manifest).
+/// `GET url` past every cache (the manifest must be the origin's current one), the body as
+/// text.
 pub(crate) async fn get_text(url: &str) -> Result<String, String> {
-    let response = get(url, None).await?;
+    let response = get(url, None, RequestCache::NoStore).await?;
     if !response.ok() {
         return Err(format!("origin answered {} for {url}", response.status()));
     }
@@ -58,7 +59,7 @@ pub(crate) async fn get_bytes(
     len: u64,
     range: Option<Range<u64>>,
 ) -> Result<OriginPart, String> {
-    let response = get(url, range.as_ref()).await?;
+    let response = get(url, range.as_ref(), RequestCache::Default).await?;
     let got = match response.status() {
         200 => 0..len,
         206 => {
@@ -96,10 +97,15 @@ pub(crate) async fn get_bytes(
     Ok(OriginPart { range: got, bytes })
 }
 
-async fn get(url: &str, range: Option<&Range<u64>>) -> Result<Response, String> {
+async fn get(
+    url: &str,
+    range: Option<&Range<u64>>,
+    cache: RequestCache,
+) -> Result<Response, String> {
     let failed = |e: JsValue| format!("cannot fetch {url}: {}", js_message(&e));
     let init = RequestInit::new();
     init.set_method("GET");
+    init.set_cache(cache);
     let request = Request::new_with_str_and_init(url, &init).map_err(failed)?;
     mark_bypass(&request).map_err(failed)?;
     if let Some(range) = range {

@@ -108,16 +108,12 @@ impl ServiceIo {
         });
     }
 
-    /// Lists what the store holds from earlier visits, one [`Report::Loaded`] per resource.
-    pub(crate) fn load_stored(&self) {
+    /// Reads which pieces of `ids` the store holds, one [`Report::Loaded`] per resource held.
+    pub(crate) fn load_stored(&self, ids: Vec<ContentId>) {
         let store = self.store.clone();
         let mut reports = self.reports.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let contents = match store.contents().await {
-                Ok(contents) => contents,
-                Err(e) => return tracing::warn!("cannot list stored content: {e}"),
-            };
-            for id in contents {
+            for id in ids {
                 match store.pieces(&id).await {
                     Ok(have) if have.count() > 0 => {
                         let meta = store.read_meta(&id).await;

@@ -48,10 +48,15 @@ pub(crate) enum Request {
     Shared(ContentId, ContentMeta),
     /// Fetch a resource; the waiter gets its `Blob` once every piece is verified and stored.
     Download(ContentId, DownloadWaiter),
-    /// Give up downloading a resource; waiters get `cancelled`.
+    /// A caller stopped waiting for a resource (it dropped its end of the reply first); the
+    /// download stops once nobody waits.
     Cancel(ContentId),
     /// A stored piece was found damaged and removed.
     Lost(ContentId, u32),
+    /// Serve again what the store holds of these resources (kept from an earlier visit: the
+    /// site's current manifest names them). What a page stored earlier is not announced on its
+    /// own: the server would learn a tab's whole download history at every visit.
+    Serve(Vec<ContentId>),
     /// Which pieces of a resource are verified and written (none if unknown to the service).
     Held(ContentId, oneshot::Sender<Bitfield>),
     /// Stop serving a resource and delete it.
@@ -80,6 +85,13 @@ impl ServiceHandle {
             .send(request)
             .await
             .map_err(|_| ServiceClosed)
+    }
+
+    /// Stops the service once it has taken the requests already queued: every caller still
+    /// waiting gets `ERR_CLOSED`, and later requests fail with [`ServiceClosed`].
+    pub(crate) fn close(&self) {
+        // Closes the channel for every sender, not only this clone.
+        self.requests.clone().close_channel();
     }
 }
 
@@ -178,7 +190,6 @@ impl ContentService {
         reports: mpsc::Receiver<Report>,
         incoming: libp2p_stream::IncomingStreams,
     ) {
-        self.io.load_stored();
         let mut requests = requests.fuse();
         let mut link_events = link_events.fuse();
         let mut reports = reports.fuse();
@@ -222,11 +233,23 @@ impl ContentService {
             }
             Request::Download(id, waiter) => self.download(id, waiter),
             Request::Cancel(id) => {
-                let reason = format!("cancelled: download of {id} stopped");
-                self.settle(id, Err(PeerError::new(ErrorCode::Cancelled, reason)));
-                self.swarms.handle(now, id, Input::Cancel);
+                // Only the callers that stopped waiting leave; the download stops with the last.
+                let waiting = self.waiting.get_mut(&id).is_some_and(Waiters::prune)
+                    || self.pending.get_mut(&id).is_some_and(|p| p.waiters.prune());
+                if !waiting {
+                    self.waiting.remove(&id);
+                    self.pending.remove(&id);
+                    self.swarms.handle(now, id, Input::Cancel);
+                }
             }
             Request::Lost(id, index) => self.swarms.handle(now, id, Input::Lost(index)),
+            Request::Serve(ids) => {
+                let ids = ids
+                    .into_iter()
+                    .filter(|id| self.swarms.resource(id).is_none())
+                    .collect();
+                self.io.load_stored(ids);
+            }
             Request::Held(id, reply) => {
                 let held = self.swarms.resource(&id).map_or_else(
                     || Bitfield::empty(PieceLayout::of(&id).piece_count()),

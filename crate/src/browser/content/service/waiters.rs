@@ -19,12 +19,17 @@ use crate::swarm::progress::Progress;
 /// Who waits for a download's `Blob`.
 pub(crate) type DownloadReply = oneshot::Sender<Result<Blob, PeerError>>;
 
+/// One caller waiting: its promise, its progress callback, the cells it watches activity in.
+struct Waiter {
+    reply: DownloadReply,
+    progress: Option<Function>,
+    activity: Vec<Rc<Cell<Duration>>>,
+}
+
 /// Everyone waiting for one resource.
 #[derive(Default)]
 pub(crate) struct Waiters {
-    replies: Vec<DownloadReply>,
-    progress: Vec<Function>,
-    activity: Vec<Rc<Cell<Duration>>>,
+    waiters: Vec<Waiter>,
 }
 
 impl Waiters {
@@ -35,14 +40,23 @@ impl Waiters {
         progress: Option<Function>,
         activity: Vec<Rc<Cell<Duration>>>,
     ) {
-        self.replies.push(reply);
-        self.progress.extend(progress);
-        self.activity.extend(activity);
+        self.waiters.push(Waiter {
+            reply,
+            progress,
+            activity,
+        });
+    }
+
+    /// Forgets the waiters that stopped waiting (dropped their end of the reply); says whether
+    /// anyone still waits.
+    pub(crate) fn prune(&mut self) -> bool {
+        self.waiters.retain(|w| !w.reply.is_canceled());
+        !self.waiters.is_empty()
     }
 
     /// Notes that bytes of the resource arrived at `now` (a piece, or part of one).
     pub(crate) fn touch(&self, now: Duration) {
-        for cell in &self.activity {
+        for cell in self.waiters.iter().flat_map(|w| &w.activity) {
             cell.set(now);
         }
     }
@@ -56,7 +70,7 @@ impl Waiters {
             "peers": progress.peers,
         });
         let value = to_plain_js(&detail).unwrap_or(JsValue::NULL);
-        for callback in &self.progress {
+        for callback in self.waiters.iter().filter_map(|w| w.progress.as_ref()) {
             // A callback that throws does not stop the download.
             let _ = callback.call1(&JsValue::NULL, &value);
         }
@@ -64,8 +78,8 @@ impl Waiters {
 
     /// Every waiter gets `result` (a `Blob` is shared by reference).
     pub(crate) fn settle(self, result: Result<Blob, PeerError>) {
-        for reply in self.replies {
-            let _ = reply.send(result.clone());
+        for waiter in self.waiters {
+            let _ = waiter.reply.send(result.clone());
         }
     }
 }
