@@ -111,6 +111,8 @@ struct Link {
     peer: u32,
     /// The resource it is about, once known.
     res: Option<usize>,
+    /// Whether this tab opened it.
+    outbound: bool,
     open: bool,
 }
 
@@ -124,6 +126,17 @@ struct Model {
     reads: Vec<Upload<u32>>,
     uploads: Vec<(u32, u64)>,
     assembling: bool,
+}
+
+impl Model {
+    /// The resource was dropped: answers to what its swarm asked are not awaited.
+    fn forget_pending(&mut self) {
+        self.dials.clear();
+        self.writes.clear();
+        self.reads.clear();
+        self.uploads.clear();
+        self.assembling = false;
+    }
 }
 
 struct Harness {
@@ -189,6 +202,7 @@ impl Harness {
             id,
             peer,
             res,
+            outbound: res.is_some(),
             open: true,
         });
         let about = res.map(|r| self.ids[r]);
@@ -244,7 +258,7 @@ impl Harness {
             Step::Cancel(res) => self.input(self.res(*res), Input::Cancel),
             Step::Remove(res) => {
                 let r = self.res(*res);
-                self.models[r].assembling = false;
+                self.models[r].forget_pending();
                 self.tab.remove(&self.ids[r]);
             }
             Step::Inbound(peer) => {
@@ -438,7 +452,12 @@ impl Harness {
                 self.sending_on(link, r, &message);
                 match message {
                     SwarmMessage::Request { id, piece } => {
+                        let swarm = self.tab.resource(&self.ids[r]).expect("it sent");
                         assert!(piece < resource.pieces(), "request for piece {piece}");
+                        assert!(
+                            !swarm.have().contains(piece) || tolerated(Known::HeldPiecesAsked),
+                            "request for piece {piece}, which the tab holds"
+                        );
                         self.ledger.asked(link, id, piece, now);
                     }
                     SwarmMessage::Cancel { id } => self.ledger.cancelled(link, id),
@@ -526,6 +545,24 @@ impl Harness {
                         || tolerated(Known::IdlePeersKept),
                     "kept {part:?}, which is not linked and exchanged nothing"
                 );
+            }
+            let outbound = self
+                .links
+                .iter()
+                .filter(|l| l.open && l.outbound && l.res == Some(r))
+                .count();
+            assert!(
+                outbound + model.dials.len() <= config.max_links,
+                "{outbound} links opened and {} dials",
+                model.dials.len()
+            );
+            let mut serving = std::collections::BTreeMap::<u32, u32>::new();
+            let reads = model.reads.iter().map(|u| u.peer);
+            for peer in reads.chain(model.uploads.iter().map(|(p, _)| *p)) {
+                *serving.entry(peer).or_default() += 1;
+            }
+            for (peer, n) in serving {
+                assert!(n <= config.uploads_per_peer, "{n} uploads at once to {peer}");
             }
             if let Some(download) = swarm.download() {
                 let linked = swarm.peers().iter().filter(|p| p.linked).count();

@@ -19,6 +19,10 @@ pub enum Known {
     /// peer ids are free, so one stranger relinking under new ids grows it without bound
     /// (`regressions/tab_sequence/peers-that-exchanged-nothing-*`).
     IdlePeersKept,
+    /// A download asks peers for pieces the tab holds already: pieces the page shares
+    /// (`Input::Hold`) while a download runs are not passed to the download, which goes on
+    /// fetching and writing them (`regressions/tab_sequence/held-pieces-asked-*`).
+    HeldPiecesAsked,
 }
 
 /// Whether a violation of `known` is let pass in this run.
