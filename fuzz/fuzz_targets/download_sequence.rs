@@ -302,7 +302,10 @@ impl Harness {
         let missing = self.store.iter().filter(|p| p.is_none()).count();
 
         let bound = usize::from(PEERS) * (2 * window + 3) + pieces * copies + 4;
-        assert!(events <= bound, "{events} events in one step (bound {bound})");
+        assert!(
+            events <= bound,
+            "{events} events in one step (bound {bound})"
+        );
         for (index, piece) in self.store.iter().enumerate() {
             assert_eq!(self.download.have().contains(index as u32), piece.is_some());
         }
@@ -315,7 +318,10 @@ impl Harness {
         }
 
         let peers: BTreeSet<u8> = self.download.peers().map(|(p, _)| *p).collect();
-        assert_eq!(peers, self.present, "the download's peers are the ones present");
+        assert_eq!(
+            peers, self.present,
+            "the download's peers are the ones present"
+        );
         let mut open = 0;
         for (peer, stats) in self.download.peers() {
             let asked = self.ledger.open(*peer).len();

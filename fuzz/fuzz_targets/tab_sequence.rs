@@ -113,6 +113,7 @@ struct Link {
     res: Option<usize>,
     /// Whether this tab opened it.
     outbound: bool,
+    opened: Duration,
     open: bool,
 }
 
@@ -148,6 +149,8 @@ struct Harness {
     links: Vec<Link>,
     /// Requests the tab has open on each stream.
     ledger: Ledger<LinkId>,
+    /// A stream the last step must have closed.
+    must_close: Option<usize>,
     next_fresh: u32,
 }
 
@@ -174,6 +177,7 @@ impl Harness {
             ids: resources.iter().map(|r| r.id()).collect(),
             links: Vec::new(),
             ledger: Ledger::default(),
+            must_close: None,
             next_fresh: 1000,
         }
     }
@@ -203,6 +207,7 @@ impl Harness {
             peer,
             res,
             outbound: res.is_some(),
+            opened: self.clock.now(),
             open: true,
         });
         let about = res.map(|r| self.ids[r]);
@@ -218,6 +223,13 @@ impl Harness {
         let open_before = self.links.iter().filter(|l| l.open).count();
         self.apply(step);
         let outputs = self.drain();
+        if let Some(k) = self.must_close.take() {
+            let link = &self.links[k];
+            assert!(
+                !link.open,
+                "{link:?} started wrong or named what the tab lacks"
+            );
+        }
         self.forget_ended_downloads();
         self.check(outputs, open_before, matches!(step, Step::Wait(_)));
     }
@@ -228,7 +240,9 @@ impl Harness {
             Step::Hold { res, bits } => {
                 let r = self.res(*res);
                 let field = bits.field(self.models[r].resource.pieces());
-                field.iter().for_each(|i| self.models[r].stored[i as usize] = true);
+                field
+                    .iter()
+                    .for_each(|i| self.models[r].stored[i as usize] = true);
                 self.input(r, Input::Hold(field));
             }
             Step::Lost { res, piece } => {
@@ -247,7 +261,8 @@ impl Harness {
             } => {
                 let r = self.res(*res);
                 let have = have.field(self.models[r].resource.pieces());
-                have.iter().for_each(|i| self.models[r].stored[i as usize] = true);
+                have.iter()
+                    .for_each(|i| self.models[r].stored[i as usize] = true);
                 let input = Input::Download {
                     have,
                     not_found_after: Duration::from_secs(u64::from(*patience_s)),
@@ -279,21 +294,30 @@ impl Harness {
                 }
             }
             Step::Says { link, message } => {
-                if let Some(k) = self.link(*link) {
-                    let (id, res) = (self.links[k].id, self.links[k].res.unwrap_or(0));
-                    let resource = self.models[res].resource;
-                    let message = message.message(resource, &self.ids, self.ledger.open(id));
-                    if let Some(answered) = answers(&message) {
-                        self.ledger.settle(id, answered);
-                    }
-                    if let SwarmMessage::Want(named) = &message {
-                        let link = &mut self.links[k];
-                        if link.res.is_none() {
-                            link.res = self.ids.iter().position(|i| i == named);
-                        }
-                    }
-                    self.tab.link_input(now, id, LinkInput::Message(message));
+                let Some(k) = self.link(*link) else {
+                    return;
+                };
+                let (id, res) = (self.links[k].id, self.links[k].res.unwrap_or(0));
+                let resource = self.models[res].resource;
+                let message = message.message(resource, &self.ids, self.ledger.open(id));
+                if let Some(answered) = answers(&message) {
+                    self.ledger.settle(id, answered);
                 }
+                let link = &self.links[k];
+                if link.open && !link.outbound && link.res.is_none() {
+                    // The first message of an inbound stream: a Want of something the tab has,
+                    // or the stream closes.
+                    let named = match &message {
+                        SwarmMessage::Want(named) => self.ids.iter().position(|i| i == named),
+                        _ => None,
+                    };
+                    let held = named.is_some_and(|r| self.tab.resource(&self.ids[r]).is_some());
+                    self.links[k].res = named;
+                    if !held {
+                        self.must_close = Some(k);
+                    }
+                }
+                self.tab.link_input(now, id, LinkInput::Message(message));
             }
             Step::Trickle(link) => {
                 if let Some(k) = self.link(*link) {
@@ -440,7 +464,11 @@ impl Harness {
     fn sending_on(&self, id: LinkId, r: usize, what: &dyn std::fmt::Debug) -> &Link {
         let link = &self.links[id as usize];
         assert!(link.open, "{what:?} on closed stream {link:?}");
-        assert_eq!(link.res, Some(r), "{what:?} on a stream about another resource");
+        assert_eq!(
+            link.res,
+            Some(r),
+            "{what:?} on a stream about another resource"
+        );
         link
     }
 
@@ -521,10 +549,17 @@ impl Harness {
     fn check(&self, outputs: usize, open_before: usize, time_passed: bool) {
         let config = &self.config.resource;
         let open = self.links.iter().filter(|l| l.open).count();
-        let pieces = self.models.iter().map(|m| m.resource.pieces() as usize).sum::<usize>();
+        let pieces = self
+            .models
+            .iter()
+            .map(|m| m.resource.pieces() as usize)
+            .sum::<usize>();
         let per_link = 2 * config.download.max_window as usize + pieces + 8;
         let bound = (open_before.max(open) + 4) * per_link + 4 * config.max_links;
-        assert!(outputs <= bound, "{outputs} outputs in one step (bound {bound})");
+        assert!(
+            outputs <= bound,
+            "{outputs} outputs in one step (bound {bound})"
+        );
         assert!(
             self.tab.link_count() <= open,
             "the tab tracks {} streams, {open} are open",
@@ -535,7 +570,10 @@ impl Harness {
                 continue;
             };
             for index in swarm.written().iter() {
-                assert!(model.stored[index as usize], "piece {index} counted as written");
+                assert!(
+                    model.stored[index as usize],
+                    "piece {index} counted as written"
+                );
             }
             for part in swarm.peers() {
                 assert!(
@@ -562,15 +600,38 @@ impl Harness {
                 *serving.entry(peer).or_default() += 1;
             }
             for (peer, n) in serving {
-                assert!(n <= config.uploads_per_peer, "{n} uploads at once to {peer}");
+                assert!(
+                    n <= config.uploads_per_peer,
+                    "{n} uploads at once to {peer}"
+                );
             }
             if let Some(download) = swarm.download() {
                 let linked = swarm.peers().iter().filter(|p| p.linked).count();
-                assert!(download.peers().count() <= linked, "unlinked download peers");
+                assert!(
+                    download.peers().count() <= linked,
+                    "unlinked download peers"
+                );
             }
         }
+        let now = self.clock.now();
+        let unnamed: Vec<&Link> = self
+            .links
+            .iter()
+            .filter(|l| l.open && !l.outbound && l.res.is_none())
+            .collect();
+        assert!(
+            unnamed.len() <= self.config.max_unnamed_links,
+            "{} streams wait for their Want",
+            unnamed.len()
+        );
         if time_passed {
-            let now = self.clock.now();
+            for link in unnamed {
+                let waited = now - link.opened;
+                assert!(
+                    waited < self.config.want_timeout,
+                    "{link:?} waits for its Want since {waited:?}"
+                );
+            }
             for (link, asked) in self.ledger.all() {
                 assert!(
                     now - asked.at < config.download.request_timeout,

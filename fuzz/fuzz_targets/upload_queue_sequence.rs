@@ -139,14 +139,20 @@ fn serve(queue: &mut UploadQueue<u8>, model: &mut Model, ready: u8) {
         .queues
         .get_mut(&upload.peer)
         .expect("served a peer with nothing queued");
-    let oldest = requests.pop_front().expect("queues in the model are not empty");
+    let oldest = requests
+        .pop_front()
+        .expect("queues in the model are not empty");
     assert_eq!((upload.id, upload.piece), oldest, "served out of order");
     if requests.is_empty() {
         model.remove(upload.peer);
     } else {
         model.passed.insert(upload.peer, 0);
     }
-    for peer in model.queues.keys().filter(|p| is_ready(*p) && **p != upload.peer) {
+    for peer in model
+        .queues
+        .keys()
+        .filter(|p| is_ready(*p) && **p != upload.peer)
+    {
         let passed = model.passed.entry(*peer).or_default();
         *passed += 1;
         assert!(

@@ -213,7 +213,12 @@ pub enum PeerMessage {
 
 impl PeerMessage {
     /// The message about `resource` (one of `known`), given the requests open at this peer.
-    pub fn message(&self, resource: &Resource, known: &[ContentId], open: &[Asked]) -> SwarmMessage {
+    pub fn message(
+        &self,
+        resource: &Resource,
+        known: &[ContentId],
+        open: &[Asked],
+    ) -> SwarmMessage {
         let pieces = resource.pieces();
         match self {
             PeerMessage::Have(bits) => SwarmMessage::Have(bits.wire(pieces)),

@@ -78,7 +78,10 @@ impl Resource {
 
     /// The true bytes of piece `index`.
     pub fn piece(&self, index: u32) -> Bytes {
-        let range = self.layout.piece_bytes(index).expect("index below the count");
+        let range = self
+            .layout
+            .piece_bytes(index)
+            .expect("index below the count");
         self.bytes.slice(range.start as usize..range.end as usize)
     }
 
