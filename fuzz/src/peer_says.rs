@@ -1,7 +1,7 @@
 //! What a peer says, as arbitrary choices turned into real [`SwarmMessage`]s about a
-//! [`Resource`]: the genuine article most of the time the fuzzer wants it, and every way of
-//! getting it wrong otherwise. Only messages the wire decoder can produce are made (piece
-//! indices below `MAX_PIECES`, bitfields no longer than `MAX_BITFIELD_LEN`).
+//! [`Resource`]: the genuine article when the fuzzer picks it, and the ways of getting it wrong
+//! otherwise. Only messages the wire decoder can produce are made (piece indices below
+//! `MAX_PIECES`, bitfields no longer than `MAX_BITFIELD_LEN`).
 
 use arbitrary::Arbitrary;
 use bytes::Bytes;
