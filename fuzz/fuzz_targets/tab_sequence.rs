@@ -23,7 +23,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use peerfetch::content::content_id::ContentId;
 use peerfetch::error::{ErrorCode, PeerError};
-use peerfetch::swarm::message::SwarmMessage;
+use peerfetch::swarm::message::{RejectReason, SwarmMessage};
 use peerfetch::swarm::resource::{Input, LinkId, Output};
 use peerfetch::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
 use peerfetch::swarm::upload_queue::Upload;
@@ -151,6 +151,8 @@ struct Harness {
     ledger: Ledger<LinkId>,
     /// A stream the last step must have closed.
     must_close: Option<usize>,
+    /// A request (stream, id) the last step must have refused as not held, and whether it did.
+    must_refuse: Option<(LinkId, u32, bool)>,
     next_fresh: u32,
 }
 
@@ -178,6 +180,7 @@ impl Harness {
             links: Vec::new(),
             ledger: Ledger::default(),
             must_close: None,
+            must_refuse: None,
             next_fresh: 1000,
         }
     }
@@ -228,6 +231,12 @@ impl Harness {
             assert!(
                 !link.open,
                 "{link:?} started wrong or named what the tab lacks"
+            );
+        }
+        if let Some((link, id, refused)) = self.must_refuse.take() {
+            assert!(
+                refused,
+                "request {id} on stream {link} for a piece not held, not refused"
             );
         }
         self.forget_ended_downloads();
@@ -315,6 +324,13 @@ impl Harness {
                     self.links[k].res = named;
                     if !held {
                         self.must_close = Some(k);
+                    }
+                } else if let (true, Some(r), SwarmMessage::Request { id: asked, piece }) =
+                    (link.open, link.res, &message)
+                {
+                    let swarm = self.tab.resource(&self.ids[r]);
+                    if swarm.is_some_and(|swarm| !swarm.have().contains(*piece)) {
+                        self.must_refuse = Some((id, *asked, false));
                     }
                 }
                 self.tab.link_input(now, id, LinkInput::Message(message));
@@ -490,10 +506,13 @@ impl Harness {
                     }
                     SwarmMessage::Cancel { id } => self.ledger.cancelled(link, id),
                     SwarmMessage::Piece { .. } => panic!("a piece sent outside the upload budget"),
-                    SwarmMessage::Want(_)
-                    | SwarmMessage::Have(_)
-                    | SwarmMessage::HavePiece(_)
-                    | SwarmMessage::Reject { .. } => {}
+                    SwarmMessage::Reject { id, reason } => {
+                        if let Some((asked_on, asked, refused)) = &mut self.must_refuse {
+                            let not_have = reason == RejectReason::NotHave;
+                            *refused |= not_have && (*asked_on, *asked) == (link, id);
+                        }
+                    }
+                    SwarmMessage::Want(_) | SwarmMessage::Have(_) | SwarmMessage::HavePiece(_) => {}
                 }
             }
             Output::Upload(link, upload, message) => {
