@@ -9,12 +9,19 @@
 //! - every piece written to storage and every piece uploaded is the true one;
 //! - the resource is handed out only when storage holds every piece, and the swarm never counts
 //!   as written a piece storage does not hold;
-//! - messages go only on open streams about their resource; cancels name open requests; request
-//!   ids are not reused while open; after time passes no request is older than the request
-//!   timeout;
+//! - messages go only on open streams about their resource; requests only for pieces not held,
+//!   under ids not open on that stream; cancels name open requests; after time passes no request
+//!   is older than the request timeout;
+//! - an inbound stream whose first message is not a `Want` of a resource the tab has closes at
+//!   once; at most `max_unnamed_links` wait for their `Want`, none past `want_timeout`; a request
+//!   for a piece the tab does not hold is refused (`NotHave`) at once;
+//! - links opened and dials under way stay within `max_links`; reads and uploads under way to
+//!   one peer within `uploads_per_peer`;
 //! - the outputs of one step are bounded by the streams open; the streams the tab tracks are
 //!   ones that are open; each swarm's peers are linked or have exchanged verified bytes; the
 //!   download's peers are linked.
+//!
+//! Known open violations are tolerated unless strict (see `peerfetch_fuzz::findings`).
 #![no_main]
 
 use std::time::Duration;
