@@ -20,8 +20,6 @@
 //! - the outputs of one step are bounded by the streams open; the streams the tab tracks are
 //!   ones that are open; each swarm's peers are linked or have exchanged verified bytes; the
 //!   download's peers are linked.
-//!
-//! Known open violations are tolerated unless strict (see `peerfetch_fuzz::findings`).
 #![no_main]
 
 use std::time::Duration;
@@ -35,7 +33,6 @@ use peerfetch::swarm::resource::{Input, LinkId, Output};
 use peerfetch::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
 use peerfetch::swarm::upload_queue::Upload;
 use peerfetch_fuzz::clock::{Clock, Jump};
-use peerfetch_fuzz::findings::{tolerated, Known};
 use peerfetch_fuzz::ledger::Ledger;
 use peerfetch_fuzz::peer_says::{answers, Bits, PeerMessage, PieceRef};
 use peerfetch_fuzz::resource::Resource;
@@ -506,7 +503,7 @@ impl Harness {
                         let swarm = self.tab.resource(&self.ids[r]).expect("it sent");
                         assert!(piece < resource.pieces(), "request for piece {piece}");
                         assert!(
-                            !swarm.have().contains(piece) || tolerated(Known::HeldPiecesAsked),
+                            !swarm.have().contains(piece),
                             "request for piece {piece}, which the tab holds"
                         );
                         self.ledger.asked(link, id, piece, now);
@@ -559,7 +556,7 @@ impl Harness {
                     model.stored
                 );
                 assert!(
-                    !model.assembling || tolerated(Known::AssembleTwice),
+                    !model.assembling,
                     "handed out twice"
                 );
                 model.assembling = true;
@@ -603,10 +600,7 @@ impl Harness {
             }
             for part in swarm.peers() {
                 assert!(
-                    part.linked
-                        || part.received > 0
-                        || part.sent > 0
-                        || tolerated(Known::IdlePeersKept),
+                    part.linked || part.received > 0 || part.sent > 0,
                     "kept {part:?}, which is not linked and exchanged nothing"
                 );
             }

@@ -10,10 +10,8 @@
 //! - [`ledger`]: the requests this tab has open at each peer, as seen from outside, so a peer
 //!   can answer them (or not) and the state machine's view can be checked against it.
 //! - [`clock`]: time that only moves forward, in jumps the fuzzer picks.
-//! - [`findings`]: violations found and still open in the crate, tolerated unless strict.
 
 pub mod clock;
-pub mod findings;
 pub mod ledger;
 pub mod peer_says;
 pub mod resource;

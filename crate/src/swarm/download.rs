@@ -291,6 +291,19 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         }
     }
 
+    /// The tab came to hold `piece` without the download (the page shared it): it is not
+    /// asked for any more, and requests open for it are cancelled. Peers are not told here:
+    /// whoever holds the piece announces it.
+    pub fn held(&mut self, piece: u32, now: Duration) {
+        if piece >= self.layout.piece_count() || !self.have.insert(piece) {
+            return;
+        }
+        self.missing.retain(|m| *m != piece);
+        self.cancel_requests_for(piece);
+        self.check_finished();
+        self.schedule(now);
+    }
+
     /// Lets time pass: stalled peers lose their requests.
     pub fn tick(&mut self, now: Duration) {
         let stalled: Vec<P> = self
@@ -421,13 +434,7 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         self.have.insert(piece);
         self.missing.retain(|m| *m != piece);
         self.events.push_back(Event::Verified(verified));
-        for (other, id) in self.holders.remove(&piece).unwrap_or_default() {
-            if let Some(state) = self.peers.get_mut(&other) {
-                state.open.remove(&id);
-            }
-            self.events
-                .push_back(Event::Send(other, SwarmMessage::Cancel { id }));
-        }
+        self.cancel_requests_for(piece);
         for (other, state) in &self.peers {
             if !state.has.as_ref().is_some_and(|has| has.contains(piece)) {
                 self.events
@@ -435,6 +442,17 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
             }
         }
         self.check_finished();
+    }
+
+    /// Cancels the requests still open for `piece`, held now.
+    fn cancel_requests_for(&mut self, piece: u32) {
+        for (other, id) in self.holders.remove(&piece).unwrap_or_default() {
+            if let Some(state) = self.peers.get_mut(&other) {
+                state.open.remove(&id);
+            }
+            self.events
+                .push_back(Event::Send(other, SwarmMessage::Cancel { id }));
+        }
     }
 
     fn check_finished(&mut self) {

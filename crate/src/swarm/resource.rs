@@ -429,6 +429,11 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
 
     fn hold(&mut self, now: Duration, have: &Bitfield) {
         let newly_held: Vec<u32> = have.iter().filter(|i| self.have.insert(*i)).collect();
+        if let Some(wanted) = self.wanted.as_mut() {
+            for index in &newly_held {
+                wanted.download.held(*index, now);
+            }
+        }
         self.announce(&newly_held);
         if let Some(wanted) = self.wanted.as_mut() {
             if self.have.is_full() && wanted.stage == Stage::Downloading {
@@ -437,6 +442,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         }
         self.outputs.push_back(Output::Provide);
         self.finish_if_complete(now);
+        self.drain_download(now);
     }
 
     fn start_download(&mut self, now: Duration, have: &Bitfield, patience: Duration, seed: u64) {
@@ -793,7 +799,11 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                     }
                 }
                 Event::Finished => {
-                    wanted.stage = Stage::Writing;
+                    // Pieces may all have come another way, and the resource be on its way
+                    // out already.
+                    if wanted.stage == Stage::Downloading {
+                        wanted.stage = Stage::Writing;
+                    }
                     self.finish_if_complete(now);
                 }
             }

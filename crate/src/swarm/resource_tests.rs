@@ -599,3 +599,58 @@ fn what_is_remembered_of_peers_is_bounded_and_keeps_the_biggest() {
     make_room(&mut counts, &known);
     assert_eq!(counts.len(), MAX_REMEMBERED_PEERS);
 }
+
+#[test]
+fn a_resource_storage_holds_whole_is_handed_out_once() {
+    let content = content();
+    let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
+    swarm.handle(
+        Duration::ZERO,
+        Input::Download {
+            have: Bitfield::full(content.pieces()),
+            not_found_after: S,
+            seed: 1,
+        },
+    );
+    let assembles = outputs(&mut swarm)
+        .into_iter()
+        .filter(|o| *o == Output::Assemble)
+        .count();
+    assert_eq!(assembles, 1);
+}
+
+#[test]
+fn a_piece_the_page_shares_during_a_download_is_no_longer_asked_for() {
+    let content = content();
+    let mut swarm = downloading(&content, 15 * S);
+    outputs(&mut swarm);
+    link_up(&mut swarm, MS, 1, 2, true);
+    let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
+    swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
+    let request_for_0 = outputs(&mut swarm).into_iter().find_map(|o| match o {
+        Output::Send(1, SwarmMessage::Request { id, piece: 0 }) => Some(id),
+        _ => None,
+    });
+    let id = request_for_0.expect("piece 0 asked for");
+    let mut piece_0 = Bitfield::empty(content.pieces());
+    piece_0.insert(0);
+    swarm.handle(2 * MS, Input::Hold(piece_0));
+    let out = outputs(&mut swarm);
+    assert!(out.contains(&Output::Send(1, SwarmMessage::Cancel { id })));
+    // Its late answer is not verified or written again.
+    let encoded = content.encoded(0);
+    swarm.handle(
+        3 * MS,
+        Input::Message(
+            1,
+            SwarmMessage::Piece {
+                id,
+                piece: 0,
+                encoded,
+            },
+        ),
+    );
+    assert!(!outputs(&mut swarm)
+        .iter()
+        .any(|o| matches!(o, Output::Write(0, _))));
+}
