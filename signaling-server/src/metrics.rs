@@ -63,7 +63,7 @@ impl ServerMetrics {
         let servers = Gauge::default();
         ours.register(
             "servers",
-            "Other peerfetch servers known (they speak the servers' Kademlia DHT)",
+            "Servers of the network (--network-peer-id, --peer) connected",
             servers.clone(),
         );
         let discoveries = Counter::default();

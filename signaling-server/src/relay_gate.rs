@@ -22,6 +22,7 @@ use libp2p::{
     },
     Multiaddr, PeerId,
 };
+use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -50,12 +51,14 @@ impl DestinationGate {
         self.caps.clone()
     }
 
-    fn gate<H>(&self, handler: H, peer: PeerId, remote: &Multiaddr) -> Gated<H> {
+    fn gate<H: ConnectionHandler>(&self, handler: H, peer: PeerId, remote: &Multiaddr) -> Gated<H> {
         Gated {
             inner: handler,
             peer,
             address: AddressKey::of_multiaddr(remote),
             caps: self.caps.clone(),
+            queue: VecDeque::new(),
+            in_flight: 0,
         }
     }
 
@@ -194,11 +197,51 @@ impl NetworkBehaviour for DestinationGate {
 
 /// A connection's relay handler whose `STOP` streams (circuits to this connection's peer) are
 /// counted and, past a bound, refused.
-pub struct Gated<H> {
+///
+/// The relay handler pairs each stream it asked for with its oldest request still waiting,
+/// whether the stream opened or failed, so the answers must come in the order of the requests:
+/// a refusal is held back until the streams asked for before it have resolved, and requests
+/// after it wait behind it.
+pub struct Gated<H: ConnectionHandler> {
     inner: H,
     peer: PeerId,
     address: Option<AddressKey>,
     caps: SharedCircuitCaps,
+    /// Stream requests of the inner handler not yet passed on or refused, in order.
+    queue: VecDeque<Decided<H>>,
+    /// Streams asked of the connection that have not resolved yet.
+    in_flight: usize,
+}
+
+/// A stream request of the inner handler, decided.
+enum Decided<H: ConnectionHandler> {
+    /// Passed on to the connection.
+    Admitted(SubstreamProtocol<H::OutboundProtocol, H::OutboundOpenInfo>),
+    /// Answered as a failed stream.
+    Refused(H::OutboundOpenInfo, CircuitCapReached),
+}
+
+impl<H: ConnectionHandler> Gated<H> {
+    fn decide(
+        &self,
+        request: SubstreamProtocol<H::OutboundProtocol, H::OutboundOpenInfo>,
+    ) -> Decided<H> {
+        let is_stop = request
+            .upgrade()
+            .protocol_info()
+            .into_iter()
+            .any(|p| p.as_ref() == relay::STOP_PROTOCOL_NAME.as_ref());
+        if !is_stop {
+            return Decided::Admitted(request);
+        }
+        match lock(&self.caps).try_open(self.peer, self.address, Instant::now()) {
+            Ok(()) => Decided::Admitted(request),
+            Err(reached) => {
+                tracing::debug!(peer = %self.peer, "circuit refused: {reached}");
+                Decided::Refused(request.into_upgrade().1, reached)
+            }
+        }
+    }
 }
 
 impl<H: ConnectionHandler> ConnectionHandler for Gated<H> {
@@ -224,37 +267,36 @@ impl<H: ConnectionHandler> ConnectionHandler for Gated<H> {
         ConnectionHandlerEvent<Self::OutboundProtocol, Self::OutboundOpenInfo, Self::ToBehaviour>,
     > {
         loop {
-            let event = match self.inner.poll(cx) {
+            match self.inner.poll(cx) {
                 Poll::Ready(ConnectionHandlerEvent::OutboundSubstreamRequest { protocol }) => {
-                    protocol
+                    let decided = self.decide(protocol);
+                    self.queue.push_back(decided);
+                    continue;
                 }
-                other => return other,
-            };
-            let is_stop = event
-                .upgrade()
-                .protocol_info()
-                .into_iter()
-                .any(|p| p.as_ref() == relay::STOP_PROTOCOL_NAME.as_ref());
-            let admitted = if is_stop {
-                lock(&self.caps).try_open(self.peer, self.address, Instant::now())
-            } else {
-                Ok(())
-            };
-            match admitted {
-                Ok(()) => {
+                Poll::Ready(other) => return Poll::Ready(other),
+                Poll::Pending => {}
+            }
+            match self.queue.pop_front() {
+                Some(Decided::Admitted(protocol)) => {
+                    self.in_flight += 1;
                     return Poll::Ready(ConnectionHandlerEvent::OutboundSubstreamRequest {
-                        protocol: event,
-                    })
+                        protocol,
+                    });
                 }
-                Err(reached) => {
-                    tracing::debug!(peer = %self.peer, "circuit refused: {reached}");
-                    let (_, info) = event.into_upgrade();
+                Some(Decided::Refused(info, reached)) if self.in_flight == 0 => {
+                    // The inner handler now has an event for its behaviour: polled again.
                     self.inner
                         .on_connection_event(ConnectionEvent::DialUpgradeError(DialUpgradeError {
                             info,
                             error: StreamUpgradeError::Io(std::io::Error::other(reached)),
                         }));
                 }
+                Some(waiting) => {
+                    // Polled again when a stream in flight resolves.
+                    self.queue.push_front(waiting);
+                    return Poll::Pending;
+                }
+                None => return Poll::Pending,
             }
         }
     }
@@ -276,6 +318,12 @@ impl<H: ConnectionHandler> ConnectionHandler for Gated<H> {
             Self::OutboundOpenInfo,
         >,
     ) {
+        if matches!(
+            event,
+            ConnectionEvent::FullyNegotiatedOutbound(_) | ConnectionEvent::DialUpgradeError(_)
+        ) {
+            self.in_flight = self.in_flight.saturating_sub(1);
+        }
         self.inner.on_connection_event(event);
     }
 }

@@ -162,3 +162,29 @@ async fn a_circuit_is_closed_after_its_duration() {
     destination.abort();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_burst_of_circuits_to_one_tab_gets_exactly_its_share() {
+    let dir = temp_dir("circuit-burst");
+    let mut args = loopback_args(&dir.join("key.json"));
+    args.extend(["--max-circuits-per-destination", "3"].map(String::from));
+    let server = start_server(&args).await;
+    let relay = server.addr(TransportKind::WebSocket).await;
+    let (d, _) = destination(&relay).await;
+    let to = *d.local_peer_id();
+    let destination = drive(d);
+    // Eight sources at once: the refusals must not take the place of circuits admitted before
+    // them (the relay pairs stream answers with its requests in order).
+    let burst = futures::future::join_all((0..8).map(|_| circuit(&relay, to))).await;
+    let up = burst.iter().filter(|(up, _)| *up).count();
+    assert_eq!(up, 3, "exactly the cap gets through");
+    let per_peer =
+        "peerfetch_refusals_total{request=\"relay_circuit\",reason=\"per-destination limit\"}";
+    assert_eq!(server.counter(per_peer).await, 5.0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let circuits = "peerfetch_map_entries{map=\"relay_circuits\"}";
+    assert_eq!(server.metric(circuits).await, 3.0);
+    drop(burst);
+    destination.abort();
+    server.stop().await;
+}
