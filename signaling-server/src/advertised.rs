@@ -5,6 +5,11 @@ use libp2p_webrtc::tokio::Fingerprint;
 use peerfetch::{net::bootstrap::Bootstrap, net::transport_kind::TransportKind};
 use std::sync::RwLock;
 
+/// Other servers listed in `/bootstrap` at most (tabs pick one to move to).
+pub const MAX_LISTED_SERVERS: usize = 16;
+/// Addresses listed per other server at most.
+const MAX_ADDRS_PER_SERVER: usize = 8;
+
 /// Listen addresses reported by libp2p and the operator's external addresses, and the other
 /// servers of the network with the addresses they report.
 pub struct Advertised {
@@ -30,20 +35,29 @@ impl Advertised {
         }
     }
 
-    /// Records (or updates) another server and the addresses a browser can dial it on.
+    /// Records (or updates) another server of the network and the addresses a browser can dial
+    /// it on (at most [`MAX_ADDRS_PER_SERVER`]); at most [`MAX_LISTED_SERVERS`] are listed.
     pub fn add_server(&self, peer_id: PeerId, addrs: Vec<Multiaddr>) {
         let mut server = Bootstrap::new(peer_id, addrs);
         server.addrs = server
             .browser_dial_plan()
             .into_iter()
             .map(|(_, addr)| addr)
+            .take(MAX_ADDRS_PER_SERVER)
             .collect();
         if server.addrs.is_empty() {
             return;
         }
         let mut servers = self.servers.write().expect("lock is never poisoned");
         servers.retain(|known| known.peer_id != peer_id);
-        servers.push(server);
+        if servers.len() < MAX_LISTED_SERVERS {
+            servers.push(server);
+        }
+    }
+
+    /// Other servers listed.
+    pub fn servers_listed(&self) -> usize {
+        self.servers.read().expect("lock is never poisoned").len()
     }
 
     /// Forgets another server (it left).
@@ -90,5 +104,45 @@ fn with_certhash(addr: Multiaddr, certhash: Fingerprint) -> Multiaddr {
         addr.with(Protocol::Certhash(certhash.to_multihash()))
     } else {
         addr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libp2p_webrtc::tokio::Certificate;
+
+    #[test]
+    fn at_most_16_other_servers_are_listed_with_8_addresses_each() {
+        let certhash = Certificate::generate(&mut rand::rng())
+            .expect("certificate")
+            .fingerprint();
+        let advertised = Advertised::new(PeerId::random(), certhash, Vec::new());
+        let addrs: Vec<Multiaddr> = (0..20)
+            .map(|port| {
+                format!("/ip4/10.0.0.1/tcp/{}/ws", 4000 + port)
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let first = PeerId::random();
+        advertised.add_server(first, addrs.clone());
+        for _ in 0..30 {
+            advertised.add_server(PeerId::random(), addrs.clone());
+        }
+        let servers = advertised.bootstrap().servers;
+        assert_eq!(servers.len(), MAX_LISTED_SERVERS);
+        assert!(servers
+            .iter()
+            .all(|s| s.addrs.len() <= MAX_ADDRS_PER_SERVER));
+        // A listed server's update keeps its place.
+        advertised.add_server(first, addrs);
+        assert!(advertised
+            .bootstrap()
+            .servers
+            .iter()
+            .any(|s| s.peer_id == first));
+        advertised.remove_server(first);
+        assert_eq!(advertised.servers_listed(), MAX_LISTED_SERVERS - 1);
     }
 }

@@ -6,16 +6,19 @@ use crate::cli::{ConnectionLimits, RegistrationLimits, RelayLimits};
 use crate::discovery::KAD_PROTOCOL;
 use crate::heap_handler::OnHeap;
 use crate::ip_limits;
+use crate::relay_gate::DestinationGate;
 use crate::rendezvous_codec::RendezvousCodec;
+use crate::servers_only::ServersOnly;
 use libp2p::{
     connection_limits, identify,
     identity::Keypair,
     kad, ping, relay, rendezvous,
     request_response::{self, ProtocolSupport},
     swarm::NetworkBehaviour,
-    StreamProtocol, Swarm,
+    PeerId, StreamProtocol, Swarm,
 };
 use peerfetch::{net::prompt_ping, wire::protocols};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// How long a server's announcement that it holds registrations in a namespace lasts in the
@@ -36,8 +39,9 @@ pub struct ServerBehaviour {
     pub connection_limits: connection_limits::Behaviour,
     /// Bounds on connections and handshakes per remote IP address.
     pub ip_limits: ip_limits::Behaviour,
-    /// Lets tabs reserve a slot and be reached through `/p2p-circuit`.
-    pub relay: relay::Behaviour,
+    /// Lets tabs reserve a slot and be reached through `/p2p-circuit`; circuits bounded per
+    /// destination.
+    pub relay: DestinationGate,
     /// Tells peers our addresses and protocols, and learns theirs.
     pub identify: identify::Behaviour,
     /// Answers pings (tabs measure their RTT with it).
@@ -45,24 +49,30 @@ pub struct ServerBehaviour {
     /// The rendezvous point: tabs register under their swarm's name (and each resource they
     /// provide) and discover each other ([`crate::discovery`] answers).
     pub rendezvous: request_response::Behaviour<RendezvousCodec>,
-    /// The servers' DHT: which servers hold registrations in which namespace.
-    pub kad: kad::Behaviour<kad::store::MemoryStore>,
+    /// The servers' DHT: which servers hold registrations in which namespace. Spoken only with
+    /// the servers of the network.
+    pub kad: ServersOnly<kad::Behaviour<kad::store::MemoryStore>>,
     /// Asks other servers for their registrations in a namespace.
     pub federation: rendezvous::client::Behaviour,
 }
 
 impl ServerBehaviour {
-    /// Builds the behaviour for the server's key with the given limits.
+    /// Builds the behaviour for the server's key with the given limits; `servers` are the other
+    /// servers of the network (the only peers spoken Kademlia with).
     pub fn new(
         keypair: &Keypair,
         limits: &RelayLimits,
         registrations: &RegistrationLimits,
         connections: &ConnectionLimits,
+        servers: HashSet<PeerId>,
     ) -> Self {
         Self {
             connection_limits: connection_limits::Behaviour::new(connections.to_config()),
             ip_limits: ip_limits::Behaviour::new(connections.per_ip()),
-            relay: relay::Behaviour::new(keypair.public().to_peer_id(), limits.to_config()),
+            relay: DestinationGate::new(
+                relay::Behaviour::new(keypair.public().to_peer_id(), limits.to_config()),
+                limits.per_destination(),
+            ),
             identify: identify::Behaviour::new(
                 identify::Config::new(protocols::IDENTIFY_VERSION.to_owned(), keypair.public())
                     .with_agent_version(format!("peerfetch-server/{}", env!("CARGO_PKG_VERSION"))),
@@ -74,7 +84,7 @@ impl ServerBehaviour {
                 )],
                 request_response::Config::default(),
             ),
-            kad: servers_dht(keypair, registrations),
+            kad: ServersOnly::new(servers_dht(keypair, registrations), servers),
             federation: rendezvous::client::Behaviour::new(keypair.clone()),
             ping: prompt_ping::Behaviour::new(
                 ping::Config::new().with_interval(Duration::from_secs(15)),

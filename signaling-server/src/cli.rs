@@ -1,10 +1,11 @@
 //! Command-line flags of `peerfetch-server`; each can also come from a `PEERFETCH_*` variable.
 
 use crate::{
-    http_serve::HttpLimits, ip_limits::IpLimits, rate_flag::Rate, registry::RegistryLimits,
+    circuit_caps::DestinationLimits, http_serve::HttpLimits, ip_limits::IpLimits, rate_flag::Rate,
+    registry::RegistryLimits,
 };
 use clap::{Args, Parser, Subcommand};
-use libp2p::Multiaddr;
+use libp2p::{Multiaddr, PeerId};
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 /// peerfetch signaling and relay server: browser tabs reach it over libp2p WebRTC-direct or
@@ -38,6 +39,19 @@ pub struct Cli {
     /// find each other. Dialled again every 10 s while not connected.
     #[arg(long = "peer", env = "PEERFETCH_PEERS", value_delimiter = ',')]
     pub peers: Vec<Multiaddr>,
+
+    /// Peer id of a server of this network; repeat for several. Only these servers (and those
+    /// of `--peer` addresses) are listed to tabs in `/bootstrap`, asked in federated lookups,
+    /// exempt from request rates, and spoken Kademlia with: a peer claiming to be a server is
+    /// not believed. Every server of a network needs the ids of the others (its own may be
+    /// listed too, so one list serves all).
+    #[arg(
+        long = "network-peer-id",
+        env = "PEERFETCH_NETWORK_PEER_IDS",
+        value_delimiter = ',',
+        value_name = "PEER_ID"
+    )]
+    pub network_peer_ids: Vec<PeerId>,
 
     /// HTTP address serving the demo pages, `/pkg/` (the wasm build) and `/bootstrap`.
     #[arg(long, env = "PEERFETCH_HTTP", default_value = "127.0.0.1:8080")]
@@ -149,6 +163,16 @@ pub struct HttpConnectionLimits {
     )]
     pub max_connections: u32,
 
+    /// HTTP connections served at once to one remote IP address (IPv6: one /64), per listener;
+    /// more are closed at once, so that one host cannot take every slot.
+    #[arg(
+        long = "http-max-connections-per-ip",
+        env = "PEERFETCH_HTTP_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections_per_ip: u32,
+
     /// Seconds a client has to send a request's head, from the connection's start or the end
     /// of the previous answer; then the connection is closed.
     #[arg(
@@ -174,6 +198,7 @@ impl HttpConnectionLimits {
     pub fn to_limits(&self) -> HttpLimits {
         HttpLimits {
             max_connections: self.max_connections as usize,
+            max_per_ip: self.max_connections_per_ip as usize,
             header_timeout: Duration::from_secs(self.header_timeout_secs),
             write_timeout: Duration::from_secs(self.write_timeout_secs),
         }
@@ -302,11 +327,14 @@ pub struct RegistrationLimits {
     pub grace_secs: u64,
 
     /// Registration requests (new or renewed) one tab may make: a burst, then one per
-    /// interval. Past it, REGISTER is answered `E_UNAVAILABLE`.
+    /// interval. Past it, REGISTER is answered `E_UNAVAILABLE`. The default burst covers four
+    /// full rounds of `--max-registrations-per-peer` (a tab that moves to this server
+    /// registers everything at once, then renews everything each minute, and may move back and
+    /// forth); the refill, 40 a second, is twice a full tab's renewals.
     #[arg(
         long = "registration-rate-per-peer",
         env = "PEERFETCH_REGISTRATION_RATE_PER_PEER",
-        default_value = "2048/50ms"
+        default_value = "4096/25ms"
     )]
     pub registration_rate_per_peer: Rate,
 
@@ -344,15 +372,37 @@ pub struct RelayLimits {
     #[arg(long, env = "PEERFETCH_MAX_CIRCUITS", default_value_t = 1024)]
     pub max_circuits: usize,
 
-    /// Relayed circuits open at once to or from one peer.
+    /// Relayed circuits open at once from one peer (counting those to it).
     #[arg(long, env = "PEERFETCH_MAX_CIRCUITS_PER_PEER", default_value_t = 16)]
     pub max_circuits_per_peer: usize,
 
-    /// Seconds a relayed circuit may stay open (it only carries WebRTC signaling).
+    /// Relayed circuits open at once to one destination peer (from any number of sources).
+    #[arg(
+        long,
+        env = "PEERFETCH_MAX_CIRCUITS_PER_DESTINATION",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_circuits_per_destination: u32,
+
+    /// Relayed circuits open at once to the peers of one destination IP address (IPv6: one
+    /// /64). Tabs behind one NAT share it.
+    #[arg(
+        long,
+        env = "PEERFETCH_MAX_CIRCUITS_PER_DESTINATION_IP",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_circuits_per_destination_ip: u32,
+
+    /// Seconds a relayed circuit may stay open. A circuit only carries the WebRTC signaling of
+    /// one browser-to-browser link (under a second), and tabs close it once the direct link is
+    /// up.
     #[arg(
         long,
         env = "PEERFETCH_MAX_CIRCUIT_DURATION_SECS",
-        default_value_t = 120
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub max_circuit_duration_secs: u64,
 
@@ -404,7 +454,21 @@ impl RegistrationLimits {
     }
 }
 
+/// A circuit whose end the relay never reported is forgotten this long after its longest life
+/// (the relay gives a circuit request 60 s to be answered).
+const CIRCUIT_FORGET_SLACK: Duration = Duration::from_secs(60);
+
 impl RelayLimits {
+    /// The bounds on circuits per destination.
+    pub fn per_destination(&self) -> DestinationLimits {
+        DestinationLimits {
+            per_peer: self.max_circuits_per_destination as usize,
+            per_address: self.max_circuits_per_destination_ip as usize,
+            forget_after: Duration::from_secs(self.max_circuit_duration_secs)
+                + CIRCUIT_FORGET_SLACK,
+        }
+    }
+
     /// The relay server configuration these limits describe.
     pub fn to_config(&self) -> libp2p::relay::Config {
         libp2p::relay::Config {

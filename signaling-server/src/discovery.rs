@@ -8,12 +8,11 @@ use crate::{
     behaviour::ServerSwarm,
     cli::RegistrationLimits,
     federation::{Asked, Done, Federation},
-    ip_key::AddressKey,
     peer_rate::PeerRates,
     registry::Registry,
+    server_set::{Identified, ServerSet},
 };
 use libp2p::{
-    core::ConnectedPoint,
     identify, kad,
     rendezvous::{self, Cookie, ErrorCode, Namespace, Registration},
     request_response::ResponseChannel,
@@ -41,6 +40,17 @@ pub struct Question {
     limit: usize,
 }
 
+/// What an identify message told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identify {
+    /// A server of the network and the addresses it listens on.
+    Server(PeerId, Vec<Multiaddr>),
+    /// A peer that claims to be a server but is not one of the network's.
+    Impostor,
+    /// Anything else.
+    Other,
+}
+
 /// What became of a request, for metrics and logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -64,26 +74,23 @@ pub struct Discovery {
     registry: Registry,
     federation: Federation<Question>,
     queries: HashMap<kad::QueryId, Namespace>,
-    servers: HashSet<PeerId>,
+    servers: ServerSet,
     discovery_rates: PeerRates,
     registration_rates: PeerRates,
-    /// The address of each inbound connection (registrations count against it).
-    addresses: HashMap<ConnectionId, AddressKey>,
     started: Instant,
     next_sweep: Duration,
 }
 
 impl Discovery {
-    /// An empty rendezvous point with these bounds.
-    pub fn new(limits: &RegistrationLimits) -> Self {
+    /// An empty rendezvous point with these bounds, in the network of `servers`.
+    pub fn new(limits: &RegistrationLimits, servers: ServerSet) -> Self {
         Self {
             registry: Registry::new(limits.to_registry_limits()),
             federation: Federation::default(),
             queries: HashMap::new(),
-            servers: HashSet::new(),
+            servers,
             discovery_rates: PeerRates::new(limits.discovery_rate_per_peer),
             registration_rates: PeerRates::new(limits.registration_rate_per_peer),
-            addresses: HashMap::new(),
             started: Instant::now(),
             next_sweep: SWEEP_EVERY,
         }
@@ -94,16 +101,31 @@ impl Discovery {
         self.registry.held()
     }
 
-    /// Other servers known.
+    /// Other servers of the network connected.
     pub fn servers(&self) -> usize {
-        self.servers.len()
+        self.servers.connected()
+    }
+
+    /// The sizes of the long-lived maps, by name, for the gauges.
+    pub fn sizes(&self) -> Vec<(&'static str, usize)> {
+        let mut sizes = self.registry.sizes();
+        sizes.extend([
+            ("federation_lookups", self.federation.lookups()),
+            ("federation_answers", self.federation.answers()),
+            ("kad_queries", self.queries.len()),
+            ("discovery_rate_buckets", self.discovery_rates.len()),
+            ("registration_rate_buckets", self.registration_rates.len()),
+            ("servers_connected", self.servers.connected()),
+        ]);
+        sizes
     }
 
     fn now(&self) -> Duration {
         self.started.elapsed()
     }
 
-    /// Handles one request from `peer`, received over `connection`.
+    /// Handles one request from `peer`, received over `connection`; its registrations count
+    /// against the connection's remote address.
     pub fn on_request(
         &mut self,
         swarm: &mut ServerSwarm,
@@ -129,15 +151,14 @@ impl Discovery {
                 record,
                 ttl,
             } => {
-                // Servers never register with each other, so no peer is exempt (a peer's claim
-                // to be a server is its own identify message, which anyone can write).
+                // Servers never register with each other, so no peer is exempt.
                 if !self.registration_rates.try_take(peer, now) {
                     let rate = self.registration_rates.rate();
                     tracing::info!(%peer, "registration refused: over {rate} per peer");
                     let answer = Response::Registered(Err(ErrorCode::Unavailable));
                     return refuse(swarm, channel, answer, "registration", "rate");
                 }
-                let address = self.addresses.get(&connection).copied();
+                let address = swarm.behaviour().ip_limits.address_of(connection);
                 let result =
                     self.registry
                         .register(peer, address, namespace.clone(), *record, ttl, now);
@@ -163,9 +184,10 @@ impl Discovery {
                 Outcome::Unregistered
             }
             Request::Discover { namespace, limit } => {
-                let is_server = self.servers.contains(&peer);
+                // Only the network's servers (by peer id, not by their claim) skip the rate.
+                let is_server = self.servers.is_connected_server(&peer);
                 // Every registration held, O(all of them): refused to everyone, since federation
-                // always names a namespace and a claim to be a server proves nothing.
+                // always names a namespace.
                 if namespace.is_none() {
                     tracing::info!(%peer, "discovery without a namespace refused");
                     let answer = Response::Discovered(Err(ErrorCode::NotAuthorized));
@@ -194,7 +216,7 @@ impl Discovery {
     ) {
         let now = self.now();
         // Other servers get this server's own registrations only: no echoes between servers.
-        let local_only = self.servers.contains(&peer) || self.servers.is_empty();
+        let local_only = self.servers.is_connected_server(&peer) || self.servers.connected() == 0;
         let (Some(namespace), false) = (&namespace, local_only) else {
             let found = self
                 .registry
@@ -275,8 +297,10 @@ impl Discovery {
             return;
         };
         if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
-            // Only peers that identified as servers are asked (not whoever wrote a record).
-            let others = providers.into_iter().filter(|p| self.servers.contains(p));
+            // Only connected servers of the network are asked (not whoever wrote a record).
+            let others = providers
+                .into_iter()
+                .filter(|p| self.servers.is_connected_server(p));
             for server in self.federation.providers_found(&namespace, others) {
                 swarm.behaviour_mut().federation.discover(
                     Some(namespace.clone()),
@@ -329,61 +353,45 @@ impl Discovery {
         }
     }
 
-    /// Learns which peers are servers (they speak the servers' DHT) and where to reach them;
-    /// returns the server and its addresses when the peer is one.
-    pub fn on_identify(
-        &mut self,
-        swarm: &mut ServerSwarm,
-        event: &identify::Event,
-    ) -> Option<(PeerId, Vec<Multiaddr>)> {
+    /// Learns where the servers of the network are (from their identify message); returns
+    /// the server and its addresses when the peer is one, and whether a peer that is not one
+    /// claimed to be.
+    pub fn on_identify(&mut self, swarm: &mut ServerSwarm, event: &identify::Event) -> Identify {
         let identify::Event::Received { peer_id, info, .. } = event else {
-            return None;
+            return Identify::Other;
         };
-        if !info.protocols.contains(&KAD_PROTOCOL) {
-            return None;
-        }
-        if self.servers.insert(*peer_id) {
-            tracing::info!(server = %peer_id, "joined by a server");
+        let claims = info.protocols.contains(&KAD_PROTOCOL);
+        match self.servers.on_identify(*peer_id, claims) {
+            Identified::Impostor => {
+                tracing::info!(%peer_id, "a peer claims to be a server but is not one of the network's (--network-peer-id)");
+                return Identify::Impostor;
+            }
+            Identified::Tab => return Identify::Other,
+            Identified::Joined => tracing::info!(server = %peer_id, "joined by a server"),
+            Identified::Known => {}
         }
         for addr in &info.listen_addrs {
             swarm.behaviour_mut().kad.add_address(peer_id, addr.clone());
         }
-        Some((*peer_id, info.listen_addrs.clone()))
+        Identify::Server(*peer_id, info.listen_addrs.clone())
     }
 
-    /// A connection to `peer` came up: an inbound one's address is noted (registrations sent
-    /// over it count against it), and the peer's registrations no longer wait to be dropped.
-    pub fn on_connected(
-        &mut self,
-        peer: PeerId,
-        connection: ConnectionId,
-        endpoint: &ConnectedPoint,
-    ) {
-        if let ConnectedPoint::Listener { send_back_addr, .. } = endpoint {
-            if let Some(address) = AddressKey::of_multiaddr(send_back_addr) {
-                self.addresses.insert(connection, address);
-            }
-        }
+    /// A connection to `peer` came up: its registrations no longer wait to be dropped.
+    pub fn on_connected(&mut self, peer: PeerId) {
         self.registry.peer_connected(peer);
     }
 
     /// `connection` to `peer` closed, `remaining` are still open. After its last one, the
     /// peer's request budgets are forgotten, its registrations go after the grace period and,
     /// if it was a server, it is no longer one of the network's (returns whether it was).
-    pub fn on_disconnected(
-        &mut self,
-        peer: PeerId,
-        connection: ConnectionId,
-        remaining: u32,
-    ) -> bool {
-        self.addresses.remove(&connection);
+    pub fn on_disconnected(&mut self, peer: PeerId, remaining: u32) -> bool {
         if remaining > 0 {
             return false;
         }
         self.discovery_rates.forget(&peer);
         self.registration_rates.forget(&peer);
         self.registry.peer_disconnected(peer, self.now());
-        let was_server = self.servers.remove(&peer);
+        let was_server = self.servers.on_disconnected(&peer);
         if was_server {
             tracing::info!(server = %peer, "a server left");
         }

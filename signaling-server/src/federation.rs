@@ -66,6 +66,16 @@ impl<W> Default for Federation<W> {
 }
 
 impl<W> Federation<W> {
+    /// Lookups in flight.
+    pub fn lookups(&self) -> usize {
+        self.lookups.len()
+    }
+
+    /// Answers kept.
+    pub fn answers(&self) -> usize {
+        self.answers.len()
+    }
+
     /// A tab's question about `namespace`.
     pub fn ask(&mut self, namespace: &Namespace, waiter: W, now: Duration) -> Asked<W> {
         if let Some(lookup) = self.lookups.get_mut(namespace) {

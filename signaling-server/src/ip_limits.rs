@@ -143,6 +143,32 @@ impl Behaviour {
             counts: IpCounts::default(),
         }
     }
+
+    /// The remote address of the inbound `connection` (what per-address budgets elsewhere,
+    /// such as registrations, count against); `None` for an outbound one.
+    pub fn address_of(&self, connection: ConnectionId) -> Option<AddressKey> {
+        self.counts
+            .by_connection
+            .get(&connection)
+            .map(|(address, _)| *address)
+    }
+
+    /// Addresses holding a connection, and inbound connections counted.
+    pub fn sizes(&self) -> (usize, usize) {
+        (
+            self.counts.per_address.len(),
+            self.counts.by_connection.len(),
+        )
+    }
+
+    /// Inbound connections still in their handshake.
+    pub fn pending(&self) -> usize {
+        self.counts
+            .by_connection
+            .values()
+            .filter(|(_, p)| *p)
+            .count()
+    }
 }
 
 impl NetworkBehaviour for Behaviour {

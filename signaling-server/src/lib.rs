@@ -6,6 +6,7 @@
 
 mod advertised;
 mod behaviour;
+pub mod circuit_caps;
 pub mod cli;
 pub mod discovery;
 pub mod federation;
@@ -21,7 +22,10 @@ mod origin_bytes;
 pub mod peer_rate;
 pub mod rate_flag;
 pub mod registry;
+pub mod relay_gate;
 mod rendezvous_codec;
+pub mod server_set;
+pub mod servers_only;
 pub mod site_manifest;
 
 pub use cli::Cli;

@@ -1,7 +1,8 @@
 //! Prometheus metrics, served at `GET /metrics` on the admin listener: libp2p's own (connections by
 //! transport and direction, relay reservations and circuits, identify, ping, bytes by
 //! protocol stack) through `libp2p-metrics`, and the server's: swarm registrations held,
-//! discovery requests, and refusals by protocol and reason.
+//! discovery requests, refusals by protocol and reason, and the size of every long-lived map
+//! (`peerfetch_map_entries{map="…"}`), so that a soak can tell whether one grows without bound.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,8 +14,11 @@ use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge}
 use prometheus_client::registry::Registry;
 
 use crate::behaviour::ServerBehaviourEvent;
+use crate::circuit_caps::CircuitCapReached;
 use crate::discovery::Outcome;
+use crate::http_serve::HttpGauges;
 use crate::ip_limits::IpLimitExceeded;
+use crate::relay_gate::cap_reached;
 
 /// The registry `GET /metrics` encodes, shared with the HTTP side.
 pub type SharedRegistry = Arc<Mutex<Registry>>;
@@ -28,6 +32,13 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// Which map a size is of.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MapLabel {
+    /// The map's name.
+    pub map: String,
+}
+
 /// The server's metrics, recorded from its swarm's events.
 pub struct ServerMetrics {
     libp2p: Libp2pMetrics,
@@ -35,6 +46,7 @@ pub struct ServerMetrics {
     servers: Gauge,
     discoveries: Counter,
     refusals: Family<Refusal, Counter>,
+    maps: Family<MapLabel, Gauge>,
 }
 
 impl ServerMetrics {
@@ -51,7 +63,7 @@ impl ServerMetrics {
         let servers = Gauge::default();
         ours.register(
             "servers",
-            "Other peerfetch servers known (they speak the servers' Kademlia DHT)",
+            "Servers of the network (--network-peer-id, --peer) connected",
             servers.clone(),
         );
         let discoveries = Counter::default();
@@ -66,12 +78,43 @@ impl ServerMetrics {
             "Requests refused, by request and reason",
             refusals.clone(),
         );
+        let maps = Family::default();
+        ours.register(
+            "map_entries",
+            "Entries of each long-lived map the server holds (a soak watches these stay bounded)",
+            maps.clone(),
+        );
         Self {
             libp2p,
             registrations,
             servers,
             discoveries,
             refusals,
+            maps,
+        }
+    }
+
+    /// The gauges of an HTTP listener (`public` or `admin`): its connections and the addresses
+    /// holding them.
+    pub fn http_gauges(&self, listener: &str) -> HttpGauges {
+        HttpGauges {
+            connections: self.map_gauge(&format!("http_{listener}_connections")),
+            addresses: self.map_gauge(&format!("http_{listener}_addresses")),
+        }
+    }
+
+    fn map_gauge(&self, map: &str) -> Gauge {
+        self.maps
+            .get_or_create(&MapLabel {
+                map: map.to_owned(),
+            })
+            .clone()
+    }
+
+    /// Sets the size of each named map.
+    pub fn set_sizes(&self, sizes: &[(&'static str, usize)]) {
+        for (map, size) in sizes {
+            self.map_gauge(map).set(*size as i64);
         }
     }
 
@@ -102,6 +145,18 @@ impl ServerMetrics {
             relay::Event::CircuitReqDenied { status, .. } => {
                 self.refuse("relay_circuit", format!("{status:?}"))
             }
+            #[allow(deprecated)] // the relay still reports it
+            relay::Event::CircuitReqOutboundConnectFailed { error, .. } => {
+                match cap_reached(error) {
+                    Some(CircuitCapReached::Peer(_)) => {
+                        self.refuse("relay_circuit", "per-destination limit".to_owned())
+                    }
+                    Some(CircuitCapReached::Address(_)) => {
+                        self.refuse("relay_circuit", "per-destination-ip limit".to_owned())
+                    }
+                    None => {}
+                }
+            }
             _ => {}
         }
     }
@@ -123,7 +178,8 @@ impl ServerMetrics {
         self.servers.set(servers as i64);
     }
 
-    fn refuse(&self, request: &str, reason: String) {
+    /// Counts a refusal of `request` for `reason`.
+    pub fn refuse(&self, request: &str, reason: String) {
         self.refusals
             .get_or_create(&Refusal {
                 request: request.to_owned(),

@@ -5,17 +5,20 @@ use crate::{
     advertised::Advertised,
     behaviour::{ServerBehaviour, ServerBehaviourEvent, ServerSwarm},
     cli::Cli,
-    discovery::{Discovery, Outcome},
+    discovery::{Discovery, Identify, Outcome},
     heap_handler::OnHeap,
     http,
     http_serve::{self, HttpLimits},
     identity_file::{Identity, IdentityFileError},
     metrics::{ServerMetrics, SharedRegistry},
     origin_bytes::SharedOriginBytes,
+    relay_gate::SharedCircuitCaps,
+    server_set::ServerSet,
 };
 use futures::StreamExt;
 use libp2p::{
     core::{muxing::StreamMuxerBox, transport::ListenerId},
+    kad,
     multiaddr::Protocol,
     noise, relay, request_response,
     swarm::SwarmEvent,
@@ -33,6 +36,8 @@ const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 const DISCOVERY_TICK: Duration = Duration::from_millis(100);
 /// How often `--peer` servers not connected are dialled again.
 const REDIAL_PEERS: Duration = Duration::from_secs(10);
+/// How often the sizes of the long-lived maps are read into the gauges.
+const GAUGES_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +79,8 @@ pub struct Server {
     peers: Vec<Multiaddr>,
     metrics: ServerMetrics,
     advertised: Arc<Advertised>,
+    origin_bytes: SharedOriginBytes,
+    circuits: SharedCircuitCaps,
     http_listener: TcpListener,
     http_router: axum::Router,
     admin_listener: TcpListener,
@@ -93,8 +100,9 @@ impl Server {
         }
         let identity = Identity::load_or_create(&cli.key_file)?;
         let certhash = identity.certificate.fingerprint();
+        let servers = network_servers(cli, identity.keypair.public().to_peer_id());
         let mut registry = prometheus_client::registry::Registry::default();
-        let mut swarm = build_swarm(identity, cli, &mut registry).await?;
+        let mut swarm = build_swarm(identity, cli, &servers, &mut registry).await?;
         let metrics = ServerMetrics::new(&mut registry);
         let registry: SharedRegistry = Arc::new(std::sync::Mutex::new(registry));
         let peer_id = *swarm.local_peer_id();
@@ -118,14 +126,17 @@ impl Server {
             &cli.www_dir,
             &cli.pkg_dir,
         );
-        let admin_router = http::admin_router(registry, origin_bytes);
-        let discovery = Discovery::new(&cli.registrations);
+        let admin_router = http::admin_router(registry, origin_bytes.clone());
+        let discovery = Discovery::new(&cli.registrations, servers);
+        let circuits = swarm.behaviour().relay.caps();
         Ok(Self {
             swarm,
             discovery,
             peers: cli.peers.clone(),
             metrics,
             advertised,
+            origin_bytes,
+            circuits,
             http_listener,
             http_router,
             admin_listener,
@@ -166,6 +177,8 @@ impl Server {
             peers,
             mut metrics,
             advertised,
+            origin_bytes,
+            circuits,
             http_listener,
             http_router,
             admin_listener,
@@ -173,21 +186,23 @@ impl Server {
             http_limits,
         } = self;
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let serve = |listener, router| {
+        let serve = |listener, router, gauges| {
             tokio::spawn(http_serve::serve(
                 listener,
                 router,
                 http_limits,
+                gauges,
                 stop_rx.clone(),
             ))
         };
         let http = [
-            serve(http_listener, http_router),
-            serve(admin_listener, admin_router),
+            serve(http_listener, http_router, metrics.http_gauges("public")),
+            serve(admin_listener, admin_router, metrics.http_gauges("admin")),
         ];
         let libp2p = tokio::spawn(async move {
             let mut tick = tokio::time::interval(DISCOVERY_TICK);
             let mut redial = tokio::time::interval(REDIAL_PEERS);
+            let mut gauges = tokio::time::interval(GAUGES_EVERY);
             loop {
                 tokio::select! {
                     event = swarm.select_next_some() => {
@@ -200,6 +215,10 @@ impl Server {
                         metrics.set_registrations(discovery.registrations(), discovery.servers());
                     }
                     _ = redial.tick() => dial_peers(&mut swarm, &peers),
+                    _ = gauges.tick() => {
+                        let sizes = map_sizes(&mut swarm, &discovery, &advertised, &origin_bytes, &circuits);
+                        metrics.set_sizes(&sizes);
+                    }
                     _ = stop_rx.wait_for(|stop| *stop) => break,
                 }
             }
@@ -223,9 +242,73 @@ async fn bind_http(addr: SocketAddr) -> Result<TcpListener, ServerError> {
         .map_err(|source| ServerError::Http { addr, source })
 }
 
+/// The other servers of the network: `--network-peer-id` and the ids of `--peer` addresses.
+fn network_servers(cli: &Cli, local: PeerId) -> ServerSet {
+    let of_peers = cli
+        .peers
+        .iter()
+        .filter_map(peerfetch::net::bootstrap::peer_of);
+    ServerSet::new(cli.network_peer_ids.iter().copied().chain(of_peers), local)
+}
+
+/// The size of every long-lived map the server holds, by name.
+fn map_sizes(
+    swarm: &mut ServerSwarm,
+    discovery: &Discovery,
+    advertised: &Advertised,
+    origin_bytes: &SharedOriginBytes,
+    circuits: &SharedCircuitCaps,
+) -> Vec<(&'static str, usize)> {
+    let mut sizes = discovery.sizes();
+    let info = swarm.network_info();
+    let counters = info.connection_counters();
+    sizes.extend([
+        ("peers_connected", info.num_peers()),
+        (
+            "connections_established",
+            counters.num_established() as usize,
+        ),
+        ("connections_pending", counters.num_pending() as usize),
+        ("servers_listed", advertised.servers_listed()),
+        (
+            "origin_stats_files",
+            crate::origin_bytes::files(origin_bytes),
+        ),
+    ]);
+    {
+        let mut circuits = circuits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        circuits.expire(std::time::Instant::now());
+        sizes.extend([
+            ("relay_circuits", circuits.open()),
+            ("relay_circuit_destinations", circuits.destinations()),
+            ("relay_circuit_destination_addresses", circuits.addresses()),
+        ]);
+    }
+    let behaviour = swarm.behaviour_mut();
+    let (addresses, connections) = behaviour.ip_limits.sizes();
+    sizes.extend([
+        ("ip_limit_addresses", addresses),
+        ("ip_limit_connections", connections),
+        ("ip_limit_pending", behaviour.ip_limits.pending()),
+        ("kad_connections", behaviour.kad.connections()),
+        (
+            "kad_routing_peers",
+            behaviour.kad.kbuckets().map(|b| b.num_entries()).sum(),
+        ),
+        (
+            "kad_provided_keys",
+            kad::store::RecordStore::provided(behaviour.kad.store_mut()).count(),
+        ),
+    ]);
+    sizes
+}
+
 async fn build_swarm(
     identity: Identity,
     cli: &Cli,
+    servers: &ServerSet,
     registry: &mut prometheus_client::registry::Registry,
 ) -> Result<ServerSwarm, ServerError> {
     let transport_err = |e: &dyn std::fmt::Display| ServerError::Transport(e.to_string());
@@ -252,6 +335,7 @@ async fn build_swarm(
                 &cli.relay,
                 &cli.registrations,
                 &cli.connections,
+                servers.allowed().clone(),
             ))
         })
         .map_err(|e| transport_err(&e))?
@@ -371,28 +455,20 @@ impl Node<'_> {
                 advertised.remove_listen_addr(&address)
             }
             SwarmEvent::ConnectionEstablished {
-                peer_id,
-                connection_id,
-                endpoint,
-                ..
+                peer_id, endpoint, ..
             } => {
                 let transport = TransportKind::of(endpoint.get_remote_address());
                 tracing::debug!(%peer_id, %transport, "connection established");
-                self.discovery
-                    .on_connected(peer_id, connection_id, &endpoint);
+                self.discovery.on_connected(peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                connection_id,
                 cause,
                 num_established,
                 ..
             } => {
                 tracing::debug!(%peer_id, ?cause, "connection closed");
-                if self
-                    .discovery
-                    .on_disconnected(peer_id, connection_id, num_established)
-                {
+                if self.discovery.on_disconnected(peer_id, num_established) {
                     advertised.remove_server(peer_id);
                 }
             }
@@ -424,8 +500,12 @@ impl Node<'_> {
                 self.discovery.on_federation(self.swarm, event)
             }
             SwarmEvent::Behaviour(ServerBehaviourEvent::Identify(event)) => {
-                if let Some((server, addrs)) = self.discovery.on_identify(self.swarm, &event) {
-                    advertised.add_server(server, addrs);
+                match self.discovery.on_identify(self.swarm, &event) {
+                    Identify::Server(server, addrs) => advertised.add_server(server, addrs),
+                    Identify::Impostor => self
+                        .metrics
+                        .refuse("server", "not in the network".to_owned()),
+                    Identify::Other => {}
                 }
             }
             SwarmEvent::IncomingConnectionError {

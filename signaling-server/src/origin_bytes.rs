@@ -106,6 +106,15 @@ pub async fn count(
     response
 }
 
+/// Files counted one by one (for the gauges).
+pub fn files(counter: &SharedOriginBytes) -> usize {
+    counter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .paths
+        .len()
+}
+
 /// `GET /origin-stats`.
 pub async fn report(State(counter): State<SharedOriginBytes>) -> impl IntoResponse {
     let bytes = counter.lock().expect("never poisoned").clone();

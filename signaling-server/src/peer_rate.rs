@@ -38,6 +38,16 @@ impl PeerRates {
             .try_take(now)
     }
 
+    /// Peers with a budget.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether no peer has a budget.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
     /// Forgets `peer`'s budget (its last connection closed).
     pub fn forget(&mut self, peer: &PeerId) {
         self.buckets.remove(peer);

@@ -136,6 +136,16 @@ impl Registry {
         self.total
     }
 
+    /// The sizes of its maps, by name, for the gauges.
+    pub fn sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("registrations", self.total),
+            ("registration_namespaces", self.namespaces.len()),
+            ("registration_holders", self.holders.len()),
+            ("registration_addresses", self.per_address.len()),
+        ]
+    }
+
     /// Adds or renews `peer`'s registration under `namespace`, sent over a connection from
     /// `address`. Refused when the record is not the sender's own, the TTL is out of range, or
     /// a bound is reached.
@@ -336,6 +346,10 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "registry_sequences.rs"]
+mod sequences;
 
 #[cfg(test)]
 mod tests {

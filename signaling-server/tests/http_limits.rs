@@ -136,3 +136,72 @@ async fn a_client_that_stops_reading_is_cut_off() {
     assert!(!doc.addrs.is_empty(), "others are still served");
     server.stop().await;
 }
+
+/// Opens a connection from `from` (any 127.0.0.0/8 address is local) to the public listener.
+async fn connect_from(from: std::net::Ipv4Addr, server: &ServerProcess) -> TcpStream {
+    let to: std::net::SocketAddr = server
+        .http
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(std::net::SocketAddr::from((from, 0)))
+        .expect("bind");
+    socket.connect(to).await.expect("connects")
+}
+
+#[tokio::test]
+async fn one_host_cannot_take_every_connection_slot() {
+    let dir = temp_dir("http-per-ip");
+    let server = start_server(&args(
+        &dir,
+        &[
+            "--http-max-connections-per-ip",
+            "4",
+            "--http-header-timeout-secs",
+            "10",
+        ],
+    ))
+    .await;
+    let flooder = std::net::Ipv4Addr::new(127, 0, 0, 1);
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut stream = connect_from(flooder, &server).await;
+        stream
+            .write_all(b"GET /bootstrap HTTP/1.1\r\n")
+            .await
+            .expect("sent");
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The fifth from the same host is closed at once, not after the 10 s header timeout.
+    let mut fifth = connect_from(flooder, &server).await;
+    let (_, closed) = until_closed(&mut fifth, Duration::from_secs(3)).await;
+    assert!(
+        closed,
+        "past 4, a connection from 127.0.0.1 is closed at once"
+    );
+    // Another host is served at once.
+    let mut other = connect_from(std::net::Ipv4Addr::new(127, 0, 0, 2), &server).await;
+    other
+        .write_all(b"GET /bootstrap HTTP/1.1\r\nHost: peerfetch\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("sent");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), other.read_to_end(&mut answer))
+        .await
+        .expect("answered at once")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let addresses = "peerfetch_map_entries{map=\"http_public_addresses\"}";
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        server.metric(addresses).await,
+        1.0,
+        "the flooder's four remain"
+    );
+    drop(stalled);
+    server.stop().await;
+}

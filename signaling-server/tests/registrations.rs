@@ -145,15 +145,16 @@ async fn a_peer_claiming_to_be_a_server_gets_no_exemption() {
         client_claiming_server(Duration::from_secs(15)).await,
     )
     .await;
-    // The server takes it for a server once identify has run.
+    // The server has seen (and refused) the claim once identify has run.
+    let impostor = "peerfetch_refusals_total{request=\"server\",reason=\"not in the network\"}";
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        if server.metric("peerfetch_servers").await == 1.0 {
+        if server.counter(impostor).await == 1.0 {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the claim was never believed"
+            "the claim was never seen"
         );
         tokio::time::timeout(
             Duration::from_millis(100),
@@ -172,5 +173,6 @@ async fn a_peer_claiming_to_be_a_server_gets_no_exemption() {
         discover(&mut client, server_id, None).await,
         Err(ErrorCode::NotAuthorized)
     );
+    assert_eq!(server.metric("peerfetch_servers").await, 0.0);
     server.stop().await;
 }

@@ -211,6 +211,50 @@ async fn metrics_are_served_for_prometheus() {
     assert!(server.metric(incoming).await >= 1.0);
     let text = response.text().await.expect("text");
     assert!(text.contains("libp2p_bandwidth_bytes_total"), "{text}");
+    // Every long-lived map has its gauge (read every second), for a soak to watch.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for map in [
+        "registrations",
+        "registration_namespaces",
+        "registration_holders",
+        "registration_addresses",
+        "registration_rate_buckets",
+        "discovery_rate_buckets",
+        "federation_lookups",
+        "federation_answers",
+        "kad_queries",
+        "servers_connected",
+        "servers_listed",
+        "peers_connected",
+        "connections_established",
+        "connections_pending",
+        "ip_limit_addresses",
+        "ip_limit_connections",
+        "ip_limit_pending",
+        "relay_circuits",
+        "relay_circuit_destinations",
+        "relay_circuit_destination_addresses",
+        "kad_connections",
+        "kad_routing_peers",
+        "kad_provided_keys",
+        "origin_stats_files",
+        "http_public_connections",
+        "http_public_addresses",
+        "http_admin_connections",
+        "http_admin_addresses",
+    ] {
+        server
+            .metric(&format!("peerfetch_map_entries{{map=\"{map}\"}}"))
+            .await;
+    }
+    let held = "peerfetch_map_entries{map=\"registrations\"}";
+    assert_eq!(server.metric(held).await, 3.0);
+    assert_eq!(
+        server
+            .metric("peerfetch_map_entries{map=\"registration_rate_buckets\"}")
+            .await,
+        1.0
+    );
     server.stop().await;
 }
 

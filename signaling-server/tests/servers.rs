@@ -42,9 +42,25 @@ async fn await_servers(server: &ServerProcess, count: f64) {
     }
 }
 
-async fn server_joining(name: &str, peers: &[&ServerProcess]) -> ServerProcess {
-    let dir = temp_dir(name);
-    let mut args = loopback_args(&dir.join("key.json"));
+/// A server's key file, created now, and its peer id.
+fn identity(name: &str) -> (std::path::PathBuf, PeerId) {
+    let key = temp_dir(name).join("key.json");
+    let id = server_identity(&key);
+    (key, id)
+}
+
+/// Starts the server with the key `key` in the network of `network` (peer ids), dialling
+/// `peers`.
+async fn server_joining(
+    key: &std::path::Path,
+    network: &[PeerId],
+    peers: &[&ServerProcess],
+) -> ServerProcess {
+    let mut args = loopback_args(key);
+    for id in network {
+        args.push("--network-peer-id".into());
+        args.push(id.to_string());
+    }
     for peer in peers {
         args.push("--peer".into());
         args.push(peer.addr(TransportKind::WebSocket).await.to_string());
@@ -54,10 +70,15 @@ async fn server_joining(name: &str, peers: &[&ServerProcess]) -> ServerProcess {
 
 #[tokio::test]
 async fn three_servers_answer_as_one_network_until_one_leaves() {
-    // A chain: C knows only B, B knows only A; the DHT introduces C and A.
-    let a = server_joining("fed-a", &[]).await;
-    let b = server_joining("fed-b", &[&a]).await;
-    let c = server_joining("fed-c", &[&b]).await;
+    // A chain: C dials only B, B only A; the DHT introduces C and A. Each is told the ids of
+    // the network's servers (its own among them: one list serves all).
+    let (key_a, id_a) = identity("fed-a");
+    let (key_b, id_b) = identity("fed-b");
+    let (key_c, id_c) = identity("fed-c");
+    let network = [id_a, id_b, id_c];
+    let a = server_joining(&key_a, &network, &[]).await;
+    let b = server_joining(&key_b, &network, &[&a]).await;
+    let c = server_joining(&key_c, &network, &[&b]).await;
     for server in [&a, &b, &c] {
         await_servers(server, 2.0).await;
     }

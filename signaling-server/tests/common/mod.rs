@@ -141,6 +141,19 @@ pub struct Client {
     /// Only for a client that claims to be a server: speaking the servers' Kademlia protocol
     /// makes identify list it.
     pub kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
+    /// Only for a client that claims to be a server: it answers other servers' DISCOVER (its
+    /// `DiscoverServed` events tell whether the server asked it).
+    pub rendezvous_point: Toggle<rendezvous::server::Behaviour>,
+}
+
+/// Creates the identity file `path` (as the server would on its first start) and returns its
+/// peer id, so that servers can be told each other's ids before they start.
+pub fn server_identity(path: &Path) -> libp2p::PeerId {
+    peerfetch_server::identity_file::Identity::load_or_create(path)
+        .expect("identity file")
+        .keypair
+        .public()
+        .to_peer_id()
 }
 
 /// A native client that can dial WebSocket and WebRTC-direct addresses.
@@ -179,6 +192,9 @@ async fn client_with(ping_interval: Duration, claims_server: bool) -> Swarm<Clie
             )),
             ping: prompt_ping::Behaviour::new(ping::Config::new().with_interval(ping_interval)),
             rendezvous: rendezvous::client::Behaviour::new(key.clone()),
+            rendezvous_point: Toggle::from(claims_server.then(|| {
+                rendezvous::server::Behaviour::new(rendezvous::server::Config::default())
+            })),
             kad: Toggle::from(claims_server.then(|| {
                 let local = key.public().to_peer_id();
                 let config = kad::Config::new(peerfetch_server::discovery::KAD_PROTOCOL);
