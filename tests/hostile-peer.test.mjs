@@ -1,0 +1,346 @@
+// Hostile peers (issue 14, "How to test it"; tab items 9-11 and 18): a scripted attacker, a
+// js-libp2p node in a Chromium page (tests/js-libp2p/hostile.mjs), links to a victim Rust tab
+// over browser-to-browser /webrtc through our server and speaks /peerfetch/swarm/1 with
+// scripted misbehaviours. Each test asserts a bound: the victim stays alive, its memory stays
+// bounded (measured over CDP and from the wasm linear memory, printed), and honest work (a
+// download, an upload, a peer.fetch) still completes within a deadline.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, launchBrowser, openTab, waitFor, makeFile, ROOT, SERVER_BIN, logged as loggedWith } from "./harness.mjs";
+import { browserWithJsPeer } from "./js-libp2p/tab.mjs";
+
+const MiB = 1024 * 1024;
+const suite = browserWithJsPeer({ entry: "tests/js-libp2p/hostile.mjs" });
+
+// Rust tabs each get a browser of their own (their own storage), closed at the end of the test
+// so that the next one does not share the machine with them.
+const browsers = [];
+const pages = [];
+const closeBrowsers = async () => { for (const browser of browsers.splice(0)) await browser.close(); };
+after(closeBrowsers);
+const logged = (body) => loggedWith(pages, body, closeBrowsers);
+
+/** A Rust tab joined to `server` with `options`, in a browser of its own. */
+async function rustTab(server, options) {
+  const browser = await launchBrowser();
+  browsers.push(browser);
+  const tab = await openTab(browser, server.url, options);
+  pages.push(tab);
+  assert.equal(await tab.evaluate(() => window.joinError?.message ?? null), null);
+  tab.peerId = await tab.evaluate(() => peer.id);
+  return tab;
+}
+
+/** The attacker's page: `window.hostile` is tests/js-libp2p/hostile.mjs, `window.attacker` a fresh identity. */
+async function attackerTab(server) {
+  const page = await suite.openPage(server);
+  pages.push(page);
+  await page.evaluate(async () => {
+    window.hostile = await import("/js-libp2p.js");
+    window.attacker = await hostile.startHostilePeer(location.origin);
+  });
+  page.peerId = await page.evaluate(() => attacker.id);
+  return page;
+}
+
+/** Links the attacker to the victim over /webrtc (before the attack, so that it starts at once). */
+const linkTo = (attacker, victim) => attacker.evaluate((id) => attacker.connection(id).then(() => {}), victim.peerId);
+
+/**
+ * Memory of a tab: the JS heap in use after a garbage collection (CDP
+ * `Performance.getMetrics`), and the wasm module's linear memory (which never shrinks, so it is
+ * the high-water mark of everything the Rust side held), in MiB.
+ */
+async function memoryOf(tab) {
+  const cdp = await tab.context().newCDPSession(tab);
+  try {
+    await cdp.send("HeapProfiler.collectGarbage");
+    await cdp.send("Performance.enable");
+    const { metrics } = await cdp.send("Performance.getMetrics");
+    const jsHeap = metrics.find((m) => m.name === "JSHeapUsedSize").value;
+    const wasm = await tab.evaluate(() => window.wasm.memory.buffer.byteLength);
+    return { jsHeapMiB: +(jsHeap / MiB).toFixed(1), wasmMiB: +(wasm / MiB).toFixed(1) };
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/**
+ * Bounds on how much the victim's memory may grow during an attack and the honest work beside
+ * it (which itself holds a few 1 MiB pieces in flight): generous, the machine is shared.
+ */
+const MEMORY_SLACK = { jsHeapMiB: 48, wasmMiB: 64 };
+
+/** Prints the victim's memory before and after `what`, and asserts the growth stays bounded. */
+function assertMemoryBounded(what, before, afterAttack) {
+  console.log(`${what}: victim memory before ${JSON.stringify(before)}, after ${JSON.stringify(afterAttack)}`);
+  for (const key of Object.keys(MEMORY_SLACK)) {
+    assert.ok(afterAttack[key] - before[key] <= MEMORY_SLACK[key],
+      `${what}: ${key} grew from ${before[key]} to ${afterAttack[key]} (bound +${MEMORY_SLACK[key]})`);
+  }
+}
+
+/** Starts `peer.download(cid)` in `tab`; `finished(tab, cid)` then resolves to { sha256, size, ms } or { error }. */
+const startDownload = (tab, cid, options = {}) => tab.evaluate(({ cid, options }) => {
+  window.downloads ??= {};
+  const started = performance.now();
+  window.downloads[cid] = window.peer.download(cid, options).then(async (blob) => {
+    const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+    const sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    return { sha256, size: blob.size, ms: performance.now() - started };
+  }, (error) => ({ error: `${error.code}: ${error.message}`, ms: performance.now() - started }));
+}, { cid, options });
+const finished = (tab, cid) => tab.evaluate((cid) => window.downloads[cid], cid);
+
+/** `transfers()` of `cid` in `tab`. */
+const transferOf = (tab, cid) => tab.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
+/** Verified bytes `tab` kept from `peerId` for `cid`. */
+const keptFrom = async (tab, cid, peerId) =>
+  (await transferOf(tab, cid))?.peers.find((p) => p.peer === peerId)?.bytesReceived ?? 0;
+
+/** A seeder sharing `size` pseudo-random bytes and a victim in its swarm; resolves to { seeder, victim, cid, sha }. */
+async function seederAndVictim(server, swarm, size, seederOptions = {}) {
+  const seeder = await rustTab(server, { swarm, ...seederOptions });
+  const victim = await rustTab(server, { swarm });
+  const sha = await makeFile(seeder, size, size % 997);
+  const cid = await seeder.evaluate(() => peer.share(window.original));
+  return { seeder, victim, cid, sha };
+}
+
+test("slow drip: a provider trickling one byte a second does not hold up a download; it finishes from the honest seeder", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    // The honest seeder uploads at 3 MB/s: 16 MiB take about 6 s, long enough for the attacker to join.
+    const { victim, cid, sha } = await seederAndVictim(server, "hostile-drip", 16 * MiB, { uploadLimitBytesPerSecond: 3_000_000 });
+    const attacker = await attackerTab(server);
+    await linkTo(attacker, victim);
+    const before = await memoryOf(victim);
+    await startDownload(victim, cid);
+    // The attacker joins the download, claims every piece and drips its answers.
+    await attacker.evaluate(async ({ victim, cid }) => {
+      const stream = await attacker.join(victim, cid);
+      window.drip = hostile.trickle(stream);
+      await hostile.claimAll(stream, cid);
+    }, { victim: victim.peerId, cid });
+    const got = await finished(victim, cid);
+    const drip = await attacker.evaluate(() => window.drip.stats());
+    console.log(`slow drip: download ${JSON.stringify(got)}; the attacker was asked ${drip.requests} times, dripped ${drip.dripped} bytes, got ${drip.cancels} cancels`);
+    assert.equal(got.sha256, sha, `byte-exact: ${JSON.stringify(got)}`);
+    assert.ok(drip.requests > 0, "the victim asked the attacker for pieces (the attack was real)");
+    // A request times out after 60 s; the download must not have waited for that.
+    assert.ok(got.ms < 45000, `finished in ${got.ms.toFixed(0)} ms`);
+    assert.equal(await keptFrom(victim, cid, attacker.peerId), 0, "nothing kept from the attacker");
+    assertMemoryBounded("slow drip", before, await memoryOf(victim));
+  } finally {
+    await server.stop();
+  }
+}));
+
+/** A site for peer.fetch: `www/test.html` and one resource of `size` random bytes under /site/, with its manifest. */
+function siteWithOneResource(size) {
+  const www = mkdtempSync(join(tmpdir(), "peerfetch-hostile-"));
+  mkdirSync(join(www, "site"));
+  copyFileSync(join(ROOT, "www/test.html"), join(www, "test.html"));
+  const data = randomBytes(size);
+  writeFileSync(join(www, "site/blob.bin"), data);
+  execFileSync(SERVER_BIN, ["manifest", join(www, "site"), "--base", "/site"]);
+  const manifest = JSON.parse(readFileSync(join(www, "site/peerfetch-manifest.json"), "utf8"));
+  return {
+    www,
+    path: "/site/blob.bin",
+    cid: manifest.resources["/site/blob.bin"].cid,
+    sha: createHash("sha256").update(data).digest("hex"),
+    manifest: "/site/peerfetch-manifest.json",
+  };
+}
+
+test("slow drip on peer.fetch: when the honest peer leaves and only the dripping one is left, the rest comes from the origin", { timeout: 120000 }, logged(async () => {
+  const site = siteWithOneResource(8 * MiB);
+  const server = await startServer({ args: ["--www-dir", site.www] });
+  try {
+    const options = { swarm: "hostile-cdn", manifest: site.manifest };
+    // The honest peer got the resource from the origin, and uploads slowly (1 MB/s).
+    const seeder = await rustTab(server, { ...options, uploadLimitBytesPerSecond: 1_000_000 });
+    assert.equal(await seeder.evaluate(async (path) => (await peer.fetch(path)).headers.get("x-peerfetch-source"), site.path), "origin");
+    const victim = await rustTab(server, options);
+    const attacker = await attackerTab(server);
+    await linkTo(attacker, victim);
+    const before = await memoryOf(victim);
+    await victim.evaluate((path) => {
+      const started = performance.now();
+      window.answer = peer.fetch(path).then(async (response) => {
+        const digest = await crypto.subtle.digest("SHA-256", await response.arrayBuffer());
+        const sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+        return { source: response.headers.get("x-peerfetch-source"), sha, ms: performance.now() - started };
+      }, (error) => ({ error: error.message }));
+    }, site.path);
+    await attacker.evaluate(async ({ victim, cid }) => {
+      const stream = await attacker.join(victim, cid);
+      window.drip = hostile.trickle(stream);
+      await hostile.claimAll(stream, cid);
+    }, { victim: victim.peerId, cid: site.cid });
+    await waitFor("the victim holding a piece from the honest peer", async () => ((await transferOf(victim, site.cid))?.pieces ?? 0) >= 1, 30000);
+    // The honest peer leaves: only the attacker (dripping) claims the missing pieces.
+    await browsers.splice(0, 1)[0].close();
+    const left = Date.now();
+    const answer = await victim.evaluate(() => window.answer);
+    const afterLeaving = Date.now() - left;
+    const drip = await attacker.evaluate(() => window.drip.stats());
+    console.log(`slow drip on peer.fetch: ${JSON.stringify(answer)}; done ${afterLeaving} ms after the honest peer left; attacker asked ${drip.requests} times, dripped ${drip.dripped} bytes`);
+    assert.equal(answer.sha, site.sha, `byte-exact: ${JSON.stringify(answer)}`);
+    assert.equal(answer.source, "peers+origin");
+    assert.ok(drip.requests > 0, "the victim asked the attacker for pieces (the attack was real)");
+    // peerTimeoutMs is 1.5 s (4.5 s while peers deliver other resources); dripped bytes must not extend it.
+    assert.ok(afterLeaving < 20000, `fell back to the origin ${afterLeaving} ms after the honest peer left`);
+    assertMemoryBounded("slow drip on peer.fetch", before, await memoryOf(victim));
+  } finally {
+    await server.stop();
+    rmSync(site.www, { recursive: true, force: true });
+  }
+}));
+
+/**
+ * The victim seeds a file while the attacker runs `attack(attacker, victim, cid)` in the
+ * attacker's page; an honest tab then downloads the file from the victim. Resolves to what the
+ * attack returned; asserts the honest download and the victim's memory.
+ */
+async function victimSeedsUnderAttack(server, swarm, what, attack) {
+  const victim = await rustTab(server, { swarm });
+  const sha = await makeFile(victim, 8 * MiB, 8);
+  const cid = await victim.evaluate(() => peer.share(window.original));
+  const attacker = await attackerTab(server);
+  await linkTo(attacker, victim);
+  const before = await memoryOf(victim);
+  const outcome = await attack(attacker, victim, cid);
+  const honest = await rustTab(server, { swarm });
+  await startDownload(honest, cid, { timeoutMs: 30000 });
+  const got = await finished(honest, cid);
+  console.log(`${what}: the honest download from the victim: ${JSON.stringify(got)}`);
+  assert.equal(got.sha256, sha, `the victim still serves: ${JSON.stringify(got)}`);
+  assert.ok(got.ms < 30000, `honest download in ${got.ms.toFixed(0)} ms`);
+  assertMemoryBounded(what, before, await memoryOf(victim));
+  return { outcome, victim, attacker, cid };
+}
+
+test("no-read flood: a peer that floods requests and never reads has its stream closed; the victim still serves", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const { outcome, victim } = await victimSeedsUnderAttack(server, "hostile-noread", "no-read flood", async (attacker, victim, cid) => {
+      const flood = await attacker.evaluate(async ({ victim, cid }) => {
+        window.flooded = await attacker.join(victim, cid);
+        return hostile.floodRequests(window.flooded, cid, 200000);
+      }, { victim: victim.peerId, cid });
+      console.log(`no-read flood: sent ${flood.sent} requests in ${flood.ms} ms`);
+      // The victim's per-link queue (1024 messages) fills: it closes the stream.
+      await waitFor("the victim closing the flooding stream", () => attacker.evaluate(() => !window.flooded.open), 30000);
+      return attacker.evaluate(() => window.flooded.stats());
+    });
+    console.log(`no-read flood: the attacker's stream ${JSON.stringify(outcome)}`);
+    const closing = victim.consoleLog.filter((l) => /closing swarm stream|does not read/.test(l));
+    console.log(`no-read flood: victim says ${JSON.stringify(closing.slice(0, 2))}`);
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("streams without Want: at most 64 wait at once, each for 10 s at most; the victim still serves", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const { outcome } = await victimSeedsUnderAttack(server, "hostile-silent", "streams without Want", async (attacker, victim) => {
+      const opened = await attacker.evaluate(async (victim) => {
+        window.silent = await hostile.openSilentStreams(attacker, victim, 160);
+        return { opened: window.silent.opened, failed: window.silent.failed, failures: window.silent.failures };
+      }, victim.peerId);
+      await new Promise((r) => setTimeout(r, 2000));
+      const openAfter2s = await attacker.evaluate(() => window.silent.stillOpen());
+      console.log(`streams without Want: ${JSON.stringify(opened)}; ${openAfter2s} still open after 2 s`);
+      assert.ok(opened.opened + opened.failed === 160);
+      assert.ok(openAfter2s <= 64, `${openAfter2s} silent streams held open (bound 64)`);
+      await waitFor("every silent stream closed by the victim", () => attacker.evaluate(() => window.silent.stillOpen() === 0), 20000);
+      return attacker.evaluate(() => window.silent.closedWithinMs().filter((ms) => ms !== null));
+    });
+    const latest = Math.max(...outcome);
+    console.log(`streams without Want: the last one closed ${latest} ms after they were opened`);
+    assert.ok(latest < 16000, "closed by the 10 s Want timeout");
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("lies: HavePiece floods, unsolicited and mismatched pieces are never accepted and get the liar banned", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const { victim, cid, sha } = await seederAndVictim(server, "hostile-lies", 16 * MiB, { uploadLimitBytesPerSecond: 3_000_000 });
+    const attacker = await attackerTab(server);
+    // Three identities in the attacker's page, each with its own lie.
+    await attacker.evaluate(async (origin) => {
+      window.liars = [window.attacker, await hostile.startHostilePeer(origin), await hostile.startHostilePeer(origin)];
+    }, server.url);
+    const liarIds = await attacker.evaluate(() => window.liars.map((l) => l.id));
+    await attacker.evaluate((victim) => Promise.all(window.liars.map((l) => l.connection(victim))), victim.peerId);
+    const before = await memoryOf(victim);
+    await startDownload(victim, cid);
+    const lies = await attacker.evaluate(async ({ victim, cid }) => {
+      const [flooder, mismatched, garbage] = await Promise.all(window.liars.map((l) => l.join(victim, cid)));
+      // Claims every piece and answers each request with another piece.
+      hostile.answerWith(mismatched, cid, hostile.wrongIndexPiece);
+      await hostile.claimAll(mismatched, cid);
+      // Claims every piece and answers each request with garbage of the right framing.
+      hostile.answerWith(garbage, cid, hostile.garbagePiece);
+      await hostile.claimAll(garbage, cid);
+      // A million HavePiece (valid indices), then a piece nobody asked for.
+      const flood = await hostile.floodHavePiece(flooder, cid, 1_000_000);
+      const unsolicited = await hostile.sendUnsolicitedPieces(flooder, cid, 1);
+      const streams = [flooder, mismatched, garbage];
+      await Promise.all(streams.map((s) => Promise.race([s.closed, new Promise((r) => setTimeout(r, 20000))])));
+      return { flood, unsolicited, streams: streams.map((s) => s.stats()) };
+    }, { victim: victim.peerId, cid });
+    console.log(`lies: HavePiece flood sent ${lies.flood.sent} in ${lies.flood.ms} ms, then ${lies.unsolicited.sent} unsolicited piece; ` +
+      `streams (flooder, mismatched, garbage) ${JSON.stringify(lies.streams.map((s) => ({ open: s.open, counts: s.counts })))}`);
+    const got = await finished(victim, cid);
+    console.log(`lies: download ${JSON.stringify(got)}`);
+    assert.equal(got.sha256, sha, "only verified bytes were kept");
+    const transfer = await transferOf(victim, cid);
+    console.log(`lies: banned ${JSON.stringify(transfer.banned)} (liars ${JSON.stringify(liarIds)})`);
+    const dropped = victim.consoleLog.filter((l) => /dropping swarm peer|closing swarm stream|malformed/.test(l));
+    console.log(`lies: the victim says ${JSON.stringify(dropped.map((l) => l.slice(0, 300)))}`);
+    for (const id of liarIds) assert.equal(await keptFrom(victim, cid, id), 0, `nothing kept from ${id}`);
+    assert.ok(lies.streams.every((s) => !s.open), "the victim closed every liar's stream");
+    for (const id of liarIds) assert.ok(transfer.banned.includes(id), `${id} banned for the content`);
+    assertMemoryBounded("lies", before, await memoryOf(victim));
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("rejoining under new ids: the download still completes (and how many new liars the victim takes per second)", { timeout: 150000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const { victim, cid, sha } = await seederAndVictim(server, "hostile-rejoin", 16 * MiB, { uploadLimitBytesPerSecond: 2_000_000 });
+    const attacker = await attackerTab(server);
+    const before = await memoryOf(victim);
+    await startDownload(victim, cid);
+    const rejoin = attacker.evaluate(({ origin, victim, cid }) =>
+      hostile.rejoinUnderNewIds(origin, victim, cid, 6), { origin: server.url, victim: victim.peerId, cid });
+    const got = await finished(victim, cid);
+    const { ms, results } = await rejoin;
+    console.log(`rejoin: download ${JSON.stringify(got)}`);
+    const taken = results.filter((r) => r.takenAtMs !== null);
+    const asked = taken.filter((r) => r.requests > 0);
+    console.log(`rejoin: ${results.length} fresh ids in ${ms} ms; the victim took ${taken.length} streams ` +
+      `(${(taken.length / (ms / 1000)).toFixed(2)} new liars/s), asked ${asked.length} of them for pieces; ` +
+      `${JSON.stringify(results.map(({ takenAtMs, requests, closedAfterMs, error }) => ({ takenAtMs, requests, closedAfterMs, error })))}`);
+    assert.equal(got.sha256, sha, `byte-exact: ${JSON.stringify(got)}`);
+    const transfer = await transferOf(victim, cid);
+    for (const r of asked) assert.equal(await keptFrom(victim, cid, r.id), 0, "nothing kept from a liar");
+    console.log(`rejoin: ${transfer.banned.length} ids banned`);
+    assertMemoryBounded("rejoin", before, await memoryOf(victim));
+  } finally {
+    await server.stop();
+  }
+}));
