@@ -237,25 +237,45 @@ export async function floodRequests(stream, cid, count) {
   return { sent, ms: Date.now() - started, ...stream.stats() };
 }
 
-/** Streams without Want (item 11): opens `count` streams to `victim` and says nothing on them. */
-export async function openSilentStreams(peer, victim, count) {
-  const streams = [];
-  const failures = [];
-  for (let i = 0; i < count; i += 8) {
-    const batch = await Promise.allSettled(
-      Array.from({ length: Math.min(8, count - i) }, () => peer.openStream(victim)));
-    for (const result of batch) {
-      if (result.status === "fulfilled") streams.push(result.value);
-      else failures.push(String(result.reason?.message ?? result.reason));
+/**
+ * Streams without Want (item 11): keeps `count` streams to `victim` open and says nothing on
+ * them; each one the victim closes is opened again (after `pauseMs`), until `stop()`.
+ */
+export function holdSilentStreams(peer, victim, count, { pauseMs = 100 } = {}) {
+  const held = new Set();
+  const lifetimes = [];
+  let opened = 0;
+  let failed = 0;
+  let stopped = false;
+  const keepOne = async () => {
+    while (!stopped) {
+      let stream;
+      try {
+        stream = await peer.openStream(victim);
+      } catch {
+        failed++;
+        await sleep(pauseMs);
+        continue;
+      }
+      opened++;
+      const at = Date.now();
+      held.add(stream);
+      await stream.closed;
+      held.delete(stream);
+      if (!stopped) lifetimes.push(Date.now() - at);
+      await sleep(pauseMs);
     }
-  }
-  const opened = Date.now();
+  };
+  for (let i = 0; i < count; i++) keepOne();
   return {
-    opened: streams.length,
-    failures: failures.slice(0, 3),
-    failed: failures.length,
-    stillOpen: () => streams.filter((s) => s.open).length,
-    closedWithinMs: () => streams.map((s) => (s.closedAt === null ? null : s.closedAt - opened)),
+    stats: () => ({
+      opened, failed, open: [...held].filter((s) => s.open).length,
+      closedByVictim: lifetimes.length, longestMs: Math.max(0, ...lifetimes),
+    }),
+    stop() {
+      stopped = true;
+      for (const stream of held) stream.stream.abort(new Error("attack over"));
+    },
   };
 }
 
@@ -267,10 +287,11 @@ export async function rejoinUnderNewIds(origin, victim, cid, rounds) {
   const started = Date.now();
   const results = [];
   for (let round = 0; round < rounds; round++) {
-    const result = { round, takenAtMs: null, requests: 0, closedAfterMs: null, error: null };
+    const result = { round, id: null, takenAtMs: null, requests: 0, closedAfterMs: null, error: null };
     let peer;
     try {
       peer = await startHostilePeer(origin);
+      result.id = peer.id;
       const stream = await peer.join(victim, cid, { timeoutMs: 5000 });
       result.takenAtMs = Date.now() - started;
       const lie = answerWith(stream, cid, garbagePiece);
@@ -278,7 +299,6 @@ export async function rejoinUnderNewIds(origin, victim, cid, rounds) {
       await Promise.race([stream.closed, sleep(5000)]);
       result.requests = lie.stats().requests;
       result.closedAfterMs = stream.closedAt === null ? null : stream.closedAt - started - result.takenAtMs;
-      result.id = peer.id;
     } catch (error) {
       result.error = String(error?.message ?? error);
     } finally {
