@@ -229,29 +229,65 @@ async function victimSeedsUnderAttack(server, swarm, what, attack) {
   return outcome;
 }
 
-test("no-read flood: a peer that floods requests and never reads has its stream closed; the victim still serves", { timeout: 120000 }, logged(async () => {
+/** Every process of `browser`: those naming its profile folder on their command line, and their descendants. */
+function processesOf(browser) {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).trim().split("\n")
+    .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/)).filter(Boolean)
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args }));
+  const pids = new Set(rows.filter((r) => r.args.includes(browser.profile)).map((r) => r.pid));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of rows) if (!pids.has(r.pid) && pids.has(r.ppid)) { pids.add(r.pid); grew = true; }
+  }
+  return [...pids];
+}
+
+/** Stops every process of `browser` (SIGSTOP): its network stack stops too. Returns `thaw()`. */
+function freeze(browser) {
+  const pids = processesOf(browser);
+  const signal = (name) => { for (const pid of pids) { try { process.kill(pid, name); } catch { /* gone */ } } };
+  signal("SIGSTOP");
+  return () => signal("SIGCONT");
+}
+
+// Item 10: a peer that never reads. A browser always drains its data channels into the page, so
+// "never reads" at the transport level means a peer whose network stack stops taking bytes: the
+// attacker floods requests (half for pieces the victim holds, half past the end: Busy and
+// NotHave rejects) and, mid-flood, its whole browser is frozen (SIGSTOP) while the victim still
+// works through what arrived. The victim must let go of the link, not grow: its queue for the
+// link (1024 messages) fills and it closes the stream ("the peer does not read"), or the
+// connection, silent, is dropped (3 s `disconnected`) first. Either way its memory stays flat
+// and it still serves an honest downloader.
+test("no-read flood: a peer that floods requests and stops reading is let go; the victim still serves", { timeout: 120000 }, logged(async () => {
   const server = await startServer();
   try {
-    let victimTab;
-    const outcome = await victimSeedsUnderAttack(server, "hostile-noread", "no-read flood", {
+    await victimSeedsUnderAttack(server, "hostile-noread", "no-read flood", {
       async start(attacker, victim, cid) {
-        victimTab = victim;
-        const flood = await attacker.evaluate(async ({ victim, cid }) => {
+        await attacker.evaluate(async ({ victim, cid }) => {
           window.flooded = await attacker.join(victim, cid);
-          return hostile.floodRequests(window.flooded, cid, 200000);
+          window.flooding = hostile.floodRequests(window.flooded, cid, 400000);
         }, { victim: victim.peerId, cid });
-        console.log(`no-read flood: sent ${flood.sent} requests (half for held pieces, half past the end) in ${flood.ms} ms`);
+        await new Promise((r) => setTimeout(r, 300));
+        const seen = victim.consoleLog.length;
+        const thaw = freeze(suite.browser);
+        const frozenAt = Date.now();
+        try {
+          const letGo = (line) => /closing swarm stream: the peer does not read/.test(line) ||
+            (line.includes("connection closed") && line.includes(attacker.peerId) && line.includes("disconnected"));
+          const how = await waitFor("the victim letting go of the peer that does not read",
+            () => victim.consoleLog.slice(seen).find(letGo), 30000);
+          console.log(`no-read flood: ${Date.now() - frozenAt} ms after the attacker stopped reading the victim let go: ` +
+            `${how.replace(/%c|color:.*$/g, "").slice(0, 400)}`);
+          console.log(`no-read flood: victim memory with the attacker frozen ${JSON.stringify(await memoryOf(victim))}`);
+        } finally {
+          thaw();
+        }
       },
       async end(attacker) {
-        // The victim's queue for the link (1024 messages) fills: it closes the stream.
-        await waitFor("the victim closing the flooding stream", () => attacker.evaluate(() => !window.flooded.open), 30000);
-        return attacker.evaluate(() => window.flooded.stats());
+        const flood = await attacker.evaluate(() => window.flooding);
+        console.log(`no-read flood: the attacker sent ${flood.sent} requests; its stream ${JSON.stringify(flood)}`);
       },
     });
-    console.log(`no-read flood: the attacker's stream ${JSON.stringify(outcome)}`);
-    const closing = victimTab.consoleLog.filter((l) => /closing swarm stream|does not read/.test(l));
-    console.log(`no-read flood: the victim says ${JSON.stringify(closing.slice(0, 2))}`);
-    assert.ok(closing.length > 0, "the victim closed the stream because its peer does not read");
   } finally {
     await server.stop();
   }
@@ -282,7 +318,7 @@ test("streams without Want: at most 64 wait at once, each 10 s at most; the vict
   }
 }));
 
-test("lies: HavePiece floods, unsolicited and mismatched pieces are never accepted and get the liar banned", { timeout: 120000 }, logged(async () => {
+test("lies: unsolicited and mismatched pieces are never accepted and get the liar banned", { timeout: 120000 }, logged(async () => {
   const server = await startServer();
   try {
     const { victim, cid, sha } = await seederAndVictim(server, "hostile-lies", 16 * MiB, { uploadLimitBytesPerSecond: 3_000_000 });
@@ -296,33 +332,85 @@ test("lies: HavePiece floods, unsolicited and mismatched pieces are never accept
     const before = await memoryOf(victim);
     await startDownload(victim, cid);
     const lies = await attacker.evaluate(async ({ victim, cid }) => {
-      const [flooder, mismatched, garbage] = await Promise.all(window.liars.map((l) => l.join(victim, cid)));
+      const streams = await Promise.all(window.liars.map((l) => l.join(victim, cid)));
+      const [unsolicited, mismatched, garbage] = streams;
       // Claims every piece and answers each request with another piece.
       hostile.answerWith(mismatched, cid, hostile.wrongIndexPiece);
       await hostile.claimAll(mismatched, cid);
       // Claims every piece and answers each request with garbage of the right framing.
       hostile.answerWith(garbage, cid, hostile.garbagePiece);
       await hostile.claimAll(garbage, cid);
-      // A million HavePiece (valid indices), then a piece nobody asked for.
-      const flood = await hostile.floodHavePiece(flooder, cid, 1_000_000);
-      const unsolicited = await hostile.sendUnsolicitedPieces(flooder, cid, 1);
-      const streams = [flooder, mismatched, garbage];
+      // Pieces nobody asked for.
+      await hostile.sendUnsolicitedPieces(unsolicited, cid, 2);
       await Promise.all(streams.map((s) => Promise.race([s.closed, new Promise((r) => setTimeout(r, 20000))])));
-      return { flood, unsolicited, streams: streams.map((s) => s.stats()) };
+      return streams.map((s) => s.stats());
     }, { victim: victim.peerId, cid });
-    console.log(`lies: HavePiece flood sent ${lies.flood.sent} in ${lies.flood.ms} ms, then ${lies.unsolicited.sent} unsolicited piece; ` +
-      `streams (flooder, mismatched, garbage) ${JSON.stringify(lies.streams.map((s) => ({ open: s.open, counts: s.counts })))}`);
+    console.log(`lies: streams (unsolicited, mismatched, garbage) ${JSON.stringify(lies.map((s) => ({ open: s.open, counts: s.counts })))}`);
     const got = await finished(victim, cid);
     console.log(`lies: download ${JSON.stringify(got)}`);
     assert.equal(got.sha256, sha, "only verified bytes were kept");
     const transfer = await transferOf(victim, cid);
-    console.log(`lies: banned ${JSON.stringify(transfer.banned)} (liars ${JSON.stringify(liarIds)})`);
-    const dropped = victim.consoleLog.filter((l) => /dropping swarm peer|closing swarm stream|malformed/.test(l));
-    console.log(`lies: the victim says ${JSON.stringify(dropped.map((l) => l.slice(0, 300)))}`);
+    const dropped = victim.consoleLog.filter((l) => /dropping swarm peer/.test(l)).map((l) => l.match(/reason = (.*?); color/)?.[1]);
+    console.log(`lies: the victim dropped them for ${JSON.stringify(dropped)}`);
     for (const id of liarIds) assert.equal(await keptFrom(victim, cid, id), 0, `nothing kept from ${id}`);
-    assert.ok(lies.streams.every((s) => !s.open), "the victim closed every liar's stream");
+    assert.ok(lies.every((s) => !s.open), "the victim closed every liar's stream");
     for (const id of liarIds) assert.ok(transfer.banned.includes(id), `${id} banned for the content`);
+    assert.ok(got.ms < 30000, `finished in ${got.ms.toFixed(0)} ms`);
     assertMemoryBounded("lies", before, await memoryOf(victim));
+  } finally {
+    await server.stop();
+  }
+}));
+
+/** Round trips of `page.evaluate` to `tab`, sampled every 250 ms until `stop()`: how long the tab's main thread was busy. */
+function sampleResponsiveness(tab) {
+  let stopped = false;
+  let worst = 0;
+  const sampling = (async () => {
+    while (!stopped) {
+      const started = Date.now();
+      await tab.evaluate(() => 0);
+      worst = Math.max(worst, Date.now() - started);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return async () => { stopped = true; await sampling; return worst; };
+}
+
+// FINDING (see the report of the hostile-harness branch): every swarm message costs the victim's
+// content service some 10-15 µs (each goes through the link-event channel, the swarm, and
+// `publish_transfers` rebuilds the transfers list after every event), and a HavePiece is 5
+// bytes: a million of them (5 MB, sent in about 3 s) keep the victim's main thread busy for
+// 10-20 s and its honest download takes 36 s instead of 6 s. Memory stays bounded (the 4 MiB
+// data-channel read buffer and the 256-event channel); time does not. Marked todo until the tab
+// bounds the work a peer can cost it (e.g. a message budget per link, or HavePiece for a piece
+// already announced counted as a protocol error).
+test("HavePiece flood: a million announcements do not stall the victim's download", {
+  timeout: 150000,
+  todo: "victim bug: a HavePiece flood stalls the tab (about 14 µs of main-thread work per 5-byte message)",
+}, logged(async () => {
+  const server = await startServer();
+  try {
+    const { victim, cid, sha } = await seederAndVictim(server, "hostile-havepiece", 16 * MiB, { uploadLimitBytesPerSecond: 3_000_000 });
+    const attacker = await attackerTab(server);
+    await linkTo(attacker, victim);
+    const before = await memoryOf(victim);
+    await startDownload(victim, cid);
+    const responsiveness = sampleResponsiveness(victim);
+    const flood = await attacker.evaluate(async ({ victim, cid }) => {
+      window.flooder = await attacker.join(victim, cid);
+      return hostile.floodHavePiece(window.flooder, cid, 1_000_000);
+    }, { victim: victim.peerId, cid });
+    const got = await finished(victim, cid);
+    const worst = await responsiveness();
+    const stream = await attacker.evaluate(() => window.flooder.stats());
+    console.log(`HavePiece flood: ${flood.sent} sent in ${flood.ms} ms; download ${JSON.stringify(got)}; ` +
+      `the victim's page answered within ${worst} ms at worst; the flooder's stream ${JSON.stringify(stream)}`);
+    assert.equal(got.sha256, sha);
+    assertMemoryBounded("HavePiece flood", before, await memoryOf(victim));
+    // 16 MiB at 3 MB/s take 6 s; a flood of small messages must not multiply that.
+    assert.ok(got.ms < 20000, `download took ${got.ms.toFixed(0)} ms under the flood`);
+    assert.ok(worst < 2000, `the victim's page did not answer for ${worst} ms`);
   } finally {
     await server.stop();
   }

@@ -26,8 +26,10 @@ class SwarmStream {
     this.counts = {};
     this.onMessage = () => {};
     this.closedAt = null;
-    this.closed = new Promise((resolve) => stream.addEventListener("close", () => {
+    this.closeReason = null;
+    this.closed = new Promise((resolve) => stream.addEventListener("close", (event) => {
       this.closedAt = Date.now();
+      this.closeReason = event.error ? String(event.error.message ?? event.error) : (event.local ? "closed here" : "closed by the victim");
       resolve();
     }, { once: true }));
     const decoder = new wire.Decoder();
@@ -76,7 +78,7 @@ class SwarmStream {
   }
 
   stats() {
-    return { open: this.open, bytesIn: this.bytesIn, counts: this.counts, closedAt: this.closedAt };
+    return { open: this.open, bytesIn: this.bytesIn, counts: this.counts, closedAt: this.closedAt, closeReason: this.closeReason };
   }
 }
 
@@ -128,7 +130,7 @@ class HostilePeer {
 
 /** Starts a fresh hostile identity joined to the server at `origin` (dial-out only). */
 export async function startHostilePeer(origin) {
-  return new HostilePeer(await startJsPeer(origin, { listen: false }));
+  return new HostilePeer(await startJsPeer(origin, { listen: false, monitor: false }));
 }
 
 // --- Behaviours. Each takes a joined SwarmStream and the content id. ---

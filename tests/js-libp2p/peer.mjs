@@ -22,9 +22,11 @@ const bytesOf = (chunk) => (chunk instanceof Uint8Array ? chunk : chunk.subarray
  * Starts a node connected to the server behind `origin`; resolves once it is reachable through
  * the relay (and over /webrtc unless `webrtc` is false). With `silentSignaling` it accepts
  * signaling streams and never answers (for the timeout test). With `listen: false` it only
- * dials out: no relay reservation, nothing to wait for (a cheap fresh identity).
+ * dials out: no relay reservation, nothing to wait for (a cheap fresh identity). With
+ * `monitor: false` it never closes a connection whose pings fail (js-libp2p's connection
+ * monitor is off): a peer it floods may be slow to answer.
  */
-export async function startJsPeer(origin, { webrtc = true, silentSignaling = false, listen = true } = {}) {
+export async function startJsPeer(origin, { webrtc = true, silentSignaling = false, listen = true, monitor = true } = {}) {
   const bootstrap = await (await fetch(`${origin}/bootstrap`)).json();
   const listenOn = webrtc ? ["/p2p-circuit", "/webrtc"] : ["/p2p-circuit"];
   const node = await createLibp2p({
@@ -37,6 +39,7 @@ export async function startJsPeer(origin, { webrtc = true, silentSignaling = fal
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: { denyDialMultiaddr: () => false },
+    connectionMonitor: { enabled: monitor },
     services: { identify: identify(), ping: ping() },
   });
   await node.handle(ECHO, async (stream) => {
