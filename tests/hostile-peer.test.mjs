@@ -416,6 +416,38 @@ test("HavePiece flood: a million announcements do not stall the victim's downloa
   }
 }));
 
+// Item 12: mesh starvation. Inbound links past `maxDegree` are closed; the links a download opened
+// to its providers must not be the ones that go.
+test("mesh starvation: strangers filling the victim's degree do not cut its download's provider link", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const seeder = await rustTab(server, { swarm: "hostile-mesh", uploadLimitBytesPerSecond: 2_000_000 });
+    const victim = await rustTab(server, { swarm: "hostile-mesh", meshDegree: 2, maxDegree: 4 });
+    const sha = await makeFile(seeder, 12 * MiB, 12);
+    const cid = await seeder.evaluate(() => peer.share(window.original));
+    const attacker = await attackerTab(server);
+    await startDownload(victim, cid);
+    await waitFor("the download under way", async () => ((await transferOf(victim, cid))?.pieces ?? 0) >= 1, 30000);
+    // Eight strangers link to the victim at once: twice its maxDegree.
+    const strangers = await attacker.evaluate(async ({ origin, victim }) => {
+      window.strangers = await Promise.all(Array.from({ length: 8 }, () => hostile.startHostilePeer(origin)));
+      const linked = await Promise.allSettled(window.strangers.map((s) => s.connection(victim)));
+      return linked.filter((r) => r.status === "fulfilled").length;
+    }, { origin: server.url, victim: victim.peerId });
+    const got = await finished(victim, cid);
+    // (The relayed connection that carried the WebRTC signaling closes by design: only the direct link counts.)
+    const cut = await victim.evaluate((id) => window.events.filter((e) =>
+      e.name === "disconnection" && e.detail.peer === id && e.detail.transport === "webrtc").length, seeder.peerId);
+    const kept = await attacker.evaluate(() => window.strangers.filter((s) => [...s.connections.values()].some((c) => c.status === "open")).length);
+    console.log(`mesh starvation: ${strangers} strangers linked, ${kept} still linked at the end; download ${JSON.stringify(got)}; the seeder's link was cut ${cut} times`);
+    assert.equal(got.sha256, sha);
+    assert.equal(cut, 0, "the provider link stayed");
+    assert.ok(got.ms < 30000, `finished in ${got.ms.toFixed(0)} ms`);
+  } finally {
+    await server.stop();
+  }
+}));
+
 test("rejoining under new ids: the download still completes (and how many new liars the victim takes per second)", { timeout: 150000 }, logged(async () => {
   const server = await startServer();
   try {
