@@ -1,9 +1,11 @@
-// Hostile peers (issue 14, "How to test it"; tab items 9-11 and 18): a scripted attacker, a
+// Hostile peers (issue 14, "How to test it"; tab items 9-12 and 18): a scripted attacker, a
 // js-libp2p node in a Chromium page (tests/js-libp2p/hostile.mjs), links to a victim Rust tab
 // over browser-to-browser /webrtc through our server and speaks /peerfetch/swarm/1 with
-// scripted misbehaviours. Each test asserts a bound: the victim stays alive, its memory stays
-// bounded (measured over CDP and from the wasm linear memory, printed), and honest work (a
-// download, an upload, a peer.fetch) still completes within a deadline.
+// scripted misbehaviours: slow drip, no-read flood, streams without Want, lies (unsolicited,
+// mismatched and garbage pieces), HavePiece flood, strangers past maxDegree, fresh identities.
+// Each test asserts a bound: the victim stays alive, its memory stays bounded (measured over CDP
+// and from the wasm linear memory, printed), and honest work (the victim downloading, serving,
+// or answering peer.fetch) still completes within a deadline.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -448,6 +450,10 @@ test("mesh starvation: strangers filling the victim's degree do not cut its down
   }
 }));
 
+// Item 18: bans are per peer id and ids are free. Fresh identities, one after another, join the
+// victim's download and lie; the download must still complete. The figures printed say how many
+// fresh ids the victim took and asked for pieces (no per-resource limit on new links exists yet:
+// every one so far was taken and asked).
 test("rejoining under new ids: the download still completes (and how many new liars the victim takes per second)", { timeout: 150000 }, logged(async () => {
   const server = await startServer();
   try {
