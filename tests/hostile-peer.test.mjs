@@ -321,7 +321,7 @@ test("request flood: the victim's queue for a link stays bounded (1024 messages)
       return hostile.floodRequests(window.flooded, cid, 400000);
     }, { victim: victim.peerId, cid });
     const closed = await waitFor("the victim closing the stream", () =>
-      victim.consoleLog.find((l) => /closing swarm stream: the peer does not read/.test(l)), 15000).catch(() => null);
+      victim.consoleLog.find((l) => /closing swarm stream: the peer does not read/.test(l)), 8000).catch(() => null);
     const during = await memoryOf(victim);
     const stream = await attacker.evaluate(() => window.flooded.stats());
     console.log(`request flood: ${flood.sent} requests sent in ${flood.ms} ms; victim memory before ${JSON.stringify(before)}, ` +
@@ -347,7 +347,7 @@ test("streams without Want: at most 64 wait at once, each 10 s at most; the vict
         assert.ok(held.open <= 64, `${held.open} silent streams held open at once (bound 64)`);
       },
       async end(attacker) {
-        await new Promise((r) => setTimeout(r, 9000));
+        await new Promise((r) => setTimeout(r, 8000));
         return attacker.evaluate(() => { window.silent.stop(); return window.silent.stats(); });
       },
     });
@@ -419,16 +419,16 @@ function sampleResponsiveness(tab) {
 }
 
 // FINDING (see the report of the hostile-harness branch): every swarm message costs the victim's
-// content service some 10-15 µs (each goes through the link-event channel, the swarm, and
+// content service some 10-20 µs (each goes through the link-event channel, the swarm, and
 // `publish_transfers` rebuilds the transfers list after every event), and a HavePiece is 5
 // bytes: a million of them (5 MB, sent in about 3 s) keep the victim's main thread busy for
-// 10-20 s and its honest download takes 36 s instead of 6 s. Memory stays bounded (the 4 MiB
+// 13-23 s and its honest download takes 33-36 s instead of 5-6 s. Memory stays bounded (the 4 MiB
 // data-channel read buffer and the 256-event channel); time does not. Marked todo until the tab
 // bounds the work a peer can cost it (e.g. a message budget per link, or HavePiece for a piece
 // already announced counted as a protocol error).
 test("HavePiece flood: a million announcements do not stall the victim's download", {
   timeout: 150000,
-  todo: "victim bug: a HavePiece flood stalls the tab (about 14 µs of main-thread work per 5-byte message)",
+  todo: "victim bug: a HavePiece flood stalls the tab (10-20 µs of main-thread work per 5-byte message)",
 }, logged(async () => {
   const server = await startServer();
   try {
@@ -501,7 +501,7 @@ test("rejoining under new ids: the download still completes (and how many new li
     const before = await memoryOf(victim);
     await startDownload(victim, cid);
     const rejoin = attacker.evaluate(({ origin, victim, cid }) =>
-      hostile.rejoinUnderNewIds(origin, victim, cid, 6), { origin: server.url, victim: victim.peerId, cid });
+      hostile.rejoinUnderNewIds(origin, victim, cid, 5), { origin: server.url, victim: victim.peerId, cid });
     const got = await finished(victim, cid);
     const { ms, results } = await rejoin;
     console.log(`rejoin: download ${JSON.stringify(got)}`);
