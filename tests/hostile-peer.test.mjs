@@ -479,10 +479,13 @@ test("mesh starvation: strangers filling the victim's degree do not cut its down
     // (The relayed connection that carried the WebRTC signaling closes by design: only the direct link counts.)
     const cut = await victim.evaluate((id) => window.events.filter((e) =>
       e.name === "disconnection" && e.detail.peer === id && e.detail.transport === "webrtc").length, seeder.peerId);
-    const kept = await attacker.evaluate(() => window.strangers.filter((s) => [...s.connections.values()].some((c) => c.status === "open")).length);
-    console.log(`mesh starvation: ${strangers} strangers linked, ${kept} still linked at the end; download ${JSON.stringify(got)}; the seeder's link was cut ${cut} times`);
+    const strangerIds = await attacker.evaluate(() => window.strangers.map((s) => s.id));
+    const kept = (await victim.evaluate(() => peer.connections()))
+      .filter((c) => c.transport === "webrtc" && strangerIds.includes(c.peer)).length;
+    console.log(`mesh starvation: ${strangers} strangers linked, the victim (maxDegree 4) kept ${kept} of them; download ${JSON.stringify(got)}; the seeder's link was cut ${cut} times`);
     assert.equal(got.sha256, sha);
     assert.equal(cut, 0, "the provider link stayed");
+    assert.ok(kept <= 4, `the victim kept ${kept} strangers past its maxDegree of 4`);
     assert.ok(got.ms < 30000, `finished in ${got.ms.toFixed(0)} ms`);
   } finally {
     await server.stop();
