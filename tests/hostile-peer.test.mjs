@@ -492,10 +492,33 @@ test("mesh starvation: strangers filling the victim's degree do not cut its down
   }
 }));
 
+// Item 18, the bound: new links per resource are rate-limited whoever opens them (16 at once,
+// then one per 250 ms), so fresh ids, however cheap, come no faster than that. One identity
+// churning streams about the victim's download stands for many (each new stream is a new link).
+test("link churn: new links per resource come no faster than the victim's budget; its download completes", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const { victim, cid, sha } = await seederAndVictim(server, "hostile-churn", 12 * MiB, { uploadLimitBytesPerSecond: 2_000_000 });
+    const attacker = await attackerTab(server);
+    await linkTo(attacker, victim);
+    await startDownload(victim, cid);
+    const churn = await attacker.evaluate(({ victim, cid }) => hostile.churnLinks(attacker, victim, cid, 5000), { victim: victim.peerId, cid });
+    const got = await finished(victim, cid);
+    const budget = 16 + 4 * (churn.ms / 1000);
+    console.log(`link churn: in ${churn.ms} ms the victim took ${churn.taken} new links and refused ${churn.refused} (budget ${budget.toFixed(0)}); download ${JSON.stringify(got)}`);
+    assert.ok(churn.taken + churn.refused > budget, "the attacker tried more links than the budget");
+    assert.ok(churn.taken <= budget + 2, `${churn.taken} new links taken in ${churn.ms} ms`);
+    assert.equal(got.sha256, sha);
+    assert.ok(got.ms < 30000, `finished in ${got.ms.toFixed(0)} ms`);
+  } finally {
+    await server.stop();
+  }
+}));
+
 // Item 18: bans are per peer id and ids are free. Fresh identities, one after another, join the
 // victim's download and lie; the download must still complete. The figures printed say how many
-// fresh ids the victim took and asked for pieces (no per-resource limit on new links exists yet:
-// every one so far was taken and asked).
+// fresh ids the victim took and asked for pieces (an attacker in one page makes fresh ids at
+// about one a second, below the victim's link budget; the budget itself is the test above).
 test("rejoining under new ids: the download still completes (and how many new liars the victim takes per second)", { timeout: 150000 }, logged(async () => {
   const server = await startServer();
   try {

@@ -311,4 +311,24 @@ export async function rejoinUnderNewIds(origin, victim, cid, rounds) {
   return { ms: Date.now() - started, results };
 }
 
+/**
+ * Link churn: for `ms`, opens stream after stream about `cid` to `victim`, says `Want`, and
+ * closes it once the victim took it (its `Have` came) or refused it (closed it); counts both.
+ */
+export async function churnLinks(peer, victim, cid, ms) {
+  const started = Date.now();
+  let taken = 0;
+  let refused = 0;
+  while (Date.now() - started < ms) {
+    const stream = await peer.openStream(victim);
+    await stream.send(wire.want(cid));
+    const first = await stream.nextMessage(2000);
+    if (first?.name === "have") taken++;
+    else refused++;
+    stream.stream.abort(new Error("churn"));
+    await stream.closed;
+  }
+  return { taken, refused, ms: Date.now() - started };
+}
+
 export { wire, startJsPeer };
