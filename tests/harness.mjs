@@ -100,7 +100,8 @@ export async function openTab(browser, url, options = {}) {
   await page.goto(`${url}/test.html`);
   await page.evaluate(async (options) => {
     const { default: init, Peer } = await import("/pkg/peerfetch.js");
-    await init();
+    // The wasm exports: `wasm.memory` is the module's linear memory (tests measure it).
+    window.wasm = await init();
     window.Peer = Peer;
     window.events = [];
     try {

@@ -21,12 +21,16 @@ const bytesOf = (chunk) => (chunk instanceof Uint8Array ? chunk : chunk.subarray
 /**
  * Starts a node connected to the server behind `origin`; resolves once it is reachable through
  * the relay (and over /webrtc unless `webrtc` is false). With `silentSignaling` it accepts
- * signaling streams and never answers (for the timeout test).
+ * signaling streams and never answers (for the timeout test). With `listen: false` it only
+ * dials out: no relay reservation, nothing to wait for (a cheap fresh identity). With
+ * `monitor: false` it never closes a connection whose pings fail (js-libp2p's connection
+ * monitor is off): a peer it floods may be slow to answer.
  */
-export async function startJsPeer(origin, { webrtc = true, silentSignaling = false } = {}) {
+export async function startJsPeer(origin, { webrtc = true, silentSignaling = false, listen = true, monitor = true } = {}) {
   const bootstrap = await (await fetch(`${origin}/bootstrap`)).json();
+  const listenOn = webrtc ? ["/p2p-circuit", "/webrtc"] : ["/p2p-circuit"];
   const node = await createLibp2p({
-    addresses: { listen: webrtc ? ["/p2p-circuit", "/webrtc"] : ["/p2p-circuit"] },
+    addresses: { listen: listen ? listenOn : [] },
     transports: [
       webSockets(),
       ...(webrtc ? [webRTC({ rtcConfiguration: { iceServers: [] } })] : []),
@@ -35,6 +39,7 @@ export async function startJsPeer(origin, { webrtc = true, silentSignaling = fal
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: { denyDialMultiaddr: () => false },
+    connectionMonitor: { enabled: monitor },
     services: { identify: identify(), ping: ping() },
   });
   await node.handle(ECHO, async (stream) => {
@@ -50,7 +55,7 @@ export async function startJsPeer(origin, { webrtc = true, silentSignaling = fal
   await node.dial(multiaddr(ws));
   const wanted = webrtc ? "/p2p-circuit/webrtc" : "/p2p-circuit";
   const deadline = Date.now() + 15000;
-  while (!node.getMultiaddrs().some((ma) => ma.toString().includes(wanted))) {
+  while (listen && !node.getMultiaddrs().some((ma) => ma.toString().includes(wanted))) {
     if (Date.now() > deadline) throw new Error(`js-libp2p got no ${wanted} address through the relay`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -60,9 +65,11 @@ export async function startJsPeer(origin, { webrtc = true, silentSignaling = fal
     serverWs: ws,
     /** Dials a Rust tab over browser-to-browser WebRTC through the server. */
     async dialWebRtc(peer) {
-      const addr = multiaddr(`${ws}/p2p-circuit/webrtc/p2p/${peer}`);
-      const connection = await node.dial(addr);
-      return connection.remoteAddr.toString();
+      return (await this.webRtcConnection(peer)).remoteAddr.toString();
+    },
+    /** The direct /webrtc connection to a Rust tab (dialed through the server). */
+    async webRtcConnection(peer) {
+      return node.dial(multiaddr(`${ws}/p2p-circuit/webrtc/p2p/${peer}`));
     },
     transportsTo(peer) {
       return node.getConnections(peerIdFromString(peer)).map((c) => c.remoteAddr.toString());
