@@ -322,9 +322,10 @@ test("after a deploy, a page of the old site never answers a page of the new one
     const oldVersion = version();
     // Another page of the site in the same browser, controlled by the same worker, that runs
     // no peer: the worker hands its requests to another page only if they use the same manifest.
+    writeFileSync(join(www, "cdn/plain.html"), "<!doctype html><title>a page without peerfetch</title>\n");
     const other = await newLoggedPage(browser.context);
     pages.push(other);
-    await other.goto(`${server.url}/cdn/no-such-page`);
+    await other.goto(`${server.url}/cdn/plain.html`);
     await waitFor("the worker controls the other page", () => other.evaluate(() => !!navigator.serviceWorker.controller));
     const fetchSaying = (manifestVersion) => other.evaluate(async ({ path, manifestVersion }) => {
       navigator.serviceWorker.controller.postMessage({ type: "peerfetch-version", version: manifestVersion });

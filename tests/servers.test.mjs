@@ -4,7 +4,11 @@
 // another server, where they are found again.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, openTab, waitFor, makeFile, logged as loggedWith } from "./harness.mjs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, launchBrowser, openTab, waitFor, makeFile, SERVER_BIN, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
@@ -24,17 +28,24 @@ async function tabOfItsOwn(server, options) {
 
 const bootstrap = async (server) => (await fetch(`${server.url}/bootstrap`)).json();
 
-/** Starts servers A, B (joining A) and C (joining B) and waits until each lists the two others. */
+/**
+ * Starts servers A, B (joining A) and C (joining B), each told the network's peer ids (from
+ * `peerfetch-server id`), and waits until each lists the two others.
+ */
 async function threeServers() {
+  const keys = mkdtempSync(join(tmpdir(), "peerfetch-network-"));
+  const keyFiles = ["A", "B", "C"].map((name) => join(keys, `${name}.key.json`));
+  const ids = keyFiles.map((keyFile) => execFileSync(SERVER_BIN, ["--key-file", keyFile, "id"], { encoding: "utf8" }).trim());
   const servers = [];
-  for (const name of ["A", "B", "C"]) {
+  for (const [i, name] of ["A", "B", "C"].entries()) {
     const previous = servers.at(-1);
-    const args = [];
+    const args = ids.flatMap((id) => ["--network-peer-id", id]);
     if (previous) {
       const ws = (await bootstrap(previous)).addrs.find((a) => a.includes("/ws/"));
       args.push("--peer", ws);
     }
-    const server = await startServer({ args });
+    const server = await startServer({ args, keyFile: keyFiles[i] });
+    assert.equal((await bootstrap(server)).peer_id, ids[i], "the id `peerfetch-server id` printed");
     server.name = name;
     servers.push(server);
   }

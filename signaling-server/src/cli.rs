@@ -135,6 +135,9 @@ pub enum Command {
     /// Write the manifest of a folder of site assets (URL path → BLAKE3 content id, length and
     /// type), the trust root against which tabs verify what peers send them.
     Manifest(ManifestArgs),
+    /// Print the peer id of the key in `--key-file` (created if missing): what the other
+    /// servers of a network take with `--network-peer-id`.
+    Id,
 }
 
 /// `peerfetch-server manifest DIR [--base PATH] [--out FILE]`.

@@ -3,7 +3,7 @@
 use clap::Parser;
 use peerfetch_server::{
     cli::{Command, LogFormat},
-    site_manifest, Cli, Server,
+    identity_file, site_manifest, Cli, Server,
 };
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -19,6 +19,18 @@ async fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("peerfetch-server manifest: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if let Some(Command::Id) = &cli.command {
+        return match identity_file::Identity::load_or_create(&cli.key_file) {
+            Ok(identity) => {
+                println!("{}", identity.keypair.public().to_peer_id());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("peerfetch-server id: {e}");
                 ExitCode::from(1)
             }
         };

@@ -244,7 +244,7 @@ export async function floodRequests(stream, cid, count) {
  * them; each one the victim closes is opened again (after `pauseMs`), until `stop()`.
  */
 export function holdSilentStreams(peer, victim, count, { pauseMs = 100 } = {}) {
-  const held = new Set();
+  const held = new Map(); // stream → when it opened
   const lifetimes = [];
   let opened = 0;
   let failed = 0;
@@ -261,7 +261,7 @@ export function holdSilentStreams(peer, victim, count, { pauseMs = 100 } = {}) {
       }
       opened++;
       const at = Date.now();
-      held.add(stream);
+      held.set(stream, at);
       await stream.closed;
       held.delete(stream);
       if (!stopped) lifetimes.push(Date.now() - at);
@@ -270,13 +270,18 @@ export function holdSilentStreams(peer, victim, count, { pauseMs = 100 } = {}) {
   };
   for (let i = 0; i < count; i++) keepOne();
   return {
+    /**
+     * `open`: streams open now, including some the victim has refused and whose close is on its
+     * way; `settled`: those open for over a second, which the victim has taken.
+     */
     stats: () => ({
-      opened, failed, open: [...held].filter((s) => s.open).length,
+      opened, failed, open: [...held.keys()].filter((s) => s.open).length,
+      settled: [...held].filter(([s, at]) => s.open && Date.now() - at > 1000).length,
       closedByVictim: lifetimes.length, longestMs: Math.max(0, ...lifetimes),
     }),
     stop() {
       stopped = true;
-      for (const stream of held) stream.stream.abort(new Error("attack over"));
+      for (const stream of held.keys()) stream.stream.abort(new Error("attack over"));
     },
   };
 }

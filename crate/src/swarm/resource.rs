@@ -40,6 +40,9 @@ use crate::error::{ErrorCode, PeerError};
 use crate::net::backoff::Backoff;
 use crate::util::rate_limit::TokenBucket;
 
+/// `HavePiece`s for pieces a peer said it holds already, beyond one per piece of the resource,
+/// after which it is banned.
+const MAX_REPEATED_HAVES: u32 = 64;
 /// Peers remembered as resting; past it, those whose rest is over are forgotten.
 const MAX_RESTING: usize = 1024;
 /// Peers remembered with the bytes they sent this tab, and those remembered with the bytes
@@ -244,6 +247,17 @@ struct LinkInfo<P> {
     outbound: bool,
     /// What the peer said it holds (kept while no download runs, for the next one).
     has: Option<Bitfield>,
+    /// `HavePiece`s it sent for pieces it had said it holds already.
+    repeated_haves: u32,
+}
+
+/// What [`ResourceSwarm::remember_holdings`] made of a message.
+#[derive(Debug, PartialEq, Eq)]
+enum Holdings {
+    /// Noted.
+    Kept,
+    /// The peer repeats what it holds past any honest reason.
+    Flooded,
 }
 
 /// A provider that could not be reached: until when it rests, and its backoff.
@@ -615,6 +629,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             peer,
             outbound,
             has: None,
+            repeated_haves: 0,
         };
         self.link_info.insert(link, info);
         let have = Bytes::copy_from_slice(self.have.as_bytes());
@@ -684,7 +699,13 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 self.drop_link(now, link);
             }
             message => {
-                self.remember_holdings(link, &message);
+                if self.remember_holdings(link, &message) == Holdings::Flooded {
+                    let reason = "announces pieces it said it holds, again and again";
+                    self.banned.insert(peer);
+                    let dropped = Output::Dropped(peer, DropReason::Protocol(reason.into()));
+                    self.outputs.push_back(dropped);
+                    return self.drop_link(now, link);
+                }
                 if let Some(wanted) = self.wanted.as_mut() {
                     wanted.download.handle(&peer, message, now);
                     self.drain_download(now);
@@ -694,21 +715,28 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     }
 
     /// Keeps what a linked peer says it holds, for a download that starts later. (A running
-    /// download checks these messages itself; a bad one is dropped here.)
-    fn remember_holdings(&mut self, link: LinkId, message: &SwarmMessage) {
+    /// download checks these messages itself; a bad one is dropped here.) A peer may announce
+    /// a piece again after losing it, but one that keeps repeating itself only makes this tab
+    /// work: past [`MAX_REPEATED_HAVES`] more than the resource's pieces, it has flooded.
+    fn remember_holdings(&mut self, link: LinkId, message: &SwarmMessage) -> Holdings {
         let pieces = self.have.len();
         let Some(info) = self.link_info.get_mut(&link) else {
-            return;
+            return Holdings::Kept;
         };
         match message {
             SwarmMessage::Have(bits) => info.has = Bitfield::from_bytes(bits, pieces).ok(),
             SwarmMessage::HavePiece(piece) if *piece < pieces => {
-                info.has
-                    .get_or_insert_with(|| Bitfield::empty(pieces))
-                    .insert(*piece);
+                let has = info.has.get_or_insert_with(|| Bitfield::empty(pieces));
+                if !has.insert(*piece) {
+                    info.repeated_haves += 1;
+                    if info.repeated_haves > pieces.saturating_add(MAX_REPEATED_HAVES) {
+                        return Holdings::Flooded;
+                    }
+                }
             }
             _ => {}
         }
+        Holdings::Kept
     }
 
     /// Tells every linked peer about pieces newly held.

@@ -60,16 +60,19 @@ fn outputs(swarm: &mut ResourceSwarm<u32>) -> Vec<Output<u32>> {
     std::iter::from_fn(|| swarm.poll_output()).collect()
 }
 
+/// The page asks for the resource, storage holding `have`.
+fn download_input(have: Bitfield, patience: Duration) -> Input<u32> {
+    Input::Download {
+        have,
+        not_found_after: patience,
+        seed: 1,
+    }
+}
+
 fn downloading(content: &Content, patience: Duration) -> ResourceSwarm<u32> {
     let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
-    swarm.handle(
-        Duration::ZERO,
-        Input::Download {
-            have: Bitfield::empty(content.pieces()),
-            not_found_after: patience,
-            seed: 1,
-        },
-    );
+    let have = Bitfield::empty(content.pieces());
+    swarm.handle(Duration::ZERO, download_input(have, patience));
     swarm
 }
 
@@ -444,14 +447,7 @@ fn peers_linked_before_a_download_starts_are_asked_at_once() {
     let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
     swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
     outputs(&mut swarm);
-    swarm.handle(
-        S,
-        Input::Download {
-            have: Bitfield::empty(content.pieces()),
-            not_found_after: S,
-            seed: 1,
-        },
-    );
+    swarm.handle(S, download_input(Bitfield::empty(content.pieces()), S));
     let asked = outputs(&mut swarm)
         .iter()
         .filter(|o| matches!(o, Output::Send(1, SwarmMessage::Request { .. })))
@@ -604,14 +600,8 @@ fn what_is_remembered_of_peers_is_bounded_and_keeps_the_biggest() {
 fn a_resource_storage_holds_whole_is_handed_out_once() {
     let content = content();
     let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
-    swarm.handle(
-        Duration::ZERO,
-        Input::Download {
-            have: Bitfield::full(content.pieces()),
-            not_found_after: S,
-            seed: 1,
-        },
-    );
+    let have = Bitfield::full(content.pieces());
+    swarm.handle(Duration::ZERO, download_input(have, S));
     let assembles = outputs(&mut swarm)
         .into_iter()
         .filter(|o| *o == Output::Assemble)
@@ -653,4 +643,22 @@ fn a_piece_the_page_shares_during_a_download_is_no_longer_asked_for() {
     assert!(!outputs(&mut swarm)
         .iter()
         .any(|o| matches!(o, Output::Write(0, _))));
+}
+
+#[test]
+fn a_peer_repeating_what_it_holds_is_banned() {
+    let content = content();
+    let mut swarm = downloading(&content, 15 * S);
+    link_up(&mut swarm, MS, 1, 2, true);
+    outputs(&mut swarm);
+    // An honest peer may announce a piece again after losing it: a few repeats are fine.
+    for _ in 0..10 {
+        swarm.handle(MS, Input::Message(1, SwarmMessage::HavePiece(0)));
+    }
+    assert!(!closed(&outputs(&mut swarm), 1));
+    for _ in 0..100 {
+        swarm.handle(MS, Input::Message(1, SwarmMessage::HavePiece(0)));
+    }
+    assert!(closed(&outputs(&mut swarm), 1), "a flood closes the link");
+    assert_eq!(swarm.banned().copied().collect::<Vec<_>>(), vec![2]);
 }

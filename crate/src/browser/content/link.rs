@@ -1,6 +1,9 @@
 //! A `/peerfetch/swarm/1` stream in the tab: one task reads and decodes what the peer sends and
 //! reports it as [`LinkEvent`]s, another writes what the content service queues, in order.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use bytes::Bytes;
 use futures::{
     channel::{mpsc, oneshot},
@@ -56,9 +59,11 @@ pub(crate) const MAX_QUEUED_EVENTS: usize = 256;
 #[error("the peer does not read: {MAX_QUEUED_MESSAGES} messages wait for it")]
 pub(crate) struct QueueFull;
 
-/// Queues messages on a link, in order.
+/// Queues messages on a link, in order. Clones share one sender: every clone of an `mpsc`
+/// sender gets a slot of its own beyond the channel's bound, so a queue reached through fresh
+/// clones would never be full.
 #[derive(Clone)]
-pub(crate) struct LinkWriter(mpsc::Sender<Outgoing>);
+pub(crate) struct LinkWriter(Rc<RefCell<mpsc::Sender<Outgoing>>>);
 
 impl LinkWriter {
     /// Queues an encoded message; the receiver fires once it is on the stream.
@@ -72,8 +77,10 @@ impl LinkWriter {
     }
 
     fn queue(&self, outgoing: Outgoing) -> Result<(), QueueFull> {
-        // `try_send` needs `&mut`; a clone of the sender shares the same queue.
-        self.0.clone().try_send(outgoing).map_err(|_| QueueFull)
+        self.0
+            .borrow_mut()
+            .try_send(outgoing)
+            .map_err(|_| QueueFull)
     }
 }
 
@@ -113,7 +120,7 @@ impl Link {
             let _ = Abortable::new(read_messages(id, reader, events), registration).await;
         });
         Self {
-            writer: LinkWriter(queue),
+            writer: LinkWriter(Rc::new(RefCell::new(queue))),
             reader: abort,
             writing,
         }
@@ -175,5 +182,32 @@ async fn read_messages(
             // Only a hint that bytes flow: dropped when the service is busy.
             let _ = events.try_send(LinkEvent::Progress(id));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    #[wasm_bindgen_test]
+    fn a_queue_nobody_reads_is_full_at_its_bound_through_any_clone() {
+        let (queue, _unread) = mpsc::channel::<Outgoing>(MAX_QUEUED_MESSAGES);
+        let writer = LinkWriter(Rc::new(RefCell::new(queue)));
+        let mut queued = 0;
+        while writer
+            .clone()
+            .send_tracked(Bytes::from_static(b"x"))
+            .is_ok()
+        {
+            queued += 1;
+            assert!(
+                queued <= MAX_QUEUED_MESSAGES + 1,
+                "the queue grows past its bound"
+            );
+        }
+        // The channel's bound plus the one slot its single sender holds.
+        assert_eq!(queued, MAX_QUEUED_MESSAGES + 1);
     }
 }

@@ -149,10 +149,10 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
     }
 }
 
-/// The pieces of `id` the store holds, each checked against the content id once per page (the
-/// store is the origin's: another script of it, or a damaged disk, may have changed a file);
-/// pieces that fail are removed, to come from peers or the origin instead. Pieces stored later
-/// in the page were verified when they arrived.
+/// The pieces of `id` the store holds, checked against the content id (the store is the
+/// origin's: another script of it, or a damaged disk, may have changed a file) until the page
+/// has checked it whole once; pieces that fail are removed, to come from peers or the origin
+/// instead.
 async fn verified_in_store(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String> {
     let mut stored = cdn.store.pieces(&id).await.map_err(|e| e.to_string())?;
     if cdn.was_verified(&id) {
@@ -165,7 +165,9 @@ async fn verified_in_store(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String>
             let _ = cdn.service.ask(Request::Lost(id, index)).await;
         }
     }
-    cdn.verified(id);
+    if stored.is_full() {
+        cdn.verified(id);
+    }
     Ok(stored)
 }
 

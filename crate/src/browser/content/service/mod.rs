@@ -196,24 +196,37 @@ impl ContentService {
         let mut incoming = incoming.fuse();
         let mut ticks = gloo_timers::future::IntervalStream::new(TICK_MS).fuse();
         loop {
-            futures::select! {
+            // What peers send (one message at a time, perhaps a flood of them) does not
+            // refresh `peer.transfers()`; the page's requests, finished tasks and ticks do.
+            let publish = futures::select! {
                 request = requests.next() => match request {
-                    Some(request) => self.on_request(request),
+                    Some(request) => { self.on_request(request); true }
                     None => break,
                 },
-                event = link_events.next() => if let Some(event) = event {
-                    self.on_link_event(event);
+                event = link_events.next() => {
+                    if let Some(event) = event {
+                        self.on_link_event(event);
+                    }
+                    false
                 },
-                report = reports.next() => if let Some(report) = report {
-                    self.on_report(report);
+                report = reports.next() => {
+                    if let Some(report) = report {
+                        self.on_report(report);
+                    }
+                    true
                 },
-                stream = incoming.next() => if let Some((peer, stream)) = stream {
-                    self.attach(peer, stream, None);
+                stream = incoming.next() => {
+                    if let Some((peer, stream)) = stream {
+                        self.attach(peer, stream, None);
+                    }
+                    false
                 },
-                _ = ticks.next() => self.swarms.tick(now()),
-            }
+                _ = ticks.next() => { self.swarms.tick(now()); true }
+            };
             self.carry_out();
-            self.publish_transfers();
+            if publish {
+                self.publish_transfers();
+            }
         }
         for (_, waiters) in self.waiting.drain() {
             waiters.settle(Err(closed()));
