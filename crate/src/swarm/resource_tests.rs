@@ -95,6 +95,24 @@ fn link_up(swarm: &mut ResourceSwarm<u32>, now: Duration, link: u64, peer: u32, 
     swarm.handle(now, input);
 }
 
+/// A download linked (link 1) to peer 2, which says it holds every piece; the requests (id,
+/// piece) the swarm sent it.
+fn asking_a_provider_of_everything(content: &Content) -> (ResourceSwarm<u32>, Vec<(u32, u32)>) {
+    let mut swarm = downloading(content, 15 * S);
+    outputs(&mut swarm);
+    link_up(&mut swarm, MS, 1, 2, true);
+    let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
+    swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
+    let requests = outputs(&mut swarm)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Send(1, SwarmMessage::Request { id, piece }) => Some((id, piece)),
+            _ => None,
+        })
+        .collect();
+    (swarm, requests)
+}
+
 fn dials(outputs: &[Output<u32>]) -> Vec<u32> {
     outputs
         .iter()
@@ -293,18 +311,7 @@ fn uploads_go_a_few_at_a_time_per_peer_and_a_bad_read_is_rejected_and_forgotten(
 #[test]
 fn the_resource_is_handed_out_only_once_every_piece_is_written() {
     let content = content();
-    let mut swarm = downloading(&content, 15 * S);
-    outputs(&mut swarm);
-    link_up(&mut swarm, MS, 1, 2, true);
-    let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
-    swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
-    let requests: Vec<(u32, u32)> = outputs(&mut swarm)
-        .into_iter()
-        .filter_map(|o| match o {
-            Output::Send(1, SwarmMessage::Request { id, piece }) => Some((id, piece)),
-            _ => None,
-        })
-        .collect();
+    let (mut swarm, requests) = asking_a_provider_of_everything(&content);
     assert_eq!(requests.len() as u32, content.pieces());
     let mut writes = Vec::new();
     for (id, piece) in requests {
@@ -612,16 +619,11 @@ fn a_resource_storage_holds_whole_is_handed_out_once() {
 #[test]
 fn a_piece_the_page_shares_during_a_download_is_no_longer_asked_for() {
     let content = content();
-    let mut swarm = downloading(&content, 15 * S);
-    outputs(&mut swarm);
-    link_up(&mut swarm, MS, 1, 2, true);
-    let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
-    swarm.handle(MS, Input::Message(1, SwarmMessage::Have(full)));
-    let request_for_0 = outputs(&mut swarm).into_iter().find_map(|o| match o {
-        Output::Send(1, SwarmMessage::Request { id, piece: 0 }) => Some(id),
-        _ => None,
-    });
-    let id = request_for_0.expect("piece 0 asked for");
+    let (mut swarm, requests) = asking_a_provider_of_everything(&content);
+    let (id, _) = *requests
+        .iter()
+        .find(|(_, piece)| *piece == 0)
+        .expect("piece 0 asked for");
     let mut piece_0 = Bitfield::empty(content.pieces());
     piece_0.insert(0);
     swarm.handle(2 * MS, Input::Hold(piece_0));
