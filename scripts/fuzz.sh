@@ -15,11 +15,13 @@ for target in $(cargo +nightly fuzz list --fuzz-dir .); do
   [ -d "regressions/$target" ] && regressions=(regressions/"$target"/*)
   if [ ${#regressions[@]} -gt 0 ] &&
     ! cargo +nightly fuzz run "$target" --fuzz-dir . "${regressions[@]}" >"$log" 2>&1; then
+    grep -m1 -A2 'panicked at' "$log" || true
     tail -40 "$log"
     echo "fuzz target $target failed on a saved reproducer"
     exit 1
   fi
   if ! cargo +nightly fuzz run "$target" --fuzz-dir . -- -max_total_time="$seconds" >"$log" 2>&1; then
+    grep -m1 -A2 'panicked at' "$log" || true
     tail -40 "$log"
     echo "fuzz target $target failed"
     exit 1

@@ -9,9 +9,15 @@ use peerfetch::cdn::range_request::{answer_range, RangeAnswer};
 fuzz_target!(|input: (u64, &str)| {
     let (len, header) = input;
     if let RangeAnswer::Partial(range) = answer_range(Some(header), len) {
-        assert!(range.start < range.end && range.end <= len, "{header:?} {len}: {range:?}");
+        assert!(
+            range.start < range.end && range.end <= len,
+            "{header:?} {len}: {range:?}"
+        );
     }
     if let Some(range) = parse_content_range(header, len) {
-        assert!(range.start < range.end && range.end <= len, "{header:?} {len}: {range:?}");
+        assert!(
+            range.start < range.end && range.end <= len,
+            "{header:?} {len}: {range:?}"
+        );
     }
 });

@@ -283,7 +283,13 @@ impl Harness {
                 };
                 self.input(r, input);
             }
-            Step::Cancel(res) => self.input(self.res(*res), Input::Cancel),
+            Step::Cancel(res) => {
+                // The page stopped waiting: a hand-out under way is no longer awaited, and a
+                // later download may hand the resource out again.
+                let r = self.res(*res);
+                self.models[r].assembling = false;
+                self.input(r, Input::Cancel);
+            }
             Step::Remove(res) => {
                 let r = self.res(*res);
                 self.models[r].forget_pending();
@@ -555,10 +561,7 @@ impl Harness {
                     "handed out while storage lacks pieces: {:?}",
                     model.stored
                 );
-                assert!(
-                    !model.assembling,
-                    "handed out twice"
-                );
+                assert!(!model.assembling, "handed out twice");
                 model.assembling = true;
             }
             Output::Progress(progress) => {
