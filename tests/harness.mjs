@@ -86,7 +86,7 @@ export async function launchBrowser() {
 export async function newLoggedPage(context) {
   const page = await context.newPage();
   page.consoleLog = [];
-  page.on("console", (m) => page.consoleLog.push(`${m.type()}: ${m.text()}`));
+  page.on("console", (m) => page.consoleLog.push(`${(performance.now()/1000).toFixed(3)} ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => page.consoleLog.push(`pageerror: ${e.message}`));
   return page;
 }

@@ -371,7 +371,7 @@ impl Sim {
                         self.bans.push((node, peer, reason));
                     }
                 }
-                Output::Activity | Output::Progress(_) => {}
+                Output::Activity | Output::Offered | Output::Arriving | Output::Progress(_) => {}
             }
         }
     }

@@ -568,7 +568,12 @@ impl Harness {
                 assert!(progress.bytes <= progress.total, "{progress:?}");
             }
             Output::Failed(_) => self.models[r].assembling = false,
-            Output::Lookup | Output::Provide | Output::Activity | Output::Dropped(..) => {}
+            Output::Lookup
+            | Output::Provide
+            | Output::Activity
+            | Output::Offered
+            | Output::Arriving
+            | Output::Dropped(..) => {}
         }
     }
 

@@ -1,14 +1,22 @@
 //! How long `peer.fetch` waits on peers for a resource before it asks the origin, sans-IO.
 //!
-//! A resource gives up on peers when none of its bytes came for the peer timeout and no peer
-//! delivered any resource of the page for that long either. While peers do deliver other
-//! resources (its requests may queue behind theirs), it waits [`PATIENCE_WHILE_PEERS_DELIVER`]
-//! peer timeouts for its own bytes.
+//! A resource gives up on peers when none of its pieces came for the peer timeout and no peer
+//! sent bytes of any resource of the page for that long either. While peers do send (its
+//! pieces may share the links with many others, or queue behind them), it waits
+//! [`PATIENCE_WHILE_PEERS_DELIVER`] peer timeouts for a piece of its own. A peer trickling
+//! bytes holds a resource that long at most.
+//!
+//! Until a peer first offers pieces, the wait is [`PATIENCE_BEFORE_AN_OFFER`] peer timeouts:
+//! finding providers and setting up a link to one (a relayed connection, then WebRTC, then a
+//! stream) takes a second or so on a busy machine before any peer can be silent. From the
+//! offer on, silence is counted.
 
 use std::time::Duration;
 
-/// Peer timeouts a resource waits for its own bytes while peers deliver others.
+/// Peer timeouts a resource waits for a piece of its own while peers send bytes.
 pub const PATIENCE_WHILE_PEERS_DELIVER: u32 = 3;
+/// Peer timeouts a resource waits for a first offer from peers.
+pub const PATIENCE_BEFORE_AN_OFFER: u32 = 2;
 
 /// When one resource last heard from peers.
 #[derive(Debug, Clone, Copy)]
@@ -20,12 +28,24 @@ pub struct PeerPatience {
 }
 
 impl PeerPatience {
-    /// Whether to give up on peers at `now`, given when bytes of this resource last arrived
-    /// (`own`) and when bytes of any resource of the page last came from peers (`any`).
-    pub fn exhausted(&self, now: Duration, own: Duration, any: Duration) -> bool {
-        let idle = now.saturating_sub(own.max(self.started));
+    /// Whether to give up on peers at `now`, given when a peer first offered pieces of this
+    /// resource (`offered`), when a piece of it last arrived (`own`), and when bytes of any
+    /// resource of the page last came from peers (`any`).
+    pub fn exhausted(
+        &self,
+        now: Duration,
+        offered: Option<Duration>,
+        own: Duration,
+        any: Duration,
+    ) -> bool {
+        let since = own.max(self.started).max(offered.unwrap_or_default());
+        let idle = now.saturating_sub(since);
         let peers_idle = now.saturating_sub(any.max(self.started));
-        idle >= self.timeout
+        let allowed = match offered {
+            Some(_) => self.timeout,
+            None => self.timeout * PATIENCE_BEFORE_AN_OFFER,
+        };
+        idle >= allowed
             && (peers_idle >= self.timeout || idle >= self.timeout * PATIENCE_WHILE_PEERS_DELIVER)
     }
 }
@@ -38,16 +58,21 @@ mod tests {
     const S: Duration = Duration::from_secs(1);
 
     #[test]
-    fn gives_up_after_the_timeout_when_no_peer_delivers_anything() {
+    fn waits_two_timeouts_for_an_offer_then_one_of_silence() {
         let patience = PeerPatience {
             timeout: 2 * S,
             started: 10 * S,
         };
-        assert!(!patience.exhausted(11 * S, Duration::ZERO, Duration::ZERO));
-        assert!(patience.exhausted(12 * S, Duration::ZERO, Duration::ZERO));
-        // Its own bytes came at 11 s: the timeout counts from there.
-        assert!(!patience.exhausted(12 * S, 11 * S, 11 * S));
-        assert!(patience.exhausted(13 * S, 11 * S, 11 * S));
+        let zero = Duration::ZERO;
+        // Nobody offered: two timeouts from the start.
+        assert!(!patience.exhausted(13 * S, None, zero, zero));
+        assert!(patience.exhausted(14 * S, None, zero, zero));
+        // A peer offered at 13 s: one timeout of silence from there.
+        assert!(!patience.exhausted(14 * S, Some(13 * S), zero, zero));
+        assert!(patience.exhausted(15 * S, Some(13 * S), zero, zero));
+        // Its own bytes came at 14 s: the timeout counts from there.
+        assert!(!patience.exhausted(15 * S, Some(13 * S), 14 * S, 14 * S));
+        assert!(patience.exhausted(16 * S, Some(13 * S), 14 * S, 14 * S));
     }
 
     #[test]
@@ -56,7 +81,10 @@ mod tests {
             timeout: 2 * S,
             started: Duration::ZERO,
         };
-        assert!(!patience.exhausted(5 * S, Duration::ZERO, 5 * S));
-        assert!(patience.exhausted(6 * S, Duration::ZERO, 6 * S));
+        let offered = Some(Duration::ZERO);
+        assert!(!patience.exhausted(5 * S, offered, Duration::ZERO, 5 * S));
+        assert!(patience.exhausted(6 * S, offered, Duration::ZERO, 6 * S));
+        assert!(!patience.exhausted(5 * S, None, Duration::ZERO, 5 * S));
+        assert!(patience.exhausted(6 * S, None, Duration::ZERO, 6 * S));
     }
 }

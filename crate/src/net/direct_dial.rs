@@ -1,10 +1,14 @@
 //! Upgrading to a direct browser-to-browser connection, sans-IO: first a relayed connection
 //! through the server (signaling needs it), then the `/webrtc` dial over it. One attempt per
 //! peer at a time; every caller waiting on that peer gets the same outcome.
+//!
+//! A caller is answered only once the direct link is the peer's only link: streams open on
+//! whichever connection to the peer exists, so one opened while the relayed connection (or a
+//! duplicate direct link) is still closing could land on it and die with it.
 
 use crate::net::transport_kind::TransportKind;
 use libp2p::{swarm::ConnectionId, PeerId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What connections to a peer exist now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,9 +30,20 @@ pub enum Step<W> {
     Resolve(PeerId, Vec<W>, Result<(), String>),
 }
 
+/// What an attempt waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaiting {
+    /// The relayed connection.
+    Relayed,
+    /// The direct `/webrtc` connection.
+    Direct,
+    /// The other links to the peer to finish closing.
+    Settled,
+}
+
 #[derive(Debug)]
 struct Attempt<W> {
-    awaiting: TransportKind,
+    awaiting: Awaiting,
     dial: Option<ConnectionId>,
     waiters: Vec<W>,
 }
@@ -37,30 +52,46 @@ struct Attempt<W> {
 #[derive(Debug)]
 pub struct DirectDials<W> {
     attempts: HashMap<PeerId, Attempt<W>>,
+    /// Links the caller is closing, per peer (each is an open connection, so this is bounded
+    /// by the connections; an entry leaves when its connection closes).
+    closing: HashMap<PeerId, HashSet<ConnectionId>>,
 }
 
 impl<W> Default for DirectDials<W> {
     fn default() -> Self {
         Self {
             attempts: HashMap::new(),
+            closing: HashMap::new(),
         }
     }
 }
 
 impl<W> DirectDials<W> {
-    /// Asks for a direct connection to `peer`, given what exists now.
+    /// Asks for a direct connection to `peer`, given what exists now (leaving out links that
+    /// are closing).
     pub fn request(&mut self, peer: PeerId, links: Links, waiter: W) -> Vec<Step<W>> {
-        if links.direct {
+        if links.direct && !self.closing.contains_key(&peer) {
             return vec![Step::Resolve(peer, vec![waiter], Ok(()))];
         }
         if let Some(attempt) = self.attempts.get_mut(&peer) {
             attempt.waiters.push(waiter);
             return Vec::new();
         }
+        if links.direct {
+            self.attempts.insert(
+                peer,
+                Attempt {
+                    awaiting: Awaiting::Settled,
+                    dial: None,
+                    waiters: vec![waiter],
+                },
+            );
+            return Vec::new();
+        }
         let (awaiting, step) = if links.relayed {
-            (TransportKind::WebRtc, Step::DialWebRtc(peer))
+            (Awaiting::Direct, Step::DialWebRtc(peer))
         } else {
-            (TransportKind::Relay, Step::DialRelayed(peer))
+            (Awaiting::Relayed, Step::DialRelayed(peer))
         };
         self.attempts.insert(
             peer,
@@ -80,23 +111,73 @@ impl<W> DirectDials<W> {
         }
     }
 
+    /// The caller is closing `connection` to `peer`; call before [`established`] for the link
+    /// that replaces it.
+    ///
+    /// [`established`]: Self::established
+    pub fn closing(&mut self, peer: PeerId, connection: ConnectionId) {
+        self.closing.entry(peer).or_default().insert(connection);
+    }
+
+    /// Whether `connection` is one the caller is closing.
+    pub fn is_closing(&self, peer: PeerId, connection: ConnectionId) -> bool {
+        self.closing
+            .get(&peer)
+            .is_some_and(|closing| closing.contains(&connection))
+    }
+
     /// A connection to `peer` came up.
     pub fn established(&mut self, peer: PeerId, transport: TransportKind) -> Vec<Step<W>> {
         let Some(attempt) = self.attempts.get_mut(&peer) else {
             return Vec::new();
         };
-        match transport {
-            TransportKind::WebRtc => {
-                let attempt = self.attempts.remove(&peer).expect("present");
-                vec![Step::Resolve(peer, attempt.waiters, Ok(()))]
+        match (transport, attempt.awaiting) {
+            (TransportKind::WebRtc, _) => {
+                attempt.awaiting = Awaiting::Settled;
+                attempt.dial = None;
+                self.settle(peer)
             }
-            TransportKind::Relay if attempt.awaiting == TransportKind::Relay => {
-                attempt.awaiting = TransportKind::WebRtc;
+            (TransportKind::Relay, Awaiting::Relayed) => {
+                attempt.awaiting = Awaiting::Direct;
                 attempt.dial = None;
                 vec![Step::DialWebRtc(peer)]
             }
             _ => Vec::new(),
         }
+    }
+
+    /// `connection` to `peer` closed; `links` are what remain.
+    pub fn closed(&mut self, peer: PeerId, connection: ConnectionId, links: Links) -> Vec<Step<W>> {
+        if let Some(closing) = self.closing.get_mut(&peer) {
+            closing.remove(&connection);
+            if closing.is_empty() {
+                self.closing.remove(&peer);
+            }
+        }
+        let settling = self
+            .attempts
+            .get(&peer)
+            .is_some_and(|attempt| attempt.awaiting == Awaiting::Settled);
+        if settling && !links.direct {
+            let attempt = self.attempts.remove(&peer).expect("present");
+            let error = format!("direct WebRTC connection to {peer} closed");
+            return vec![Step::Resolve(peer, attempt.waiters, Err(error))];
+        }
+        self.settle(peer)
+    }
+
+    /// Answers the attempt waiting for `peer`'s other links to close, if none is left.
+    fn settle(&mut self, peer: PeerId) -> Vec<Step<W>> {
+        let settled = !self.closing.contains_key(&peer)
+            && self
+                .attempts
+                .get(&peer)
+                .is_some_and(|attempt| attempt.awaiting == Awaiting::Settled);
+        if !settled {
+            return Vec::new();
+        }
+        let attempt = self.attempts.remove(&peer).expect("present");
+        vec![Step::Resolve(peer, attempt.waiters, Ok(()))]
     }
 
     /// The dial `connection` to `peer` failed (or could not start: pass `None`).
@@ -115,8 +196,8 @@ impl<W> DirectDials<W> {
         }
         let attempt = self.attempts.remove(&peer).expect("present");
         let stage = match attempt.awaiting {
-            TransportKind::Relay => "relayed connection",
-            _ => "direct WebRTC connection",
+            Awaiting::Relayed => "relayed connection",
+            Awaiting::Direct | Awaiting::Settled => "direct WebRTC connection",
         };
         vec![Step::Resolve(
             peer,
@@ -187,6 +268,91 @@ mod tests {
             dials.request(b, Links::default(), 3),
             vec![Step::DialRelayed(b)],
             "the attempt is over: a new one may start"
+        );
+    }
+
+    fn conn(id: usize) -> ConnectionId {
+        ConnectionId::new_unchecked(id)
+    }
+
+    const DIRECT: Links = Links {
+        direct: true,
+        relayed: false,
+    };
+
+    #[test]
+    fn callers_are_answered_once_the_relayed_link_has_closed() {
+        let mut dials = DirectDials::default();
+        let b = peer();
+        let relayed = conn(1);
+        dials.request(b, Links::default(), 1);
+        dials.dialed(b, relayed);
+        dials.established(b, TransportKind::Relay);
+        dials.dialed(b, ConnectionId::new_unchecked(2));
+        dials.closing(b, relayed);
+        assert!(dials.is_closing(b, relayed));
+        assert_eq!(
+            dials.established(b, TransportKind::WebRtc),
+            vec![],
+            "a stream opened now could land on the relayed link"
+        );
+        assert_eq!(
+            dials.request(b, DIRECT, 2),
+            vec![],
+            "a later caller waits as well"
+        );
+        assert_eq!(
+            dials.closed(b, relayed, DIRECT),
+            vec![Step::Resolve(b, vec![1, 2], Ok(()))]
+        );
+        assert!(!dials.is_closing(b, relayed));
+        assert_eq!(
+            dials.request(b, DIRECT, 3),
+            vec![Step::Resolve(b, vec![3], Ok(()))]
+        );
+    }
+
+    #[test]
+    fn a_duplicate_direct_link_closing_holds_callers_until_it_is_gone() {
+        let mut dials = DirectDials::default();
+        let b = peer();
+        let (loser, other) = (conn(7), conn(8));
+        // The other tab dialed at the same time: its link is the one to close.
+        dials.closing(b, loser);
+        assert_eq!(dials.established(b, TransportKind::WebRtc), vec![]);
+        assert_eq!(dials.request(b, DIRECT, 1), vec![]);
+        assert_eq!(
+            dials.closed(b, other, DIRECT),
+            vec![],
+            "another link closing changes nothing"
+        );
+        assert_eq!(
+            dials.closed(b, loser, DIRECT),
+            vec![Step::Resolve(b, vec![1], Ok(()))]
+        );
+    }
+
+    #[test]
+    fn the_direct_link_dying_while_others_close_fails_the_callers() {
+        let mut dials = DirectDials::default();
+        let b = peer();
+        let (relayed, direct) = (conn(1), conn(2));
+        dials.request(b, Links::default(), 1);
+        dials.established(b, TransportKind::Relay);
+        dials.closing(b, relayed);
+        dials.established(b, TransportKind::WebRtc);
+        let relayed_left = Links {
+            direct: false,
+            relayed: true,
+        };
+        assert!(matches!(
+            &dials.closed(b, direct, relayed_left)[..],
+            [Step::Resolve(_, waiters, Err(_))] if waiters == &vec![1]
+        ));
+        assert_eq!(dials.closed(b, relayed, Links::default()), vec![]);
+        assert!(
+            !dials.is_closing(b, relayed),
+            "nothing is left about the peer"
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod bootstrap;
 pub mod direct_dial;
+pub mod direct_streams;
 pub mod home;
 pub mod membership;
 pub mod mesh;

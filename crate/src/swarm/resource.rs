@@ -168,6 +168,11 @@ pub enum Output<P> {
     Failed(DownloadError),
     /// A piece of the resource arrived and was verified.
     Activity,
+    /// Bytes of a piece arrived from a linked peer, not verified yet (a piece takes a while
+    /// when many share the link; this says peers still send).
+    Arriving,
+    /// A linked peer offered pieces the download lacks: peers answer (once per download).
+    Offered,
     /// How the download is going.
     Progress(Progress),
     /// A peer was dropped from the download (a ban if [`DropReason::is_ban`]).
@@ -239,6 +244,8 @@ struct Wanted<P> {
     lookup_answered: bool,
     lookup_failures: u32,
     meter: ProgressMeter,
+    /// Whether [`Output::Offered`] went out.
+    offered: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -399,6 +406,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 // pieces are (bytes trickled to look alive must not hold the page).
                 if let (Some(peer), Some(wanted)) = (self.linked_peer(link), self.wanted.as_mut()) {
                     wanted.download.progress(&peer, now);
+                    self.outputs.push_back(Output::Arriving);
                 }
             }
             Input::Message(link, message) => self.on_message(now, link, message),
@@ -497,7 +505,12 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             lookup_answered: false,
             lookup_failures: 0,
             meter: ProgressMeter::default(),
+            offered: false,
         });
+        let links: Vec<LinkId> = self.links.values().copied().collect();
+        for link in links {
+            self.note_offer(link);
+        }
         self.outputs.push_back(Output::Provide);
         self.finish_if_complete(now);
         self.drain_download(now);
@@ -708,9 +721,23 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 }
                 if let Some(wanted) = self.wanted.as_mut() {
                     wanted.download.handle(&peer, message, now);
+                    self.note_offer(link);
                     self.drain_download(now);
                 }
             }
+        }
+    }
+
+    /// Says once per download that peers answer, when the peer on `link` holds a piece the
+    /// download lacks.
+    fn note_offer(&mut self, link: LinkId) {
+        let Some(wanted) = self.wanted.as_mut().filter(|w| !w.offered) else {
+            return;
+        };
+        let has = self.link_info.get(&link).and_then(|info| info.has.as_ref());
+        if has.is_some_and(|has| has.iter().any(|piece| !self.have.contains(piece))) {
+            wanted.offered = true;
+            self.outputs.push_back(Output::Offered);
         }
     }
 

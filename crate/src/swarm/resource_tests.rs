@@ -410,7 +410,12 @@ fn only_verified_pieces_count_as_progress_not_bytes_trickled() {
         .expect("a request");
     for second in 1..=3 {
         swarm.handle(second * S, Input::Bytes(1));
-        assert!(!outputs(&mut swarm).contains(&Output::Activity));
+        let outputs = outputs(&mut swarm);
+        assert!(!outputs.contains(&Output::Activity));
+        assert!(
+            outputs.contains(&Output::Arriving),
+            "bytes say the peer sends"
+        );
     }
     let encoded = content.encoded(piece);
     swarm.handle(
@@ -663,4 +668,32 @@ fn a_peer_repeating_what_it_holds_is_banned() {
     }
     assert!(closed(&outputs(&mut swarm), 1), "a flood closes the link");
     assert_eq!(swarm.banned().copied().collect::<Vec<_>>(), vec![2]);
+}
+
+#[test]
+fn the_first_peer_offering_a_missing_piece_is_reported_once_per_download() {
+    let content = content();
+    let offered =
+        |outputs: &[Output<u32>]| outputs.iter().filter(|o| **o == Output::Offered).count();
+    let mut swarm = downloading(&content, S);
+    outputs(&mut swarm);
+    swarm.handle(MS, Input::Providers(Ok(vec![2, 3])));
+    link_up(&mut swarm, MS, 1, 2, true);
+    link_up(&mut swarm, MS, 2, 3, true);
+    let empty = Bytes::copy_from_slice(Bitfield::empty(content.pieces()).as_bytes());
+    swarm.handle(2 * MS, Input::Message(1, SwarmMessage::Have(empty)));
+    assert_eq!(
+        offered(&outputs(&mut swarm)),
+        0,
+        "holding nothing offers nothing"
+    );
+    swarm.handle(3 * MS, Input::Message(1, SwarmMessage::HavePiece(0)));
+    assert_eq!(offered(&outputs(&mut swarm)), 1);
+    swarm.handle(4 * MS, Input::Message(2, SwarmMessage::HavePiece(1)));
+    assert_eq!(offered(&outputs(&mut swarm)), 0, "once per download");
+    // A new download, with a peer linked before it started that holds what it lacks.
+    swarm.handle(5 * MS, Input::Cancel);
+    outputs(&mut swarm);
+    swarm.handle(6 * MS, download_input(Bitfield::empty(content.pieces()), S));
+    assert_eq!(offered(&outputs(&mut swarm)), 1);
 }

@@ -262,7 +262,7 @@ impl Peer {
                 meta: options.meta,
                 progress: options.on_progress,
                 not_found_after: options.not_found_after,
-                activity: Vec::new(),
+                watch: Default::default(),
                 reply,
             };
             content
@@ -394,21 +394,15 @@ impl Peer {
                     step.as_millis()
                 )))
             });
-        let node = join(&options, &server).await?;
+        let (node, streams) = join(&options, &server).await?;
         let (commands, receiver) = mpsc::channel(64);
         let content = match store {
             Ok(store) => {
                 let store = Rc::new(store);
                 let local = *node.swarm.local_peer_id();
-                ContentService::start(
-                    store.clone(),
-                    node.control.clone(),
-                    commands.clone(),
-                    local,
-                    config,
-                )
-                .map_err(|e| PeerError::new(ErrorCode::Internal, e))
-                .map(|service| Content {
+                let service =
+                    ContentService::start(store.clone(), streams, commands.clone(), local, config);
+                Ok(Content {
                     cdn: Cdn::new(
                         store.clone(),
                         service.clone(),

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! A piece file is written whole by one `FileSystemWritableFileStream` and committed by its
-//! `close()`; a file of the wrong size (a write cut short) counts as missing and is removed.
+//! `close()`; a file of the wrong size counts as missing and is left alone: it may be a write
+//! under way (the file exists, empty, from its handle's creation until `close()`), and the
+//! next write of the piece replaces it.
 
 use crate::content::piece_proof::verify_piece;
 use crate::content::quota::{Quota, QuotaFull};
@@ -161,9 +163,6 @@ impl ContentStore {
             let file = piece_file(&dir, index).await?;
             if file.size() as u64 == expected {
                 have.insert(index);
-            } else {
-                tracing::warn!(%id, index, "removing a piece file cut short");
-                let _ = await_js::<JsValue>(dir.remove_entry(&piece_name(index))).await;
             }
         }
         Ok(have)

@@ -1,6 +1,6 @@
 //! The protocols a tab speaks with the server: relay client, identify, ping.
 
-use crate::net::prompt_ping;
+use crate::net::{direct_streams, prompt_ping};
 use libp2p::{identify, identity::Keypair, ping, relay, rendezvous, swarm::NetworkBehaviour};
 use std::time::Duration;
 
@@ -12,6 +12,8 @@ pub(crate) struct TabBehaviour {
     pub(crate) ping: prompt_ping::Behaviour,
     /// Opens and accepts plain streams: `/webrtc-signaling` and echo.
     pub(crate) streams: libp2p_stream::Behaviour,
+    /// Swarm streams, on direct browser-to-browser links only.
+    pub(crate) swarm_streams: direct_streams::Behaviour,
     /// Registers in the swarm's namespace on the server and discovers the other members.
     pub(crate) rendezvous: rendezvous::client::Behaviour,
 }
@@ -21,11 +23,13 @@ impl TabBehaviour {
         key: &Keypair,
         relay: relay::client::Behaviour,
         streams: libp2p_stream::Behaviour,
+        swarm_streams: direct_streams::Behaviour,
         ping_interval: Duration,
     ) -> Self {
         Self {
             relay,
             streams,
+            swarm_streams,
             rendezvous: rendezvous::client::Behaviour::new(key.clone()),
             identify: identify::Behaviour::new(
                 identify::Config::new(

@@ -71,6 +71,14 @@ impl TabNode {
                 }
                 self.direct_dials.established(*peer_id, transport)
             }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                ..
+            } => {
+                let links = self.links_to(*peer_id);
+                self.direct_dials.closed(*peer_id, *connection_id, links)
+            }
             SwarmEvent::OutgoingConnectionError {
                 peer_id: Some(peer),
                 connection_id,
@@ -99,12 +107,17 @@ impl TabNode {
                 .collect();
             (state.links(peer, TransportKind::Relay), direct)
         };
-        for id in relayed {
-            self.swarm.close_connection(id);
-        }
         let local = *self.swarm.local_peer_id();
-        for loser in redundant_direct_links(local, peer, (new, we_dialed), &direct) {
-            self.swarm.close_connection(loser);
+        let losers = redundant_direct_links(local, peer, (new, we_dialed), &direct);
+        for id in relayed.into_iter().chain(losers) {
+            self.close_link(peer, id);
+        }
+    }
+
+    /// Closes `connection` to `peer`, telling the dials to wait until it is gone.
+    fn close_link(&mut self, peer: PeerId, connection: ConnectionId) {
+        if self.swarm.close_connection(connection) {
+            self.direct_dials.closing(peer, connection);
         }
     }
 
@@ -119,7 +132,7 @@ impl TabNode {
                         // on the server for a link that did not come up.
                         let relayed = self.state.borrow().links(peer, TransportKind::Relay);
                         for relayed in relayed {
-                            self.swarm.close_connection(relayed);
+                            self.close_link(peer, relayed);
                         }
                     }
                     for waiter in waiters {
@@ -161,11 +174,18 @@ impl TabNode {
         self.relays.relay_for(&peer).unwrap_or(server_addr)
     }
 
+    /// The links to `peer` that are not closing.
     fn links_to(&self, peer: PeerId) -> Links {
         let state = self.state.borrow();
+        let open = |kind| {
+            state
+                .links(peer, kind)
+                .into_iter()
+                .any(|id| !self.direct_dials.is_closing(peer, id))
+        };
         Links {
-            direct: !state.links(peer, TransportKind::WebRtc).is_empty(),
-            relayed: !state.links(peer, TransportKind::Relay).is_empty(),
+            direct: open(TransportKind::WebRtc),
+            relayed: open(TransportKind::Relay),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::browser::api::join_options::JoinOptions;
 use crate::browser::js::timeout::with_timeout;
 use crate::browser::node::behaviour::TabBehaviourEvent;
 use crate::browser::node::bootstrap_request::request_bootstrap;
-use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, TabNode};
+use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, SwarmStreams, TabNode};
 use crate::browser::node::tab_state::TabState;
 use crate::error::{ErrorCode, PeerError};
 use crate::net::bootstrap::Bootstrap;
@@ -24,7 +24,11 @@ use std::{cell::RefCell, rc::Rc, time::Duration};
 use web_sys::EventTarget;
 
 /// Runs the whole join; on success the node is connected to the server and holds a reservation.
-pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode, PeerError> {
+/// Returns it with its swarm streams, for the content service.
+pub(crate) async fn join(
+    options: &JoinOptions,
+    server: &str,
+) -> Result<(TabNode, SwarmStreams), PeerError> {
     let unreachable = |e: String| PeerError::new(ErrorCode::Unreachable, e);
     let internal = |e: String| PeerError::new(ErrorCode::Internal, e);
     let bootstrap = with_timeout(options.step_timeout(), request_bootstrap(server))
@@ -35,7 +39,7 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
     let rtc = options
         .rtc_configuration()
         .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
-    let (swarm, control) =
+    let (swarm, control, swarm_streams) =
         build_swarm(options.ping_interval(), rtc, options.connect_timeout()).map_err(internal)?;
     let membership = Membership::new(
         *swarm.local_peer_id(),
@@ -65,7 +69,7 @@ pub(crate) async fn join(options: &JoinOptions, server: &str) -> Result<TabNode,
         relays: RelayBook::new(&bootstrap.all_servers()),
     };
     attach(&mut node, None).await.map_err(unreachable)?;
-    Ok(node)
+    Ok((node, swarm_streams))
 }
 
 /// Attaches the tab to the first server of its network that takes it, leaving `avoid` (the

@@ -7,6 +7,7 @@ use crate::browser::node::tab_state::TabState;
 use crate::browser::transport::webrtc::WebRtcTransport;
 use crate::browser::transport::webrtc_direct::WebRtcDirectTransport;
 use crate::net::direct_dial::DirectDials;
+use crate::net::direct_streams::{self, IncomingStreams};
 use crate::net::home::Home;
 use crate::net::membership::Membership;
 use crate::net::providers::ProviderRecords;
@@ -15,9 +16,9 @@ use crate::net::transport_kind::TransportKind;
 use futures::{channel::mpsc, StreamExt};
 use libp2p::core::transport::ListenerId;
 use libp2p::{
-    core::{muxing::StreamMuxerBox, upgrade::Version},
+    core::{muxing::StreamMuxerBox, upgrade::Version, ConnectedPoint},
     noise, ping, relay,
-    swarm::SwarmEvent,
+    swarm::{StreamProtocol, SwarmEvent},
     websocket_websys, yamux, Multiaddr, Swarm, SwarmBuilder, Transport as _,
 };
 use libp2p_stream::Control;
@@ -49,6 +50,18 @@ pub(crate) struct TabNode {
     pub(crate) listeners: Vec<ListenerId>,
 }
 
+/// Swarm streams (`/peerfetch/swarm/1`): opened and accepted on direct links only, since they
+/// carry resources and a relay must not.
+pub(crate) struct SwarmStreams {
+    pub(crate) control: direct_streams::Control,
+    pub(crate) incoming: IncomingStreams,
+}
+
+/// Whether a connection is a direct browser-to-browser link.
+fn is_direct(endpoint: &ConnectedPoint) -> bool {
+    TransportKind::of_endpoint(endpoint) == TransportKind::WebRtc
+}
+
 /// Bounds on attaching to a server.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AttachTimeouts {
@@ -59,17 +72,21 @@ pub(crate) struct AttachTimeouts {
 }
 
 /// Builds a swarm with a fresh identity, the WebRTC-direct, browser-to-browser WebRTC and
-/// WebSocket transports, and the relay client. Returns it with the control of its streams.
+/// WebSocket transports, and the relay client. Returns it with the control of its streams and
+/// its swarm streams.
 pub(crate) fn build_swarm(
     ping_interval: Duration,
     rtc_config: RtcConfiguration,
     connect_timeout: Duration,
-) -> Result<(Swarm<TabBehaviour>, Control), String> {
+) -> Result<(Swarm<TabBehaviour>, Control, SwarmStreams), String> {
     let keypair = libp2p::identity::Keypair::generate_ed25519();
     let (relay_transport, relay) = relay::client::new(keypair.public().to_peer_id());
     let streams = libp2p_stream::Behaviour::new();
     let control = streams.new_control();
     let signaling = control.clone();
+    let swarm_protocol = StreamProtocol::new(crate::wire::protocols::SWARM);
+    let (swarm_streams, swarm_control, incoming) =
+        direct_streams::Behaviour::new(swarm_protocol, is_direct);
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_wasm_bindgen()
         // `/p2p-circuit/webrtc` addresses must reach our WebRTC transport before the relay
@@ -101,14 +118,18 @@ pub(crate) fn build_swarm(
                 .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
         })
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key| TabBehaviour::new(key, relay, streams, ping_interval))
+        .with_behaviour(|key| TabBehaviour::new(key, relay, streams, swarm_streams, ping_interval))
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
         // The swarm's own dial timeout (10 s by default) must not cut a WebRTC negotiation
         // short: ours ends first, with an error that says which step failed.
         .with_connection_timeout(connect_timeout + Duration::from_secs(5))
         .build();
-    Ok((swarm, control))
+    let swarm_streams = SwarmStreams {
+        control: swarm_control,
+        incoming,
+    };
+    Ok((swarm, control, swarm_streams))
 }
 
 impl TabNode {

@@ -18,7 +18,7 @@ use web_sys::{Blob, BlobPropertyBag};
 
 use super::origin::{get_bytes, OriginPart};
 use super::Cdn;
-use crate::browser::content::service::{DownloadWaiter, Request};
+use crate::browser::content::service::{DownloadWaiter, Request, Watch};
 use crate::browser::content::share::store_piece;
 use crate::browser::content::store::ContentMeta;
 use crate::browser::js::clock::now;
@@ -107,6 +107,7 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
     let id = entry.cid;
     let started = now();
     let activity = Rc::new(Cell::new(started));
+    let offered = Rc::new(Cell::new(None));
     let (reply, blob) = oneshot::channel();
     let waiter = DownloadWaiter {
         meta: ContentMeta {
@@ -115,7 +116,11 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
         },
         progress: None,
         not_found_after: Duration::ZERO,
-        activity: vec![activity.clone(), cdn.peer_activity.clone()],
+        watch: Watch {
+            activity: vec![activity.clone()],
+            arriving: vec![cdn.peer_activity.clone()],
+            offered: Some(offered.clone()),
+        },
         reply,
     };
     cdn.service
@@ -138,11 +143,15 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
             }
             _ = check => {
                 let now = now();
-                if patience.exhausted(now, activity.get(), cdn.peer_activity.get()) {
-                    let idle = now.saturating_sub(activity.get());
+                let (own, any) = (activity.get(), cdn.peer_activity.get());
+                if patience.exhausted(now, offered.get(), own, any) {
                     drop(blob);
                     let _ = cdn.service.ask(Request::Cancel(id)).await;
-                    return Err(format!("no byte came from peers for {} ms", idle.as_millis()));
+                    let waited = |since: Duration| now.saturating_sub(since).as_millis();
+                    return Err(match offered.get() {
+                        None => format!("no peer offered it in {} ms", waited(started)),
+                        Some(at) => format!("no byte came from peers for {} ms", waited(own.max(at))),
+                    });
                 }
             }
         }

@@ -5,11 +5,11 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::net::direct_streams::{Control, OpenStreamError};
 use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::SinkExt;
-use libp2p::{PeerId, Stream, StreamProtocol};
-use libp2p_stream::Control;
+use libp2p::{PeerId, Stream};
 
 use crate::browser::content::link::LinkWriter;
 use crate::browser::content::store::{ContentMeta, ContentStore, StoreError};
@@ -21,10 +21,6 @@ use crate::error::PeerError;
 use crate::swarm::message::SwarmMessage;
 use crate::swarm::upload_queue::Upload;
 use crate::util::rate_limit::TokenBucket;
-use crate::wire::protocols;
-
-/// The stream protocol of swarm links.
-pub(crate) const SWARM_PROTOCOL: StreamProtocol = StreamProtocol::new(protocols::SWARM);
 
 /// What a task the service started reports back.
 pub(crate) enum Report {
@@ -156,9 +152,9 @@ impl ServiceIo {
         let mut control = self.control.clone();
         self.spawn_reporting(async move {
             let mut outcome = connect_and_open(&mut node, &mut control, peer).await;
-            // The connection the stream went to may have just closed (the duplicate of a link
-            // both tabs dialed at once): once more, on the one that stays.
-            if matches!(&outcome, Err(OpenError::Stream(_))) {
+            // When both tabs dialed each other at once, the stream may have gone to the link
+            // both then close as the duplicate: once more (connecting waits until it is gone).
+            if matches!(&outcome, Err(OpenError::Stream(OpenStreamError::Closed))) {
                 outcome = connect_and_open(&mut node, &mut control, peer).await;
             }
             match outcome {
@@ -241,10 +237,11 @@ enum OpenError {
     #[error("{0}")]
     Connect(String),
     #[error("cannot open a swarm stream: {0}")]
-    Stream(String),
+    Stream(OpenStreamError),
 }
 
-/// Makes sure there is a direct connection to `peer`, then opens a swarm stream on it.
+/// Makes sure there is a direct connection to `peer` (and no other left to close), then opens a
+/// swarm stream on it.
 async fn connect_and_open(
     node: &mut mpsc::Sender<Command>,
     control: &mut Control,
@@ -258,10 +255,7 @@ async fn connect_and_open(
         .await
         .map_err(|_| OpenError::Closed)?
         .map_err(OpenError::Connect)?;
-    control
-        .open_stream(peer, SWARM_PROTOCOL)
-        .await
-        .map_err(|e| OpenError::Stream(e.to_string()))
+    control.open_stream(peer).await.map_err(OpenError::Stream)
 }
 
 /// Test builds only: the piece with one byte flipped, as a lying peer would send it.

@@ -6,7 +6,7 @@
 //! up, what to upload) is the swarms'; this task only feeds them what happened and does what
 //! they ask, through [`ServiceIo`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -15,23 +15,25 @@ use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
 use js_sys::Function;
 use libp2p::{PeerId, Stream};
-use libp2p_stream::Control;
 
 mod io;
 mod transfers;
 mod waiters;
 
-use self::io::{Report, ServiceIo, SWARM_PROTOCOL};
+use self::io::{Report, ServiceIo};
 pub(crate) use self::transfers::TransferInfo;
+pub(crate) use self::waiters::Watch;
 use self::waiters::{DownloadReply, Waiters};
 use crate::browser::content::link::{Link, LinkEvent, QueueFull, MAX_QUEUED_EVENTS};
 use crate::browser::content::store::{ContentMeta, ContentStore};
 use crate::browser::js::clock::now;
 use crate::browser::node::command::Command;
+use crate::browser::node::tab_node::SwarmStreams;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 use crate::error::{ErrorCode, PeerError};
+use crate::net::direct_streams::IncomingStreams;
 use crate::swarm::resource::{Input, LinkId, Output};
 use crate::swarm::tab::{LinkInput, TabConfig, TabOutput, TabSwarms};
 
@@ -103,8 +105,8 @@ pub(crate) struct DownloadWaiter {
     pub(crate) progress: Option<Function>,
     /// Give up when no peer has the resource for this long.
     pub(crate) not_found_after: Duration,
-    /// Cells set to the time whenever bytes of the resource arrive (for waiters that watch).
-    pub(crate) activity: Vec<Rc<Cell<Duration>>>,
+    /// Cells the caller watches the download in.
+    pub(crate) watch: Watch,
     /// Gets the `Blob`, or why not.
     pub(crate) reply: DownloadReply,
 }
@@ -149,20 +151,17 @@ impl ContentService {
     /// Starts the service for the tab `local`.
     pub(crate) fn start(
         store: Rc<ContentStore>,
-        mut control: Control,
+        streams: SwarmStreams,
         node: mpsc::Sender<Command>,
         local: PeerId,
         config: ServiceConfig,
-    ) -> Result<ServiceHandle, String> {
-        let incoming = control
-            .accept(SWARM_PROTOCOL)
-            .map_err(|e| format!("cannot accept swarm streams: {e}"))?;
+    ) -> ServiceHandle {
         let (requests, request_rx) = mpsc::channel(MAX_QUEUED_REQUESTS);
         let (link_events, link_rx) = mpsc::channel(MAX_QUEUED_EVENTS);
         let (reports, report_rx) = mpsc::channel(MAX_QUEUED_REPORTS);
         let transfers = Rc::new(RefCell::new(Vec::new()));
         #[allow(unused_mut)]
-        let mut io = ServiceIo::new(store, control, node, reports, config.upload_limit);
+        let mut io = ServiceIo::new(store, streams.control, node, reports, config.upload_limit);
         #[cfg(feature = "corrupt-uploads")]
         io.corrupt_uploads(config.corrupt_uploads);
         let service = Self {
@@ -176,11 +175,16 @@ impl ContentService {
             meta: HashMap::new(),
             transfers: transfers.clone(),
         };
-        wasm_bindgen_futures::spawn_local(service.run(request_rx, link_rx, report_rx, incoming));
-        Ok(ServiceHandle {
+        wasm_bindgen_futures::spawn_local(service.run(
+            request_rx,
+            link_rx,
+            report_rx,
+            streams.incoming,
+        ));
+        ServiceHandle {
             requests,
             transfers,
-        })
+        }
     }
 
     async fn run(
@@ -188,7 +192,7 @@ impl ContentService {
         requests: mpsc::Receiver<Request>,
         link_events: mpsc::Receiver<LinkEvent>,
         reports: mpsc::Receiver<Report>,
-        incoming: libp2p_stream::IncomingStreams,
+        incoming: IncomingStreams,
     ) {
         let mut requests = requests.fuse();
         let mut link_events = link_events.fuse();
@@ -291,11 +295,11 @@ impl ContentService {
             meta,
             progress,
             not_found_after,
-            activity,
+            watch,
             reply,
         } = waiter;
         if let Some(waiters) = self.waiting.get_mut(&id) {
-            waiters.add(reply, progress, activity);
+            waiters.add(reply, progress, watch);
             let have = Bitfield::empty(PieceLayout::of(&id).piece_count());
             let renew = Input::Download {
                 have,
@@ -308,7 +312,7 @@ impl ContentService {
             waiters: Waiters::default(),
             not_found_after,
         });
-        pending.waiters.add(reply, progress, activity);
+        pending.waiters.add(reply, progress, watch);
         pending.not_found_after = not_found_after;
         let named = self
             .meta
@@ -454,6 +458,16 @@ impl ContentService {
                 Output::Activity => {
                     if let Some(waiters) = self.waiting.get(&id) {
                         waiters.touch(now());
+                    }
+                }
+                Output::Arriving => {
+                    if let Some(waiters) = self.waiting.get(&id) {
+                        waiters.arriving(now());
+                    }
+                }
+                Output::Offered => {
+                    if let Some(waiters) = self.waiting.get(&id) {
+                        waiters.offered(now());
                     }
                 }
                 Output::Progress(progress) => {

@@ -1,6 +1,6 @@
 //! [`Waiters`]: who in the page waits for a resource the service downloads: the promises to
 //! settle, the progress callbacks (`{ bytes, total, bytesPerSecond, peers }`), and the cells
-//! that watch for bytes arriving.
+//! that watch for peers offering the resource and its bytes arriving.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -19,11 +19,22 @@ use crate::swarm::progress::Progress;
 /// Who waits for a download's `Blob`.
 pub(crate) type DownloadReply = oneshot::Sender<Result<Blob, PeerError>>;
 
-/// One caller waiting: its promise, its progress callback, the cells it watches activity in.
+/// The cells a caller watches a download in (to decide when to stop waiting on peers).
+#[derive(Default)]
+pub(crate) struct Watch {
+    /// Set to the time whenever verified bytes of the resource arrive.
+    pub(crate) activity: Vec<Rc<Cell<Duration>>>,
+    /// Set to the time whenever bytes of the resource arrive, verified or not.
+    pub(crate) arriving: Vec<Rc<Cell<Duration>>>,
+    /// Set once: when a peer first offered pieces the download lacks.
+    pub(crate) offered: Option<Rc<Cell<Option<Duration>>>>,
+}
+
+/// One caller waiting: its promise, its progress callback, the cells it watches.
 struct Waiter {
     reply: DownloadReply,
     progress: Option<Function>,
-    activity: Vec<Rc<Cell<Duration>>>,
+    watch: Watch,
 }
 
 /// Everyone waiting for one resource.
@@ -33,17 +44,12 @@ pub(crate) struct Waiters {
 }
 
 impl Waiters {
-    /// Adds a waiter, its progress callback (if given) and the cells it watches activity in.
-    pub(crate) fn add(
-        &mut self,
-        reply: DownloadReply,
-        progress: Option<Function>,
-        activity: Vec<Rc<Cell<Duration>>>,
-    ) {
+    /// Adds a waiter, its progress callback (if given) and the cells it watches.
+    pub(crate) fn add(&mut self, reply: DownloadReply, progress: Option<Function>, watch: Watch) {
         self.waiters.push(Waiter {
             reply,
             progress,
-            activity,
+            watch,
         });
     }
 
@@ -54,10 +60,27 @@ impl Waiters {
         !self.waiters.is_empty()
     }
 
-    /// Notes that bytes of the resource arrived at `now` (a piece, or part of one).
+    /// Notes that a piece of the resource arrived and was verified at `now`.
     pub(crate) fn touch(&self, now: Duration) {
-        for cell in self.waiters.iter().flat_map(|w| &w.activity) {
+        let watches = self.waiters.iter().map(|w| &w.watch);
+        for cell in watches.flat_map(|w| w.activity.iter().chain(&w.arriving)) {
             cell.set(now);
+        }
+    }
+
+    /// Notes that bytes of the resource (part of a piece) arrived at `now`.
+    pub(crate) fn arriving(&self, now: Duration) {
+        for cell in self.waiters.iter().flat_map(|w| &w.watch.arriving) {
+            cell.set(now);
+        }
+    }
+
+    /// Notes that a peer offered pieces of the resource at `now` (kept if noted before).
+    pub(crate) fn offered(&self, now: Duration) {
+        for cell in self.waiters.iter().filter_map(|w| w.watch.offered.as_ref()) {
+            if cell.get().is_none() {
+                cell.set(Some(now));
+            }
         }
     }
 
