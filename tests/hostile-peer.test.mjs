@@ -461,9 +461,19 @@ test("mesh starvation: strangers filling the victim's degree do not cut its down
       return linked.filter((r) => r.status === "fulfilled").length;
     }, { origin: server.url, victim: victim.peerId });
     const got = await finished(victim, cid);
-    // (The relayed connection that carried the WebRTC signaling closes by design: only the direct link counts.)
-    const cut = await victim.evaluate((id) => window.events.filter((e) =>
-      e.name === "disconnection" && e.detail.peer === id && e.detail.transport === "webrtc").length, seeder.peerId);
+    // The provider link is cut when the victim is left with no direct link to the seeder. (The
+    // relayed connection that carried the WebRTC signaling closes by design, and when both tabs
+    // dialed each other at once one of the two direct links closes: neither is a cut.)
+    const cut = await victim.evaluate((id) => {
+      let links = 0;
+      let cuts = 0;
+      for (const e of window.events) {
+        if (e.detail?.peer !== id || e.detail.transport !== "webrtc") continue;
+        if (e.name === "connection") links += 1;
+        if (e.name === "disconnection" && --links === 0) cuts += 1;
+      }
+      return cuts;
+    }, seeder.peerId);
     const strangerIds = await attacker.evaluate(() => window.strangers.map((s) => s.id));
     const kept = (await victim.evaluate(() => peer.connections()))
       .filter((c) => c.transport === "webrtc" && strangerIds.includes(c.peer)).length;
