@@ -3,7 +3,7 @@
 // the bytes came from.
 // Query parameters: `peerfetch=off` loads the same assets without peerfetch (the baseline for
 // load-time comparisons); `server=URL` names the peerfetch server (default this origin);
-// `log=debug` makes peerfetch log more to the console.
+// `log=debug` makes peerfetch log more to the console; `peerTimeout=MS` sets `peerTimeoutMs`.
 const params = new URLSearchParams(location.search);
 
 /** Waits for peerfetch (started in the page's head) unless it is off; never throws. */
