@@ -176,6 +176,18 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         download
     }
 
+    /// Numbers this download's requests from `first` on: a download that follows another on
+    /// the same links must not reuse the ids of requests a peer may still answer.
+    pub fn numbering_from(mut self, first: u32) -> Self {
+        self.next_request = first;
+        self
+    }
+
+    /// The id the next request will get.
+    pub fn next_request(&self) -> u32 {
+        self.next_request
+    }
+
     /// The resource.
     pub fn id(&self) -> &ContentId {
         &self.id

@@ -293,6 +293,9 @@ pub struct ResourceSwarm<P> {
     received: BTreeMap<P, u64>,
     sent: BTreeMap<P, u64>,
     banned: HashSet<P>,
+    /// The id the next download's first request gets: ids go on across downloads, since a
+    /// peer may still answer a request of the last one.
+    next_request: u32,
     /// Budget of new links peers open.
     inbound_budget: TokenBucket,
     outputs: VecDeque<Output<P>>,
@@ -317,6 +320,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             received: BTreeMap::new(),
             sent: BTreeMap::new(),
             banned: HashSet::new(),
+            next_request: 0,
             inbound_budget: TokenBucket::with_burst(
                 config.inbound_link_rate.0,
                 config.inbound_link_rate.1,
@@ -481,7 +485,8 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             seed,
             ..self.config.download.clone()
         };
-        let mut download = Download::new(self.id, self.have.clone(), config);
+        let mut download =
+            Download::new(self.id, self.have.clone(), config).numbering_from(self.next_request);
         // Peers linked before the download started said what they hold already.
         for (peer, link) in &self.links {
             download.add_peer(*peer, now);
@@ -606,7 +611,9 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
 
     fn end_download(&mut self, result: Result<(), DownloadError>) {
         self.record_received();
-        self.wanted = None;
+        if let Some(wanted) = self.wanted.take() {
+            self.next_request = wanted.download.next_request();
+        }
         if let Err(e) = result {
             self.outputs.push_back(Output::Failed(e));
         }

@@ -697,3 +697,42 @@ fn the_first_peer_offering_a_missing_piece_is_reported_once_per_download() {
     swarm.handle(6 * MS, download_input(Bitfield::empty(content.pieces()), S));
     assert_eq!(offered(&outputs(&mut swarm)), 1);
 }
+
+#[test]
+fn an_answer_to_a_request_of_a_cancelled_download_does_not_get_an_honest_peer_dropped() {
+    let content = content();
+    let (mut swarm, asked) = asking_a_provider_of_everything(&content);
+    let (old_id, old_piece) = asked[0];
+    swarm.handle(2 * MS, Input::Cancel);
+    outputs(&mut swarm);
+    swarm.handle(3 * MS, download_input(Bitfield::empty(content.pieces()), S));
+    let requests: Vec<(u32, u32)> = outputs(&mut swarm)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Send(1, SwarmMessage::Request { id, piece }) => Some((id, piece)),
+            _ => None,
+        })
+        .collect();
+    assert!(!requests.is_empty(), "the new download asks again");
+    assert!(
+        requests
+            .iter()
+            .all(|(id, _)| asked.iter().all(|(old, _)| old != id)),
+        "ids go on across downloads: {asked:?} then {requests:?}"
+    );
+    // The peer answers the old request after all.
+    let encoded = content.encoded(old_piece);
+    let piece = SwarmMessage::Piece {
+        id: old_id,
+        piece: old_piece,
+        encoded,
+    };
+    swarm.handle(4 * MS, Input::Message(1, piece));
+    let after = outputs(&mut swarm);
+    assert!(
+        !after
+            .iter()
+            .any(|o| matches!(o, Output::Dropped(..) | Output::Close(_))),
+        "{after:?}"
+    );
+}
