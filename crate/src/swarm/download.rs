@@ -303,15 +303,18 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         }
     }
 
-    /// The tab came to hold `piece` without the download (the page shared it): it is not
-    /// asked for any more, and requests open for it are cancelled. Peers are not told here:
-    /// whoever holds the piece announces it.
-    pub fn held(&mut self, piece: u32, now: Duration) {
-        if piece >= self.layout.piece_count() || !self.have.insert(piece) {
-            return;
+    /// The tab came to hold `pieces` without the download (the page shared them): they are
+    /// not asked for any more, and requests open for them are cancelled. (All are marked
+    /// before anything is asked: one at a time, asking after the first could pick the next.)
+    /// Peers are not told here: whoever holds a piece announces it.
+    pub fn held(&mut self, pieces: &[u32], now: Duration) {
+        let count = self.layout.piece_count();
+        for &piece in pieces {
+            if piece < count && self.have.insert(piece) {
+                self.missing.retain(|m| *m != piece);
+                self.cancel_requests_for(piece);
+            }
         }
-        self.missing.retain(|m| *m != piece);
-        self.cancel_requests_for(piece);
         self.check_finished();
         self.schedule(now);
     }
@@ -650,6 +653,24 @@ mod tests {
         let asked = requests(&mut download);
         assert_eq!(asked.len(), 1);
         assert_eq!((asked[0].0, asked[0].2), ('c', 3));
+    }
+
+    #[test]
+    fn pieces_the_page_comes_to_hold_are_never_asked_for_even_in_passing() {
+        let (_, id, _) = content(3);
+        let config = DownloadConfig {
+            initial_window: 1,
+            ..DownloadConfig::default()
+        };
+        let mut download = Download::new(id, Bitfield::empty(3), config);
+        download.add_peer('a', T0);
+        download.handle(&'a', have(3, &[0, 1, 2]), T0);
+        let (_, _, asked) = requests(&mut download)[0];
+        let rest: Vec<u32> = (0..3).filter(|p| *p != asked).collect();
+        // The page shares the piece asked for and one more: only the third may be asked now.
+        download.held(&[asked, rest[0]], T0);
+        let pieces: Vec<u32> = requests(&mut download).iter().map(|r| r.2).collect();
+        assert_eq!(pieces, [rest[1]]);
     }
 
     #[test]

@@ -456,9 +456,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     fn hold(&mut self, now: Duration, have: &Bitfield) {
         let newly_held: Vec<u32> = have.iter().filter(|i| self.have.insert(*i)).collect();
         if let Some(wanted) = self.wanted.as_mut() {
-            for index in &newly_held {
-                wanted.download.held(*index, now);
-            }
+            wanted.download.held(&newly_held, now);
         }
         self.announce(&newly_held);
         if let Some(wanted) = self.wanted.as_mut() {
