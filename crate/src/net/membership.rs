@@ -48,6 +48,7 @@ pub struct Membership {
     swarm: String,
     next_registration: Duration,
     next_discovery: Duration,
+    last_discovery: Option<Duration>,
 }
 
 impl Membership {
@@ -61,6 +62,7 @@ impl Membership {
             swarm: swarm.to_owned(),
             next_registration: Duration::ZERO,
             next_discovery: Duration::ZERO,
+            last_discovery: None,
         })
     }
 
@@ -95,9 +97,19 @@ impl Membership {
     }
 
     /// The last direct link to `peer` went away; says whether it was a neighbour.
+    ///
+    /// Losing a neighbour brings the next discovery forward (to [`DISCOVER_WHILE_WANTING`]
+    /// after the last one at most): while the mesh was full, discovery ran rarely, and members
+    /// that joined meanwhile are the replacements.
     pub fn disconnected(&mut self, peer: PeerId, now: Duration) -> bool {
         let was = self.mesh.neighbours().any(|p| *p == peer);
         self.mesh.disconnected(peer, now);
+        if was && self.mesh.wants_peers() {
+            let soonest = self
+                .last_discovery
+                .map_or(now, |last| last + DISCOVER_WHILE_WANTING);
+            self.next_discovery = self.next_discovery.min(soonest.max(now));
+        }
         was
     }
 
@@ -137,6 +149,7 @@ impl Membership {
                 DISCOVER_OTHERWISE
             };
             self.next_discovery = now + wait;
+            self.last_discovery = Some(now);
             return Some(MembershipAction::Discover {
                 limit: DISCOVER_LIMIT,
             });
@@ -211,6 +224,37 @@ mod tests {
         assert_eq!(discovers(actions(&mut membership, 4 * S)), 1);
         assert_eq!(discovers(actions(&mut membership, 30 * S)), 0);
         assert_eq!(discovers(actions(&mut membership, 34 * S)), 1);
+    }
+
+    #[test]
+    fn losing_a_neighbour_of_a_full_mesh_discovers_again_soon_but_not_in_a_burst() {
+        let config = MeshConfig {
+            target_degree: 2,
+            ..MeshConfig::default()
+        };
+        let mut membership = Membership::new(PeerId::random(), "s", config).unwrap();
+        let discovers = |membership: &mut Membership, now| {
+            actions(membership, now)
+                .iter()
+                .filter(|a| matches!(a, MembershipAction::Discover { .. }))
+                .count()
+        };
+        assert_eq!(discovers(&mut membership, Duration::ZERO), 1);
+        let peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
+        membership.discovered(peers.clone(), S);
+        for peer in &peers[..2] {
+            membership.connected(*peer, S);
+        }
+        // Full: the next discovery would be 30 s later.
+        assert_eq!(discovers(&mut membership, 2 * S), 1);
+        assert_eq!(discovers(&mut membership, 10 * S), 0);
+        assert!(membership.disconnected(peers[0], 10 * S));
+        assert_eq!(discovers(&mut membership, 10 * S), 1, "at once");
+        // Another loss right after waits for the short interval, not longer.
+        membership.connected(peers[2], 10 * S);
+        assert!(membership.disconnected(peers[1], 10 * S + S / 2));
+        assert_eq!(discovers(&mut membership, 11 * S), 0);
+        assert_eq!(discovers(&mut membership, 12 * S), 1);
     }
 
     #[test]

@@ -3,8 +3,15 @@
 //! Feed it what discovery found and what happened to connections, with the time; it answers
 //! with dials to start and surplus links to drop. It keeps `target_degree` neighbours, never
 //! dials a peer twice at once or more than `max_dials_in_flight` peers at once, backs off
-//! exponentially from peers whose dials fail, forgets peers discovery stopped reporting, and
-//! drops inbound links past `max_degree` so a popular tab stays within the browser's limits.
+//! exponentially from peers whose dials fail or whose links do not last, forgets peers
+//! discovery stopped reporting, and holds at most `max_degree` neighbours so a popular tab stays
+//! within the browser's limits.
+//!
+//! At `max_degree`, a new link replaces the oldest neighbour, at most once per
+//! `eviction_interval`; other new links are dropped. Without that, tabs that joined early fill
+//! up with the links of later ones, and the last to join can find every member full and stay
+//! short of its degree for good. The rate bounds how fast strangers can turn the neighbours
+//! over.
 //! Links the tab opened for another reason (a download from a provider, `peer.connect`) are
 //! pinned: they are not neighbours and are never dropped, so links from strangers filling the
 //! degree cannot cut a download off.
@@ -29,9 +36,11 @@ pub struct MeshConfig {
     pub backoff_base: Duration,
     /// Longest wait between dials to a failing peer.
     pub backoff_max: Duration,
-    /// Wait before redialing a peer whose link just dropped: it most likely left, and its
-    /// registration outlives it, so it must not hold dial slots the live candidates need.
-    pub rejoin_delay: Duration,
+    /// A link that lasted this long was a success: when it goes, the peer's backoff starts
+    /// over. A shorter one (the peer was full and dropped it, or left) counts as a failure.
+    pub stable_link: Duration,
+    /// At `max_degree`, a new link replaces the oldest neighbour at most this often.
+    pub eviction_interval: Duration,
     /// A discovered peer not reported again within this is forgotten.
     pub candidate_ttl: Duration,
     /// Candidates remembered at most.
@@ -49,7 +58,8 @@ impl Default for MeshConfig {
             max_dials_in_flight: 3,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
-            rejoin_delay: Duration::from_secs(30),
+            stable_link: Duration::from_secs(30),
+            eviction_interval: Duration::from_secs(10),
             candidate_ttl: Duration::from_secs(120),
             max_candidates: 256,
             max_pinned: 256,
@@ -62,7 +72,7 @@ impl Default for MeshConfig {
 pub enum MeshAction {
     /// Open a direct connection to this peer, then report `connected` or `dial_failed`.
     Dial(PeerId),
-    /// Close the direct links to this peer (over `max_degree`).
+    /// Close the direct links to this peer (past `max_degree`).
     Drop(PeerId),
 }
 
@@ -78,8 +88,10 @@ struct Candidate {
 pub struct Mesh {
     config: MeshConfig,
     local: PeerId,
-    neighbours: HashSet<PeerId>,
+    /// Neighbours and when each link came up.
+    neighbours: HashMap<PeerId, Duration>,
     dialing: HashSet<PeerId>,
+    next_eviction: Duration,
     candidates: HashMap<PeerId, Candidate>,
     pinned: HashSet<PeerId>,
     actions: VecDeque<MeshAction>,
@@ -91,8 +103,9 @@ impl Mesh {
         Self {
             config,
             local,
-            neighbours: HashSet::new(),
+            neighbours: HashMap::new(),
             dialing: HashSet::new(),
+            next_eviction: Duration::ZERO,
             candidates: HashMap::new(),
             pinned: HashSet::new(),
             actions: VecDeque::new(),
@@ -101,7 +114,7 @@ impl Mesh {
 
     /// Current neighbours.
     pub fn neighbours(&self) -> impl Iterator<Item = &PeerId> {
-        self.neighbours.iter()
+        self.neighbours.keys()
     }
 
     /// Whether more neighbours are wanted (so discovery should run soon).
@@ -148,30 +161,58 @@ impl Mesh {
     /// A direct link to `peer` came up (dialed by us or by them).
     pub fn connected(&mut self, peer: PeerId, now: Duration) {
         self.dialing.remove(&peer);
-        if self.pinned.contains(&peer) {
+        if self.pinned.contains(&peer) || self.neighbours.contains_key(&peer) {
             return;
         }
         if let Some(candidate) = self.candidates.get_mut(&peer) {
-            candidate.backoff.reset();
             candidate.last_seen = now;
         }
-        if self.neighbours.contains(&peer) {
-            return;
-        }
         if self.neighbours.len() >= self.config.max_degree {
-            self.actions.push_back(MeshAction::Drop(peer));
-            return;
+            match self.evictable(now) {
+                Some(oldest) => {
+                    self.next_eviction = now + self.config.eviction_interval;
+                    self.lose(oldest, now);
+                    self.actions.push_back(MeshAction::Drop(oldest));
+                }
+                None => {
+                    self.actions.push_back(MeshAction::Drop(peer));
+                    return;
+                }
+            }
         }
-        self.neighbours.insert(peer);
+        self.neighbours.insert(peer, now);
     }
 
     /// The last direct link to `peer` went away.
     pub fn disconnected(&mut self, peer: PeerId, now: Duration) {
         self.pinned.remove(&peer);
-        if self.neighbours.remove(&peer) {
-            if let Some(candidate) = self.candidates.get_mut(&peer) {
-                candidate.retry_at = now + self.config.rejoin_delay;
+        self.lose(peer, now);
+    }
+
+    /// The neighbour a new link replaces at `max_degree`, if one may go now: the oldest that
+    /// is not pinned (a neighbour the tab then opened a download over stays).
+    fn evictable(&self, now: Duration) -> Option<PeerId> {
+        if now < self.next_eviction {
+            return None;
+        }
+        self.neighbours
+            .iter()
+            .filter(|(peer, _)| !self.pinned.contains(*peer))
+            .min_by_key(|(peer, since)| (**since, spread(&self.local, peer)))
+            .map(|(peer, _)| *peer)
+    }
+
+    /// `peer` is no longer a neighbour: it is tried again after its backoff, which starts over
+    /// if the link was stable.
+    fn lose(&mut self, peer: PeerId, now: Duration) {
+        let Some(since) = self.neighbours.remove(&peer) else {
+            return;
+        };
+        if let Some(candidate) = self.candidates.get_mut(&peer) {
+            if now.saturating_sub(since) >= self.config.stable_link {
+                candidate.backoff.reset();
             }
+            candidate.retry_at = now + candidate.backoff.fail(0.0);
         }
     }
 
@@ -198,7 +239,7 @@ impl Mesh {
         let neighbours = &self.neighbours;
         let dialing = &self.dialing;
         self.candidates.retain(|peer, c| {
-            neighbours.contains(peer)
+            neighbours.contains_key(peer)
                 || dialing.contains(peer)
                 || now.saturating_sub(c.last_seen) < ttl
         });
@@ -211,7 +252,7 @@ impl Mesh {
             .candidates
             .iter()
             .filter(|(peer, c)| {
-                !self.neighbours.contains(*peer)
+                !self.neighbours.contains_key(*peer)
                     && !self.dialing.contains(*peer)
                     && !self.pinned.contains(*peer)
                     && c.retry_at <= now
@@ -230,7 +271,9 @@ impl Mesh {
         }
         self.candidates
             .iter()
-            .filter(|(peer, _)| !self.neighbours.contains(*peer) && !self.dialing.contains(*peer))
+            .filter(|(peer, _)| {
+                !self.neighbours.contains_key(*peer) && !self.dialing.contains(*peer)
+            })
             .map(|(_, c)| c.retry_at)
             .min()
     }
@@ -353,17 +396,58 @@ mod tests {
     }
 
     #[test]
-    fn inbound_links_past_max_degree_are_dropped() {
+    fn at_max_degree_a_new_link_replaces_the_oldest_neighbour_at_most_once_per_interval() {
         let mut mesh = Mesh::new(PeerId::random(), config(1)); // max_degree 3
-        let peers: Vec<PeerId> = (0..4).map(|_| PeerId::random()).collect();
-        for p in &peers {
-            mesh.connected(*p, Duration::ZERO);
+        let peers: Vec<PeerId> = (0..5).map(|_| PeerId::random()).collect();
+        for (i, p) in peers[..3].iter().enumerate() {
+            mesh.connected(*p, S * i as u32);
         }
+        let interval = MeshConfig::default().eviction_interval;
+        mesh.connected(peers[3], 5 * S);
+        assert_eq!(actions(&mut mesh, 5 * S), vec![MeshAction::Drop(peers[0])]);
+        // Within the interval, a new link is the one dropped.
+        mesh.connected(peers[4], 5 * S + interval / 2);
         assert_eq!(
-            actions(&mut mesh, Duration::ZERO),
-            vec![MeshAction::Drop(peers[3])]
+            actions(&mut mesh, 5 * S + interval / 2),
+            vec![MeshAction::Drop(peers[4])]
         );
-        assert_eq!(mesh.neighbours().count(), 3);
+        let mut held: Vec<PeerId> = mesh.neighbours().copied().collect();
+        held.sort();
+        let mut expected = peers[1..4].to_vec();
+        expected.sort();
+        assert_eq!(held, expected);
+        mesh.connected(peers[4], 5 * S + interval);
+        assert_eq!(
+            actions(&mut mesh, 5 * S + interval),
+            vec![MeshAction::Drop(peers[1])]
+        );
+    }
+
+    #[test]
+    fn a_peer_whose_links_do_not_last_is_retried_ever_later_and_a_stable_link_starts_over() {
+        let mut mesh = Mesh::new(PeerId::random(), config(1));
+        let b = PeerId::random();
+        mesh.discovered(b, Duration::ZERO);
+        let mut now = Duration::ZERO;
+        for wait in [1, 2, 4] {
+            assert_eq!(actions(&mut mesh, now), vec![MeshAction::Dial(b)]);
+            mesh.connected(b, now);
+            // The peer (full) drops the link at once.
+            mesh.disconnected(b, now);
+            mesh.discovered(b, now);
+            assert!(actions(&mut mesh, now + S * wait - Duration::from_millis(1)).is_empty());
+            now += S * wait;
+        }
+        assert_eq!(actions(&mut mesh, now), vec![MeshAction::Dial(b)]);
+        mesh.connected(b, now);
+        now += MeshConfig::default().stable_link;
+        mesh.disconnected(b, now);
+        mesh.discovered(b, now);
+        assert_eq!(
+            mesh.poll_timeout(),
+            Some(now + S),
+            "back to the first delay"
+        );
     }
 
     #[test]
@@ -415,13 +499,33 @@ mod tests {
         mesh.connected(provider, S);
         assert!(actions(&mut mesh, S).is_empty(), "the pinned link stays");
         assert!(!mesh.neighbours().any(|p| *p == provider));
+        // A first stranger replaces a neighbour; the next, within the interval, is dropped.
+        mesh.connected(PeerId::random(), S);
+        assert_eq!(actions(&mut mesh, S).len(), 1);
         let stranger = PeerId::random();
         mesh.connected(stranger, S);
         assert_eq!(actions(&mut mesh, S), vec![MeshAction::Drop(stranger)]);
+        assert!(mesh.neighbours().all(|p| *p != provider));
         // Once its last link went, the peer is no longer pinned.
         mesh.disconnected(provider, 2 * S);
         mesh.connected(provider, 3 * S);
         assert_eq!(actions(&mut mesh, 3 * S), vec![MeshAction::Drop(provider)]);
+    }
+
+    #[test]
+    fn a_neighbour_the_tab_then_downloads_from_is_never_the_one_replaced() {
+        let oldest = PeerId::random();
+        let mut mesh = Mesh::new(PeerId::random(), config(1));
+        mesh.connected(oldest, Duration::ZERO);
+        mesh.pin(oldest);
+        for _ in 0..2 {
+            mesh.connected(PeerId::random(), S);
+        }
+        let newcomer = PeerId::random();
+        mesh.connected(newcomer, 2 * S);
+        let dropped = actions(&mut mesh, 2 * S);
+        assert_eq!(dropped.len(), 1);
+        assert_ne!(dropped[0], MeshAction::Drop(oldest));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! then an inbound stream belongs to no resource, and it is closed if it says anything else, if
 //! it names a resource this tab does not have, or if it says nothing for
 //! [`TabConfig::want_timeout`]. At most [`TabConfig::max_unnamed_links`] inbound streams wait
-//! for their `Want` at once; more are closed at once.
+//! for their `Want` at once. Past that, a new stream displaces the oldest waiting stream of the
+//! peer that has the most waiting, if that is more than the newcomer's peer has; otherwise it is
+//! closed at once. So one peer holding every slot with silent streams shuts no other peer out.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
@@ -143,8 +145,13 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
     /// A stream to `peer` opened: by this tab about `about`, or by the peer (`about` is `None`).
     pub fn link_opened(&mut self, now: Duration, link: LinkId, peer: P, about: Option<ContentId>) {
         if about.is_none() && self.unnamed_links() >= self.config.max_unnamed_links {
-            self.outputs.push_back(TabOutput::Close(link));
-            return;
+            match self.displaceable_for(peer) {
+                Some(oldest) => self.close(oldest),
+                None => {
+                    self.outputs.push_back(TabOutput::Close(link));
+                    return;
+                }
+            }
         }
         self.routes.insert(
             link,
@@ -213,10 +220,32 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
     }
 
     fn unnamed_links(&self) -> usize {
+        self.unnamed().count()
+    }
+
+    /// Inbound streams still waiting for their `Want`.
+    fn unnamed(&self) -> impl Iterator<Item = (&LinkId, &Route<P>)> {
         self.routes
-            .values()
-            .filter(|r| r.content.is_none() && !r.outbound)
-            .count()
+            .iter()
+            .filter(|(_, r)| r.content.is_none() && !r.outbound)
+    }
+
+    /// The waiting stream a new one from `newcomer` displaces, when every slot is taken: the
+    /// oldest of the peer with the most waiting, if it has more than `newcomer` has.
+    fn displaceable_for(&self, newcomer: P) -> Option<LinkId> {
+        let mut per_peer: HashMap<P, usize> = HashMap::new();
+        for (_, route) in self.unnamed() {
+            *per_peer.entry(route.peer).or_default() += 1;
+        }
+        let own = per_peer.get(&newcomer).copied().unwrap_or(0);
+        let (greediest, most) = per_peer.into_iter().max_by_key(|&(peer, n)| (n, peer))?;
+        if most <= own {
+            return None;
+        }
+        self.unnamed()
+            .filter(|(_, r)| r.peer == greediest)
+            .min_by_key(|&(link, r)| (r.opened, *link))
+            .map(|(link, _)| *link)
     }
 
     /// Makes `link` a stream about `id`, or closes it if the tab does not have `id`.

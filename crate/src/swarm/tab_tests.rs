@@ -105,6 +105,35 @@ fn unnamed_streams_are_bounded_in_number_and_in_time() {
 }
 
 #[test]
+fn a_peer_holding_every_unnamed_slot_shuts_no_other_peer_out() {
+    let a = id(1);
+    let config = TabConfig::default();
+    let cap = config.max_unnamed_links as u64;
+    let mut tab = holding(&[a]);
+    for link in 0..cap {
+        tab.link_opened(MS * (link as u32 + 1), link, 9, None);
+    }
+    outputs(&mut tab);
+    // An honest peer's stream displaces the greedy peer's oldest, then names its resource.
+    tab.link_opened(MS * 100, cap, 7, None);
+    assert_eq!(outputs(&mut tab), [TabOutput::Close(0)]);
+    message(&mut tab, cap, SwarmMessage::Want(a));
+    assert!(!outputs(&mut tab).contains(&TabOutput::Close(cap)));
+    assert_eq!(tab.link_count(), config.max_unnamed_links);
+    // The greedy peer takes the freed slot back, and no more.
+    tab.link_opened(MS * 101, cap + 1, 9, None);
+    tab.link_opened(MS * 101, cap + 2, 9, None);
+    assert_eq!(outputs(&mut tab), [TabOutput::Close(cap + 2)]);
+    // Two honest peers' streams while the greedy peer holds every slot: each displaces one.
+    tab.link_opened(MS * 102, cap + 3, 7, None);
+    tab.link_opened(MS * 103, cap + 4, 8, None);
+    assert_eq!(
+        outputs(&mut tab),
+        [TabOutput::Close(1), TabOutput::Close(2)]
+    );
+}
+
+#[test]
 fn removing_a_resource_closes_its_streams_only() {
     let (a, b) = (id(1), id(2));
     let mut tab = holding(&[a, b]);

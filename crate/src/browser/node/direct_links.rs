@@ -38,26 +38,23 @@ impl TabNode {
 
     /// Starts (or joins) a direct connection attempt to `peer`.
     pub(crate) fn connect(&mut self, peer: PeerId, waiter: DialWaiter) {
-        let Some(server_addr) = self.server_addr.clone() else {
+        if self.server_addr.is_none() {
             if let DialWaiter::Page(reply) = waiter {
                 let _ = reply.send(Err("not joined".into()));
             }
             return;
-        };
+        }
         if matches!(waiter, DialWaiter::Page(_)) {
             // A link for a download or the page: the mesh must not count or drop it.
             self.membership.pin(peer);
         }
         let links = self.links_to(peer);
         let steps = self.direct_dials.request(peer, links, waiter);
-        self.run_steps(&server_addr, steps);
+        self.run_steps(steps);
     }
 
     /// Feeds connection events to the attempts in progress; closes what a direct link replaces.
     pub(crate) fn advance_direct_dials(&mut self, event: &SwarmEvent<TabBehaviourEvent>) {
-        let Some(server_addr) = self.server_addr.clone() else {
-            return;
-        };
         let steps = match event {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -88,7 +85,7 @@ impl TabNode {
                 .failed(*peer, Some(*connection_id), &error_chain(error)),
             _ => Vec::new(),
         };
-        self.run_steps(&server_addr, steps);
+        self.run_steps(steps);
     }
 
     /// A new direct link to `peer` makes relayed links to it useless; and when both tabs dialed
@@ -115,14 +112,15 @@ impl TabNode {
     }
 
     /// Closes `connection` to `peer`, telling the dials to wait until it is gone.
-    fn close_link(&mut self, peer: PeerId, connection: ConnectionId) {
+    pub(crate) fn close_link(&mut self, peer: PeerId, connection: ConnectionId) {
         if self.swarm.close_connection(connection) {
             self.direct_dials.closing(peer, connection);
         }
     }
 
-    /// Carries out dial steps; a dial that cannot start fails its attempt at once.
-    fn run_steps(&mut self, server_addr: &Multiaddr, steps: Vec<Step<DialWaiter>>) {
+    /// Carries out dial steps; a dial that cannot start (no server to signal through, while
+    /// moving home) fails its attempt at once.
+    fn run_steps(&mut self, steps: Vec<Step<DialWaiter>>) {
         let mut queue: VecDeque<_> = steps.into();
         while let Some(step) = queue.pop_front() {
             let (peer, addr) = match step {
@@ -144,17 +142,27 @@ impl TabNode {
                                 let _ = reply.send(result.clone());
                             }
                             DialWaiter::Mesh => {
+                                tracing::debug!(%peer, ?result, "mesh dial finished");
                                 self.membership.dial_finished(peer, result.is_ok(), now())
                             }
                         }
                     }
                     continue;
                 }
-                Step::DialRelayed(peer) => {
-                    (peer, relayed_addr(self.relay_to(peer, server_addr), peer))
-                }
-                Step::DialWebRtc(peer) => {
-                    (peer, webrtc_addr(self.relay_to(peer, server_addr), peer))
+                Step::DialRelayed(peer) | Step::DialWebRtc(peer) => {
+                    let Some(relay) = self.relay_to(peer) else {
+                        queue.extend(self.direct_dials.failed(
+                            peer,
+                            None,
+                            "no server to signal through",
+                        ));
+                        continue;
+                    };
+                    let addr = match step {
+                        Step::DialRelayed(_) => relayed_addr(relay, peer),
+                        _ => webrtc_addr(relay, peer),
+                    };
+                    (peer, addr)
                 }
             };
             let opts = DialOpts::peer_id(peer)
@@ -169,9 +177,9 @@ impl TabNode {
         }
     }
 
-    /// The server through which `peer` is reached: its own, if attached elsewhere.
-    fn relay_to<'a>(&'a self, peer: PeerId, server_addr: &'a Multiaddr) -> &'a Multiaddr {
-        self.relays.relay_for(&peer).unwrap_or(server_addr)
+    /// The server through which `peer` is reached: its own, if attached elsewhere, else ours.
+    fn relay_to(&self, peer: PeerId) -> Option<&Multiaddr> {
+        self.relays.relay_for(&peer).or(self.server_addr.as_ref())
     }
 
     /// The links to `peer` that are not closing.

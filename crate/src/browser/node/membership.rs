@@ -22,6 +22,7 @@ impl TabNode {
         let server = self.state.borrow().server;
         let now = now();
         while let Some(action) = self.membership.poll_action(now) {
+            tracing::debug!(?action, "membership");
             match action {
                 MembershipAction::Register { ttl } => {
                     if self.swarm.external_addresses().next().is_none() {
@@ -52,8 +53,9 @@ impl TabNode {
                     self.connect(peer, DialWaiter::Mesh)
                 }
                 MembershipAction::Mesh(MeshAction::Drop(peer)) => {
-                    for id in self.state.borrow().links(peer, TransportKind::WebRtc) {
-                        self.swarm.close_connection(id);
+                    let links = self.state.borrow().links(peer, TransportKind::WebRtc);
+                    for id in links {
+                        self.close_link(peer, id);
                     }
                 }
             }
@@ -74,6 +76,7 @@ impl TabNode {
             SwarmEvent::Behaviour(TabBehaviourEvent::Rendezvous(
                 rendezvous::client::Event::Discovered { registrations, .. },
             )) => {
+                tracing::debug!(members = registrations.len(), "discovered");
                 let swarm = self.membership.swarm().to_owned();
                 let members = registrations
                     .iter()
