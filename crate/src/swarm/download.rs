@@ -14,7 +14,7 @@
 //! - Lies: a piece failing verification bans its sender from this swarm at once; nothing it
 //!   sent is kept.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use crate::content::content_id::ContentId;
 use crate::content::piece_layout::{PieceLayout, PIECE_LEN};
 use crate::content::piece_proof::{verify_piece, VerifiedPiece};
 
+use super::ban_list::BanList;
 use super::message::{RejectReason, SwarmMessage};
 
 /// Tuning of a [`Download`].
@@ -137,7 +138,7 @@ pub struct Download<P> {
     /// Pieces not held, the candidates for requests.
     missing: Vec<u32>,
     peers: BTreeMap<P, Peer>,
-    banned: HashSet<P>,
+    banned: BanList<P>,
     /// How many peers hold each piece.
     availability: Vec<u32>,
     /// Who is asked for each piece, under which request id.
@@ -163,7 +164,7 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
             have,
             missing,
             peers: BTreeMap::new(),
-            banned: HashSet::new(),
+            banned: BanList::default(),
             availability: vec![0; layout.piece_count() as usize],
             holders: HashMap::new(),
             next_request: 0,
@@ -579,7 +580,7 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
     }
 
     fn ban(&mut self, peer: &P, reason: DropReason) {
-        self.banned.insert(peer.clone());
+        self.banned.ban(peer.clone());
         if self.peers.contains_key(peer) {
             self.forget(peer);
             self.events.push_back(Event::Drop(peer.clone(), reason));

@@ -2,6 +2,7 @@
 //! download that pulls pieces from many of them at once, and the state of each resource a tab
 //! holds or fetches ([`resource::ResourceSwarm`], [`tab::TabSwarms`]).
 
+pub mod ban_list;
 pub mod download;
 pub mod message;
 pub mod progress;

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::ban_list::BanList;
 use super::download::{Download, DownloadConfig, DropReason, Event, PeerStats};
 use super::message::{RejectReason, SwarmMessage};
 use super::progress::{Progress, ProgressMeter};
@@ -292,7 +293,7 @@ pub struct ResourceSwarm<P> {
     unreachable: HashMap<P, Resting>,
     received: BTreeMap<P, u64>,
     sent: BTreeMap<P, u64>,
-    banned: HashSet<P>,
+    banned: BanList<P>,
     /// The id the next download's first request gets: ids go on across downloads, since a
     /// peer may still answer a request of the last one.
     next_request: u32,
@@ -319,7 +320,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             unreachable: HashMap::new(),
             received: BTreeMap::new(),
             sent: BTreeMap::new(),
-            banned: HashSet::new(),
+            banned: BanList::default(),
             next_request: 0,
             inbound_budget: TokenBucket::with_burst(
                 config.inbound_link_rate.0,
@@ -719,7 +720,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             message => {
                 if self.remember_holdings(link, &message) == Holdings::Flooded {
                     let reason = "announces pieces it said it holds, again and again";
-                    self.banned.insert(peer);
+                    self.banned.ban(peer);
                     let dropped = Output::Dropped(peer, DropReason::Protocol(reason.into()));
                     self.outputs.push_back(dropped);
                     return self.drop_link(now, link);
@@ -848,7 +849,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 }
                 Event::Drop(peer, reason) => {
                     if reason.is_ban() {
-                        self.banned.insert(peer);
+                        self.banned.ban(peer);
                     } else {
                         // Stalled: it rests like a provider that could not be reached.
                         self.rest(peer, now);
