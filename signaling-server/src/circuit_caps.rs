@@ -5,11 +5,12 @@
 //! on the tabs of one address. A circuit only carries the WebRTC signaling of one
 //! browser-to-browser link, so a tab needs few at once. This counts the circuits opened to each
 //! destination peer and to each destination address ([`AddressKey`]: an IPv4 address or an
-//! IPv6 /64) and says when one more would pass a bound. A circuit counts from the moment the
+//! IPv6 /64, the wider IPv6 prefixes bounded too: [`AddressBudget`]) and says when one more would pass a bound. A circuit counts from the moment the
 //! relay asks the destination to accept it until the relay reports it ended; one whose end the
 //! relay never reports (its source left while it was being set up) is forgotten once it is older
 //! than the longest a circuit may live ([`CircuitCaps::expire`]).
 
+use crate::address_budget::AddressBudget;
 use crate::ip_key::AddressKey;
 use libp2p::PeerId;
 use std::collections::{HashMap, VecDeque};
@@ -34,7 +35,8 @@ pub enum CircuitCapReached {
     Peer(usize),
     /// `--max-circuits-per-destination-ip`.
     #[error(
-        "the destination's address already has {0} circuits (--max-circuits-per-destination-ip)"
+        "the destination's address (or the IPv6 /56 or /48 around it) already has {0} circuits \
+         (--max-circuits-per-destination-ip; 4 and 16 times that)"
     )]
     Address(usize),
 }
@@ -46,7 +48,7 @@ pub struct CircuitCaps {
     /// Each destination's circuits, oldest first: the address each counts against and when it
     /// was opened.
     by_peer: HashMap<PeerId, VecDeque<(Option<AddressKey>, Instant)>>,
-    by_address: HashMap<AddressKey, usize>,
+    by_address: AddressBudget,
     open: usize,
 }
 
@@ -56,7 +58,7 @@ impl CircuitCaps {
         Self {
             limits,
             by_peer: HashMap::new(),
-            by_address: HashMap::new(),
+            by_address: AddressBudget::new(limits.per_address),
             open: 0,
         }
     }
@@ -75,11 +77,9 @@ impl CircuitCaps {
             return Err(CircuitCapReached::Peer(self.limits.per_peer));
         }
         if let Some(address) = address {
-            let of_address = self.by_address.get(&address).copied().unwrap_or(0);
-            if of_address >= self.limits.per_address {
-                return Err(CircuitCapReached::Address(self.limits.per_address));
-            }
-            *self.by_address.entry(address).or_default() += 1;
+            self.by_address
+                .try_take(address)
+                .map_err(|full| CircuitCapReached::Address(full.limit))?;
         }
         self.by_peer
             .entry(peer)
@@ -125,12 +125,7 @@ impl CircuitCaps {
     fn forget(&mut self, address: Option<AddressKey>) {
         self.open -= 1;
         if let Some(address) = address {
-            if let Some(count) = self.by_address.get_mut(&address) {
-                *count -= 1;
-                if *count == 0 {
-                    self.by_address.remove(&address);
-                }
-            }
+            self.by_address.release(address);
         }
     }
 
@@ -146,7 +141,7 @@ impl CircuitCaps {
 
     /// Destination addresses with a circuit.
     pub fn addresses(&self) -> usize {
-        self.by_address.len()
+        self.by_address.addresses()
     }
 }
 

@@ -166,7 +166,8 @@ pub struct HttpConnectionLimits {
     )]
     pub max_connections: u32,
 
-    /// HTTP connections served at once to one remote IP address (IPv6: one /64), per listener;
+    /// HTTP connections served at once to one remote IP address (IPv6: one /64; the /56 and /48
+    /// around it hold 4 and 16 times this), per listener;
     /// more are closed at once, so that one host cannot take every slot.
     #[arg(
         long = "http-max-connections-per-ip",
@@ -228,8 +229,8 @@ pub struct ConnectionLimits {
     )]
     pub max_pending: u32,
 
-    /// Inbound connections still in their handshake from one remote IP address (IPv6: one
-    /// /64): far below `--max-pending-connections`, so that one host's half-open sockets
+    /// Inbound connections still in their handshake from one remote IP address (IPv6: one /64; the /56 and /48
+    /// around it hold 4 and 16 times this): far below `--max-pending-connections`, so that one host's half-open sockets
     /// cannot take every handshake slot.
     #[arg(
         long = "max-pending-connections-per-ip",
@@ -246,7 +247,8 @@ pub struct ConnectionLimits {
     )]
     pub max_per_peer: u32,
 
-    /// Connections (pending and established) per remote IP address (IPv6: one /64): peer ids
+    /// Connections (pending and established) per remote IP address (IPv6: one /64; the /56 and /48
+    /// around it hold 4 and 16 times this): peer ids
     /// cost nothing to make, addresses do. Tabs behind one NAT share one.
     #[arg(
         long = "max-connections-per-ip",
@@ -299,7 +301,7 @@ pub struct RegistrationLimits {
     )]
     pub per_peer: usize,
 
-    /// Registrations the tabs of one IP address (an IPv6 /64) may hold at once: peer ids cost
+    /// Registrations the tabs of one IP address (an IPv6 /64; the /56 and /48 around it hold 4 and 16 times this) may hold at once: peer ids cost
     /// nothing to make, addresses do. Tabs behind one NAT share it.
     #[arg(
         long = "max-registrations-per-ip",
@@ -388,8 +390,8 @@ pub struct RelayLimits {
     )]
     pub max_circuits_per_destination: u32,
 
-    /// Relayed circuits open at once to the peers of one destination IP address (IPv6: one
-    /// /64). Tabs behind one NAT share it.
+    /// Relayed circuits open at once to the peers of one destination IP address (IPv6: one /64; the /56 and /48
+    /// around it hold 4 and 16 times this). Tabs behind one NAT share it.
     #[arg(
         long,
         env = "PEERFETCH_MAX_CIRCUITS_PER_DESTINATION_IP",

@@ -1,13 +1,15 @@
 //! Serving a router over HTTP/1.1 with bounds, so that slow or idle clients cannot hold the
 //! server's descriptors: at most `max_connections` connections at once (more wait in the
 //! listen backlog), at most `max_per_ip` from one address (more are closed at once, so one host
-//! cannot take every slot; IPv6 counts per /64), a request head must arrive within `header_timeout` after the connection
+//! cannot take every slot; IPv6 counts per /64, and per /56 and /48 at 4 and 16 times that: see
+//! [`AddressBudget`]), a request head must arrive within `header_timeout` after the connection
 //! opens or the previous answer ends (slowloris, idle keep-alive), and a write that makes no
 //! progress for `write_timeout` closes the connection (a client that stopped reading).
 //!
 //! `axum::serve` has none of these bounds; hyper's HTTP/1 connection has the head timeout,
 //! `tokio-io-timeout` the write timeout, a semaphore the cap.
 
+use crate::address_budget::AddressBudget;
 use crate::ip_key::AddressKey;
 use axum::Router;
 use hyper::server::conn::http1;
@@ -15,7 +17,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use prometheus_client::metrics::gauge::Gauge;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -40,43 +41,6 @@ pub struct HttpLimits {
     pub write_timeout: Duration,
 }
 
-/// Connections held per remote address, sans-IO.
-#[derive(Debug, Default)]
-pub struct PerAddress {
-    held: HashMap<AddressKey, usize>,
-}
-
-impl PerAddress {
-    /// Counts one more connection from `address`, unless it holds `limit` already.
-    pub fn try_take(&mut self, address: AddressKey, limit: usize) -> bool {
-        if self.held.get(&address).copied().unwrap_or(0) >= limit {
-            return false;
-        }
-        *self.held.entry(address).or_default() += 1;
-        true
-    }
-
-    /// A connection from `address` ended.
-    pub fn release(&mut self, address: AddressKey) {
-        if let Some(held) = self.held.get_mut(&address) {
-            *held = held.saturating_sub(1);
-            if *held == 0 {
-                self.held.remove(&address);
-            }
-        }
-    }
-
-    /// Addresses holding a connection.
-    pub fn len(&self) -> usize {
-        self.held.len()
-    }
-
-    /// Whether no address holds a connection.
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
-    }
-}
-
 /// What a listener's gauges show: connections open, addresses holding one.
 #[derive(Debug, Clone, Default)]
 pub struct HttpGauges {
@@ -89,7 +53,7 @@ pub struct HttpGauges {
 /// A connection's slot at its address, given back when dropped.
 struct AddressSlot {
     address: AddressKey,
-    held: Arc<Mutex<PerAddress>>,
+    held: Arc<Mutex<AddressBudget>>,
     gauges: HttpGauges,
 }
 
@@ -97,7 +61,7 @@ impl Drop for AddressSlot {
     fn drop(&mut self) {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.release(self.address);
-        self.gauges.addresses.set(held.len() as i64);
+        self.gauges.addresses.set(held.addresses() as i64);
         self.gauges.connections.dec();
     }
 }
@@ -112,7 +76,7 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let per_address = Arc::new(Mutex::new(PerAddress::default()));
+    let per_address = Arc::new(Mutex::new(AddressBudget::new(limits.max_per_ip)));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -138,11 +102,11 @@ pub async fn serve(
         let address = AddressKey::from(remote.ip());
         let slot = {
             let mut held = per_address.lock().unwrap_or_else(PoisonError::into_inner);
-            if !held.try_take(address, limits.max_per_ip) {
+            if held.try_take(address).is_err() {
                 tracing::debug!(%address, "HTTP connection closed: --http-max-connections-per-ip");
                 continue; // dropped: closed, and its permit given back
             }
-            gauges.addresses.set(held.len() as i64);
+            gauges.addresses.set(held.addresses() as i64);
             gauges.connections.inc();
             AddressSlot {
                 address,
@@ -171,34 +135,5 @@ pub async fn serve(
         .is_err()
     {
         tracing::debug!("HTTP connections still open at shutdown were dropped");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::IpAddr;
-
-    fn key(ip: &str) -> AddressKey {
-        ip.parse::<IpAddr>().expect("an address").into()
-    }
-
-    #[test]
-    fn one_address_holds_at_most_its_share() {
-        let mut held = PerAddress::default();
-        let (a, b) = (key("10.0.0.1"), key("10.0.0.2"));
-        assert!(held.try_take(a, 2) && held.try_take(a, 2));
-        assert!(!held.try_take(a, 2));
-        assert!(held.try_take(b, 2));
-        assert!(
-            !held.try_take(key("2001:db8::1"), 0),
-            "a limit of 0 takes nobody"
-        );
-        held.release(a);
-        assert!(held.try_take(a, 2));
-        for address in [a, a, b, b] {
-            held.release(address);
-        }
-        assert!(held.is_empty());
     }
 }

@@ -19,6 +19,20 @@ impl AddressKey {
     }
 }
 
+impl AddressKey {
+    /// The prefix of this IPv6 /64 that is `len` bits long (`len` at most 64), as the bits of
+    /// an address; `None` for IPv4.
+    pub fn ipv6_prefix(&self, len: u32) -> Option<u128> {
+        match self.0 {
+            IpAddr::V4(_) => None,
+            IpAddr::V6(ip) => {
+                let len = len.min(64);
+                Some(ip.to_bits() & !(u128::MAX >> len))
+            }
+        }
+    }
+}
+
 impl From<IpAddr> for AddressKey {
     fn from(ip: IpAddr) -> Self {
         match ip {

@@ -1,6 +1,6 @@
 //! Bounds on the connections one remote address ([`AddressKey`]: an IPv4 address or an IPv6
-//! /64) may hold: connections pending and established together, and connections still in their
-//! handshake. Past either, a new inbound connection from that address is denied before any
+//! /64, with wider IPv6 prefixes bounded too: [`AddressBudget`]) may hold: connections pending
+//! and established together, and connections still in their handshake. Past either, a new inbound connection from that address is denied before any
 //! handshake work. `libp2p-connection-limits` bounds totals and per-peer counts, but a client
 //! can mint peer ids for free, so the address is what a bound must hold on; and the per-address
 //! bound on handshakes sits far below the global one, so one host's half-open sockets cannot
@@ -16,29 +16,30 @@ use libp2p::swarm::{
 };
 use libp2p::PeerId;
 
+use crate::address_budget::{AddressBudget, BudgetFull, Scope};
 use crate::ip_key::AddressKey;
 
 /// A connection was denied: its address already holds the most it may.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IpLimitExceeded {
     /// Connections, pending and established.
-    #[error("{address} already holds {limit} connections (--max-connections-per-ip)")]
+    #[error("{scope} already holds {limit} connections (--max-connections-per-ip)")]
     Connections {
-        /// The remote address.
-        address: AddressKey,
+        /// The remote address, or the IPv6 prefix around it.
+        scope: Scope,
         /// The bound.
-        limit: u32,
+        limit: usize,
     },
     /// Connections in their handshake.
     #[error(
-        "{address} already has {limit} connections in their handshake \
+        "{scope} already has {limit} connections in their handshake \
          (--max-pending-connections-per-ip)"
     )]
     Pending {
-        /// The remote address.
-        address: AddressKey,
+        /// The remote address, or the IPv6 prefix around it.
+        scope: Scope,
         /// The bound.
-        limit: u32,
+        limit: usize,
     },
 }
 
@@ -51,51 +52,38 @@ pub struct IpLimits {
     pub pending: u32,
 }
 
-#[derive(Debug, Default)]
-struct Held {
-    all: u32,
-    pending: u32,
-}
-
 /// Connections held per remote address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct IpCounts {
-    per_address: HashMap<AddressKey, Held>,
+    all: AddressBudget,
+    pending: AddressBudget,
     /// Each connection's address, and whether it is still in its handshake.
     by_connection: HashMap<ConnectionId, (AddressKey, bool)>,
 }
 
 impl IpCounts {
+    fn new(limits: IpLimits) -> Self {
+        Self {
+            all: AddressBudget::new(limits.connections as usize),
+            pending: AddressBudget::new(limits.pending as usize),
+            by_connection: HashMap::new(),
+        }
+    }
+
     /// Counts `connection` from `address`, in its handshake, unless that address holds the
     /// most it may.
     fn admit(
         &mut self,
         connection: ConnectionId,
         address: AddressKey,
-        limits: IpLimits,
     ) -> Result<(), IpLimitExceeded> {
-        let held = self.per_address.entry(address).or_default();
-        let denied = if held.all >= limits.connections {
-            Some(IpLimitExceeded::Connections {
-                address,
-                limit: limits.connections,
-            })
-        } else if held.pending >= limits.pending {
-            Some(IpLimitExceeded::Pending {
-                address,
-                limit: limits.pending,
-            })
-        } else {
-            None
-        };
-        if let Some(denied) = denied {
-            if held.all == 0 {
-                self.per_address.remove(&address);
-            }
-            return Err(denied);
+        self.all
+            .try_take(address)
+            .map_err(|BudgetFull { scope, limit }| IpLimitExceeded::Connections { scope, limit })?;
+        if let Err(BudgetFull { scope, limit }) = self.pending.try_take(address) {
+            self.all.release(address);
+            return Err(IpLimitExceeded::Pending { scope, limit });
         }
-        held.all += 1;
-        held.pending += 1;
         self.by_connection.insert(connection, (address, true));
         Ok(())
     }
@@ -106,9 +94,7 @@ impl IpCounts {
             return;
         };
         if std::mem::replace(pending, false) {
-            if let Some(held) = self.per_address.get_mut(address) {
-                held.pending -= 1;
-            }
+            self.pending.release(*address);
         }
     }
 
@@ -117,21 +103,15 @@ impl IpCounts {
         let Some((address, pending)) = self.by_connection.remove(&connection) else {
             return;
         };
-        if let Some(held) = self.per_address.get_mut(&address) {
-            held.all -= 1;
-            if pending {
-                held.pending -= 1;
-            }
-            if held.all == 0 {
-                self.per_address.remove(&address);
-            }
+        self.all.release(address);
+        if pending {
+            self.pending.release(address);
         }
     }
 }
 
 /// The behaviour enforcing the bounds on inbound connections.
 pub struct Behaviour {
-    limits: IpLimits,
     counts: IpCounts,
 }
 
@@ -139,8 +119,7 @@ impl Behaviour {
     /// At most `limits` per remote address.
     pub fn new(limits: IpLimits) -> Self {
         Self {
-            limits,
-            counts: IpCounts::default(),
+            counts: IpCounts::new(limits),
         }
     }
 
@@ -155,10 +134,7 @@ impl Behaviour {
 
     /// Addresses holding a connection, and inbound connections counted.
     pub fn sizes(&self) -> (usize, usize) {
-        (
-            self.counts.per_address.len(),
-            self.counts.by_connection.len(),
-        )
+        (self.counts.all.addresses(), self.counts.by_connection.len())
     }
 
     /// Inbound connections still in their handshake.
@@ -184,7 +160,7 @@ impl NetworkBehaviour for Behaviour {
         match AddressKey::of_multiaddr(remote_addr) {
             Some(address) => self
                 .counts
-                .admit(connection_id, address, self.limits)
+                .admit(connection_id, address)
                 .map_err(ConnectionDenied::new),
             None => Ok(()),
         }
@@ -255,24 +231,24 @@ mod tests {
             connections: 2,
             pending: 2,
         };
-        let mut counts = IpCounts::default();
+        let mut counts = IpCounts::new(limits);
         let (a, b) = (key("10.0.0.1"), key("10.0.0.2"));
-        assert!(counts.admit(id(1), a, limits).is_ok());
-        assert!(counts.admit(id(2), a, limits).is_ok());
+        assert!(counts.admit(id(1), a).is_ok());
+        assert!(counts.admit(id(2), a).is_ok());
         assert_eq!(
-            counts.admit(id(3), a, limits),
+            counts.admit(id(3), a),
             Err(IpLimitExceeded::Connections {
-                address: a,
+                scope: Scope::Address(a),
                 limit: 2
             })
         );
         assert!(
-            counts.admit(id(4), b, limits).is_ok(),
+            counts.admit(id(4), b).is_ok(),
             "another address is not held back"
         );
         counts.release(id(1));
         assert!(
-            counts.admit(id(5), a, limits).is_ok(),
+            counts.admit(id(5), a).is_ok(),
             "a slot freed by a close is reused"
         );
         counts.release(id(3));
@@ -281,7 +257,7 @@ mod tests {
             counts.release(id(n));
         }
         assert!(
-            counts.per_address.is_empty() && counts.by_connection.is_empty(),
+            counts.all.is_empty() && counts.pending.is_empty() && counts.by_connection.is_empty(),
             "nothing left behind"
         );
     }
@@ -292,31 +268,45 @@ mod tests {
             connections: 100,
             pending: 3,
         };
-        let mut counts = IpCounts::default();
+        let mut counts = IpCounts::new(limits);
         let flooder = key("10.0.0.1");
         for n in 0..3 {
-            assert!(counts.admit(id(n), flooder, limits).is_ok());
+            assert!(counts.admit(id(n), flooder).is_ok());
         }
         assert_eq!(
-            counts.admit(id(3), flooder, limits),
+            counts.admit(id(3), flooder),
             Err(IpLimitExceeded::Pending {
-                address: flooder,
+                scope: Scope::Address(flooder),
                 limit: 3
             })
         );
-        assert!(counts.admit(id(4), key("10.0.0.2"), limits).is_ok());
+        assert!(counts.admit(id(4), key("10.0.0.2")).is_ok());
         // A finished handshake frees its handshake slot, not its connection slot.
         counts.established(id(0));
         counts.established(id(0));
-        assert!(counts.admit(id(5), flooder, limits).is_ok());
-        assert_eq!(counts.per_address[&flooder].all, 4);
-        assert_eq!(counts.per_address[&flooder].pending, 3);
+        assert!(counts.admit(id(5), flooder).is_ok());
+        assert_eq!(counts.all.of(flooder), 4);
+        assert_eq!(counts.pending.of(flooder), 3);
         // IPv6 addresses of one /64 share the slots.
         for n in 10..13 {
             let ip = format!("2001:db8::{n}");
-            assert!(counts.admit(id(n), key(&ip), limits).is_ok());
+            assert!(counts.admit(id(n), key(&ip)).is_ok());
         }
-        assert!(counts.admit(id(13), key("2001:db8::ffff"), limits).is_err());
-        assert!(counts.admit(id(14), key("2001:db8:0:1::1"), limits).is_ok());
+        assert!(counts.admit(id(13), key("2001:db8::ffff")).is_err());
+        assert!(counts.admit(id(14), key("2001:db8:0:1::1")).is_ok());
+        // One /48 holds 16 addresses' handshake slots however many /64s it uses.
+        let mut admitted = 0;
+        for subnet in 0..1024u32 {
+            if counts
+                .admit(
+                    id(100 + subnet as usize),
+                    key(&format!("2001:db8:9:{subnet:x}::1")),
+                )
+                .is_ok()
+            {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 3 * crate::address_budget::PER_48);
     }
 }

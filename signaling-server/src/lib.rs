@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 #![deny(clippy::wildcard_imports)]
 
+pub mod address_budget;
 mod advertised;
 mod behaviour;
 pub mod circuit_caps;

@@ -10,6 +10,7 @@
 //! - registrations are bounded in total, per tab, and per address ([`AddressKey`]: an IPv4
 //!   address or an IPv6 /64) of the connection the tab first registered over.
 
+use crate::address_budget::AddressBudget;
 use crate::ip_key::AddressKey;
 use libp2p::{
     core::PeerRecord,
@@ -115,7 +116,7 @@ pub struct Registry {
     limits: RegistryLimits,
     namespaces: HashMap<Namespace, HashMap<PeerId, Held>>,
     holders: HashMap<PeerId, Holder>,
-    per_address: HashMap<AddressKey, usize>,
+    per_address: AddressBudget,
     total: usize,
 }
 
@@ -126,7 +127,7 @@ impl Registry {
             limits,
             namespaces: HashMap::new(),
             holders: HashMap::new(),
-            per_address: HashMap::new(),
+            per_address: AddressBudget::new(limits.per_address),
             total: 0,
         }
     }
@@ -142,7 +143,7 @@ impl Registry {
             ("registrations", self.total),
             ("registration_namespaces", self.namespaces.len()),
             ("registration_holders", self.holders.len()),
-            ("registration_addresses", self.per_address.len()),
+            ("registration_addresses", self.per_address.addresses()),
         ]
     }
 
@@ -187,15 +188,17 @@ impl Registry {
         let holder = self.holders.get(&peer);
         let address = holder.map_or(address, |h| h.address);
         let of_peer = holder.map_or(0, |h| h.namespaces.len());
-        let of_address = address.map_or(0, |a| self.per_address.get(&a).copied().unwrap_or(0));
         if self.total >= self.limits.total {
             return Err(Refused::Full);
         }
         if of_peer >= self.limits.per_peer {
             return Err(Refused::PeerFull);
         }
-        if of_address >= self.limits.per_address {
-            return Err(Refused::AddressFull);
+        if let Some(address) = address {
+            // Taken last: nothing below refuses.
+            self.per_address
+                .try_take(address)
+                .map_err(|_| Refused::AddressFull)?;
         }
         let entries = self.namespaces.entry(namespace.clone()).or_default();
         let first_in_namespace = entries.is_empty();
@@ -207,9 +210,6 @@ impl Registry {
         });
         holder.namespaces.insert(namespace);
         holder.gone_since = None;
-        if let Some(address) = address {
-            *self.per_address.entry(address).or_default() += 1;
-        }
         self.total += 1;
         Ok(Accepted {
             ttl,
@@ -334,12 +334,7 @@ impl Registry {
         };
         holder.namespaces.remove(namespace);
         if let Some(address) = holder.address {
-            if let Some(count) = self.per_address.get_mut(&address) {
-                *count -= 1;
-                if *count == 0 {
-                    self.per_address.remove(&address);
-                }
-            }
+            self.per_address.release(address);
         }
         if holder.namespaces.is_empty() {
             self.holders.remove(&peer);
@@ -510,7 +505,7 @@ mod tests {
             )
             .is_ok());
         assert_eq!(registry.holders.len(), 2, "nothing left of the others");
-        assert_eq!(registry.per_address.len(), 2);
+        assert_eq!(registry.per_address.addresses(), 2);
     }
 
     #[test]
@@ -545,6 +540,26 @@ mod tests {
                 .is_ok(),
             "another /64 has its own budget"
         );
+    }
+
+    #[test]
+    fn one_ipv6_48_cannot_fill_the_table_however_many_64s_it_uses() {
+        let mut registry = Registry::new(RegistryLimits {
+            per_address: 3,
+            ..limits(100_000, 10)
+        });
+        let mut held = 0;
+        for subnet in 0..4096u32 {
+            let (peer, record) = tab();
+            let address = at(&format!("2001:db8:5:{subnet:x}::1"));
+            if registry
+                .register(peer, address, ns("n"), record, None, T0)
+                .is_ok()
+            {
+                held += 1;
+            }
+        }
+        assert_eq!(held, 3 * crate::address_budget::PER_48);
     }
 
     #[test]
