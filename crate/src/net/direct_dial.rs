@@ -5,10 +5,19 @@
 //! A caller is answered only once the direct link is the peer's only link: streams open on
 //! whichever connection to the peer exists, so one opened while the relayed connection (or a
 //! duplicate direct link) is still closing could land on it and die with it.
+//!
+//! A duplicate direct link (both tabs dialed each other at once) is closed only
+//! [`DUPLICATE_GRACE`] after it was found: the other tab's side of the link it keeps may come
+//! up a little later than ours, and closing the duplicate at once would leave that tab for a
+//! moment with no link to us at all (its callers failed, its streams cut).
 
 use crate::net::transport_kind::TransportKind;
 use libp2p::{swarm::ConnectionId, PeerId};
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// How long a duplicate direct link stays open after it was found (see the module docs).
+pub const DUPLICATE_GRACE: Duration = Duration::from_millis(500);
 
 /// What connections to a peer exist now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +64,8 @@ pub struct DirectDials<W> {
     /// Links the caller is closing, per peer (each is an open connection, so this is bounded
     /// by the connections; an entry leaves when its connection closes).
     closing: HashMap<PeerId, HashSet<ConnectionId>>,
+    /// Duplicates to close once their grace is over, and when (each is also `closing`).
+    duplicates: Vec<(Duration, PeerId, ConnectionId)>,
 }
 
 impl<W> Default for DirectDials<W> {
@@ -62,6 +73,7 @@ impl<W> Default for DirectDials<W> {
         Self {
             attempts: HashMap::new(),
             closing: HashMap::new(),
+            duplicates: Vec::new(),
         }
     }
 }
@@ -119,6 +131,33 @@ impl<W> DirectDials<W> {
         self.closing.entry(peer).or_default().insert(connection);
     }
 
+    /// `connection` to `peer` duplicates the direct link kept (found at `now`): it counts as
+    /// closing from now, and [`due_duplicates`] hands it back to be closed after
+    /// [`DUPLICATE_GRACE`].
+    ///
+    /// [`due_duplicates`]: Self::due_duplicates
+    pub fn duplicate(&mut self, peer: PeerId, connection: ConnectionId, now: Duration) {
+        if !self.is_closing(peer, connection) {
+            self.closing(peer, connection);
+            self.duplicates
+                .push((now + DUPLICATE_GRACE, peer, connection));
+        }
+    }
+
+    /// The duplicates whose grace is over at `now`: close them.
+    pub fn due_duplicates(&mut self, now: Duration) -> Vec<(PeerId, ConnectionId)> {
+        let (due, later) = std::mem::take(&mut self.duplicates)
+            .into_iter()
+            .partition(|(at, _, _)| *at <= now);
+        self.duplicates = later;
+        due.into_iter().map(|(_, peer, c)| (peer, c)).collect()
+    }
+
+    /// When the next duplicate's grace is over, if one waits.
+    pub fn next_duplicate_due(&self) -> Option<Duration> {
+        self.duplicates.iter().map(|(at, _, _)| *at).min()
+    }
+
     /// Whether `connection` is one the caller is closing.
     pub fn is_closing(&self, peer: PeerId, connection: ConnectionId) -> bool {
         self.closing
@@ -148,6 +187,8 @@ impl<W> DirectDials<W> {
 
     /// `connection` to `peer` closed; `links` are what remain.
     pub fn closed(&mut self, peer: PeerId, connection: ConnectionId, links: Links) -> Vec<Step<W>> {
+        self.duplicates
+            .retain(|(_, p, c)| (*p, *c) != (peer, connection));
         if let Some(closing) = self.closing.get_mut(&peer) {
             closing.remove(&connection);
             if closing.is_empty() {
@@ -406,6 +447,44 @@ mod tests {
         assert!(
             matches!(&dials.failed(b, None, "refused")[..], [Step::Resolve(_, w, Err(_))] if w == &vec![2])
         );
+    }
+
+    #[test]
+    fn a_duplicate_is_closed_after_its_grace_and_callers_wait_for_it() {
+        let mut dials = DirectDials::default();
+        let b = peer();
+        let (kept, duplicate) = (
+            ConnectionId::new_unchecked(1),
+            ConnectionId::new_unchecked(2),
+        );
+        let now = Duration::from_secs(5);
+        dials.duplicate(b, duplicate, now);
+        dials.duplicate(b, duplicate, now); // found again: one close
+        let direct = Links {
+            direct: true,
+            relayed: false,
+        };
+        assert!(
+            dials.request(b, direct, 1).is_empty(),
+            "waits for the duplicate to go"
+        );
+        assert_eq!(dials.next_duplicate_due(), Some(now + DUPLICATE_GRACE));
+        assert!(dials.due_duplicates(now + DUPLICATE_GRACE / 2).is_empty());
+        assert_eq!(
+            dials.due_duplicates(now + DUPLICATE_GRACE),
+            [(b, duplicate)]
+        );
+        assert!(dials.due_duplicates(now + DUPLICATE_GRACE * 2).is_empty());
+        assert_eq!(dials.next_duplicate_due(), None);
+        assert_eq!(
+            dials.closed(b, duplicate, direct),
+            [Step::Resolve(b, vec![1], Ok(()))]
+        );
+        assert!(!dials.is_closing(b, kept));
+        // A duplicate that the other tab closed first is not handed back.
+        dials.duplicate(b, ConnectionId::new_unchecked(3), now);
+        dials.closed(b, ConnectionId::new_unchecked(3), direct);
+        assert!(dials.due_duplicates(now + DUPLICATE_GRACE).is_empty());
     }
 
     #[test]

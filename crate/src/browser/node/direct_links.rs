@@ -106,8 +106,18 @@ impl TabNode {
         };
         let local = *self.swarm.local_peer_id();
         let losers = redundant_direct_links(local, peer, (new, we_dialed), &direct);
-        for id in relayed.into_iter().chain(losers) {
+        for id in relayed {
             self.close_link(peer, id);
+        }
+        for id in losers {
+            self.direct_dials.duplicate(peer, id, now());
+        }
+    }
+
+    /// Closes the duplicate direct links whose grace is over.
+    pub(crate) fn close_duplicates(&mut self) {
+        for (_, connection) in self.direct_dials.due_duplicates(now()) {
+            self.swarm.close_connection(connection);
         }
     }
 

@@ -208,8 +208,21 @@ impl TabNode {
         let mut ticks = gloo_timers::future::IntervalStream::new(1000).fuse();
         self.drive_membership();
         loop {
+            // Wakes when the next duplicate link's grace is over (never, if there is none).
+            let duplicates_due = self.direct_dials.next_duplicate_due().map(|at| {
+                let wait = at.saturating_sub(crate::browser::js::clock::now());
+                u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)
+            });
+            let duplicates_due = futures::FutureExt::fuse(async move {
+                match duplicates_due {
+                    Some(ms) => gloo_timers::future::TimeoutFuture::new(ms).await,
+                    None => futures::future::pending().await,
+                }
+            });
+            futures::pin_mut!(duplicates_due);
             futures::select! {
                 event = self.swarm.select_next_some() => self.handle(&event),
+                () = duplicates_due => self.close_duplicates(),
                 command = commands.next() => match command {
                     Some(Command::Connect(peer, reply)) => {
                         self.connect(peer, DialWaiter::Page(reply));
