@@ -49,8 +49,10 @@ pub struct BudgetFull {
 #[derive(Debug)]
 pub struct AddressBudget {
     per_address: usize,
-    held: HashMap<Scope, usize>,
-    addresses: usize,
+    /// What each address holds (never 0: an address that gives everything back leaves).
+    addresses: HashMap<AddressKey, usize>,
+    /// What each /56 and /48 holds, keyed by `Scope::Prefix` (never 0 either).
+    prefixes: HashMap<Scope, usize>,
 }
 
 impl AddressBudget {
@@ -59,78 +61,80 @@ impl AddressBudget {
     pub fn new(per_address: usize) -> Self {
         Self {
             per_address,
-            held: HashMap::new(),
-            addresses: 0,
+            addresses: HashMap::new(),
+            prefixes: HashMap::new(),
         }
     }
 
-    /// The scopes `address` counts against, with their bounds.
-    fn scopes(&self, address: AddressKey) -> impl Iterator<Item = (Scope, usize)> {
-        let wider = [(56, PER_56), (48, PER_48)].map(|(len, times)| {
-            let bits = address.ipv6_prefix(len)?;
-            Some((
-                Scope::Prefix(bits, len),
-                self.per_address.saturating_mul(times),
-            ))
-        });
-        std::iter::once((Scope::Address(address), self.per_address))
-            .chain(wider.into_iter().flatten())
+    /// The IPv6 prefixes around `address` (none for IPv4), with their bounds.
+    fn prefixes_of(&self, address: AddressKey) -> impl Iterator<Item = (Scope, usize)> {
+        let per_address = self.per_address;
+        [(56, PER_56), (48, PER_48)]
+            .into_iter()
+            .filter_map(move |(len, times)| {
+                let bits = address.ipv6_prefix(len)?;
+                Some((Scope::Prefix(bits, len), per_address.saturating_mul(times)))
+            })
     }
 
     /// Counts one more for `address`, unless that passes a bound of it or of a prefix around it.
     pub fn try_take(&mut self, address: AddressKey) -> Result<(), BudgetFull> {
-        for (scope, limit) in self.scopes(address) {
-            if self.held.get(&scope).copied().unwrap_or(0) >= limit {
+        if self.of(address) >= self.per_address {
+            return Err(BudgetFull {
+                scope: Scope::Address(address),
+                limit: self.per_address,
+            });
+        }
+        let prefixes: Vec<(Scope, usize)> = self.prefixes_of(address).collect();
+        for &(scope, limit) in &prefixes {
+            if self.prefixes.get(&scope).copied().unwrap_or(0) >= limit {
                 return Err(BudgetFull { scope, limit });
             }
         }
-        let scopes: Vec<Scope> = self.scopes(address).map(|(scope, _)| scope).collect();
-        for scope in scopes {
-            let count = self.held.entry(scope).or_default();
-            if *count == 0 && matches!(scope, Scope::Address(_)) {
-                self.addresses += 1;
-            }
-            *count += 1;
+        *self.addresses.entry(address).or_default() += 1;
+        for (scope, _) in prefixes {
+            *self.prefixes.entry(scope).or_default() += 1;
         }
         Ok(())
     }
 
     /// Gives back one that `address` held.
     pub fn release(&mut self, address: AddressKey) {
-        if self.of(address) == 0 {
+        if !give_back(&mut self.addresses, &address) {
             return;
         }
-        let scopes: Vec<Scope> = self.scopes(address).map(|(scope, _)| scope).collect();
-        for scope in scopes {
-            if let Some(count) = self.held.get_mut(&scope) {
-                *count -= 1;
-                if *count == 0 {
-                    self.held.remove(&scope);
-                    if matches!(scope, Scope::Address(_)) {
-                        self.addresses -= 1;
-                    }
-                }
-            }
+        let prefixes: Vec<Scope> = self.prefixes_of(address).map(|(scope, _)| scope).collect();
+        for scope in prefixes {
+            give_back(&mut self.prefixes, &scope);
         }
     }
 
     /// What `address` itself holds.
     pub fn of(&self, address: AddressKey) -> usize {
-        self.held
-            .get(&Scope::Address(address))
-            .copied()
-            .unwrap_or(0)
+        self.addresses.get(&address).copied().unwrap_or(0)
     }
 
     /// Addresses holding anything.
     pub fn addresses(&self) -> usize {
-        self.addresses
+        self.addresses.len()
     }
 
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
+        self.addresses.is_empty() && self.prefixes.is_empty()
     }
+}
+
+/// Takes one from `key`'s count, removing it at 0; says whether it held any.
+fn give_back<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) -> bool {
+    let Some(count) = counts.get_mut(key) else {
+        return false;
+    };
+    *count -= 1;
+    if *count == 0 {
+        counts.remove(key);
+    }
+    true
 }
 
 #[cfg(test)]

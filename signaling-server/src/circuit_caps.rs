@@ -5,8 +5,8 @@
 //! on the tabs of one address. A circuit only carries the WebRTC signaling of one
 //! browser-to-browser link, so a tab needs few at once. This counts the circuits opened to each
 //! destination peer and to each destination address ([`AddressKey`]: an IPv4 address or an
-//! IPv6 /64, the wider IPv6 prefixes bounded too: [`AddressBudget`]) and says when one more would pass a bound. A circuit counts from the moment the
-//! relay asks the destination to accept it until the relay reports it ended; one whose end the
+//! IPv6 /64, the wider IPv6 prefixes bounded too: [`AddressBudget`]) and says when one more
+//! would pass a bound. A circuit counts from the moment the relay asks the destination to accept it until the relay reports it ended; one whose end the
 //! relay never reports (its source left while it was being set up) is forgotten once it is older
 //! than the longest a circuit may live ([`CircuitCaps::expire`]).
 

@@ -167,8 +167,8 @@ pub struct HttpConnectionLimits {
     pub max_connections: u32,
 
     /// HTTP connections served at once to one remote IP address (IPv6: one /64; the /56 and /48
-    /// around it hold 4 and 16 times this), per listener;
-    /// more are closed at once, so that one host cannot take every slot.
+    /// around it hold 4 and 16 times this), per listener; more are closed at once, so that one
+    /// host cannot take every slot.
     #[arg(
         long = "http-max-connections-per-ip",
         env = "PEERFETCH_HTTP_MAX_CONNECTIONS_PER_IP",
@@ -229,9 +229,10 @@ pub struct ConnectionLimits {
     )]
     pub max_pending: u32,
 
-    /// Inbound connections still in their handshake from one remote IP address (IPv6: one /64; the /56 and /48
-    /// around it hold 4 and 16 times this): far below `--max-pending-connections`, so that one host's half-open sockets
-    /// cannot take every handshake slot.
+    /// Inbound connections still in their handshake from one remote IP address (IPv6: one /64;
+    /// the /56 and /48 around it hold 4 and 16 times this): far below
+    /// `--max-pending-connections`, so that one host's half-open sockets cannot take every
+    /// handshake slot.
     #[arg(
         long = "max-pending-connections-per-ip",
         env = "PEERFETCH_MAX_PENDING_CONNECTIONS_PER_IP",
@@ -247,9 +248,9 @@ pub struct ConnectionLimits {
     )]
     pub max_per_peer: u32,
 
-    /// Connections (pending and established) per remote IP address (IPv6: one /64; the /56 and /48
-    /// around it hold 4 and 16 times this): peer ids
-    /// cost nothing to make, addresses do. Tabs behind one NAT share one.
+    /// Connections (pending and established) per remote IP address (IPv6: one /64; the /56 and
+    /// /48 around it hold 4 and 16 times this): peer ids cost nothing to make, addresses do.
+    /// Tabs behind one NAT share one.
     #[arg(
         long = "max-connections-per-ip",
         env = "PEERFETCH_MAX_CONNECTIONS_PER_IP",
@@ -301,8 +302,9 @@ pub struct RegistrationLimits {
     )]
     pub per_peer: usize,
 
-    /// Registrations the tabs of one IP address (an IPv6 /64; the /56 and /48 around it hold 4 and 16 times this) may hold at once: peer ids cost
-    /// nothing to make, addresses do. Tabs behind one NAT share it.
+    /// Registrations the tabs of one IP address (an IPv6 /64; the /56 and /48 around it hold 4
+    /// and 16 times this) may hold at once: peer ids cost nothing to make, addresses do. Tabs
+    /// behind one NAT share it.
     #[arg(
         long = "max-registrations-per-ip",
         env = "PEERFETCH_MAX_REGISTRATIONS_PER_IP",
@@ -390,8 +392,8 @@ pub struct RelayLimits {
     )]
     pub max_circuits_per_destination: u32,
 
-    /// Relayed circuits open at once to the peers of one destination IP address (IPv6: one /64; the /56 and /48
-    /// around it hold 4 and 16 times this). Tabs behind one NAT share it.
+    /// Relayed circuits open at once to the peers of one destination IP address (IPv6: one /64;
+    /// the /56 and /48 around it hold 4 and 16 times this). Tabs behind one NAT share it.
     #[arg(
         long,
         env = "PEERFETCH_MAX_CIRCUITS_PER_DESTINATION_IP",

@@ -1,7 +1,7 @@
 //! Bounds on the connections one remote address ([`AddressKey`]: an IPv4 address or an IPv6
 //! /64, with wider IPv6 prefixes bounded too: [`AddressBudget`]) may hold: connections pending
-//! and established together, and connections still in their handshake. Past either, a new inbound connection from that address is denied before any
-//! handshake work. `libp2p-connection-limits` bounds totals and per-peer counts, but a client
+//! and established together, and connections still in their handshake. Past either, a new
+//! inbound connection from that address is denied before any handshake work. `libp2p-connection-limits` bounds totals and per-peer counts, but a client
 //! can mint peer ids for free, so the address is what a bound must hold on; and the per-address
 //! bound on handshakes sits far below the global one, so one host's half-open sockets cannot
 //! take every handshake slot from everyone else.
