@@ -9,10 +9,15 @@ scripts/build-wasm.sh
 cargo build --release -p peerfetch-server
 cargo build --release -p peerfetch --example verify_speed
 cargo build --release -p peerfetch-server --example load
-# 5000 native clients against one server (loopback), then a restart under that load.
-target/release/examples/load 5000 2000 200
+# 5000 native clients against one server (loopback), then a restart under that load, over
+# WebSocket and over WSS. (WebRTC-direct: PEERFETCH_LOAD_TRANSPORT=webrtc-direct; about one
+# native client in six does not get its connection up yet, see docs/benchmarks.md.)
+PEERFETCH_LOAD_TRANSPORT=ws target/release/examples/load 5000 2000 200
+PEERFETCH_LOAD_TRANSPORT=wss target/release/examples/load 5000 2000 200
 tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
+# Link setup and throughput over the host, STUN and TURN paths of the simulated internet.
+tests/in-netns.sh node bench/internet.mjs
 scripts/build-cdn-site.sh
 tests/in-netns.sh node bench/cdn.mjs
 # Minutes of churn (fresh tabs joining, sharing, leaving): fails if a server gauge or a

@@ -2,7 +2,9 @@
 # Installs what peerfetch needs and is missing; safe to run again. Needs root for apt-get.
 #   - the wasm32 Rust target
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
-#   - Debian's Chromium and ChromeDriver (browser tests), iproute2 (test network namespaces) and
+#   - Debian's Chromium and ChromeDriver and Firefox ESR (browser tests), coturn (the TURN server of the
+#     internet tests), iproute2 and nftables (test network
+#     namespaces, NAT routers of the simulated internet) and
 #     ffmpeg (the demo site's video)
 #   - the npm test tooling (playwright-core, which never downloads a browser)
 set -euo pipefail
@@ -23,6 +25,9 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v nft >/dev/null || missing+=(nftables)
+command -v turnserver >/dev/null || missing+=(coturn)
+command -v firefox-esr >/dev/null || missing+=(firefox-esr)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -20,9 +20,12 @@ const echo = (tab, peer, size) => tab.evaluate(async ({ peer, size }) => {
 
 test("two tabs connect directly over /webrtc, echo 10 MiB, and keep working without the server", async () => {
   const server = await startServer();
-  // Different swarms: the only link between A and B is the one this test asks for.
-  const a = await openTab(browser, server.url, { swarm: "direct-a", diagnostics: true });
-  const b = await openTab(browser, server.url, { swarm: "direct-b", diagnostics: true });
+  // Different swarms: the only link between A and B is the one this test asks for. No ICE
+  // servers: on one network host candidates suffice (the server's STUN, on this network too,
+  // would give each tab a server-reflexive candidate at its host address, and ICE may pick it).
+  const options = { diagnostics: true, iceServers: [] };
+  const a = await openTab(browser, server.url, { swarm: "direct-a", ...options });
+  const b = await openTab(browser, server.url, { swarm: "direct-b", ...options });
   try {
     const [aId, bId] = [await a.evaluate(() => peer.id), await b.evaluate(() => peer.id)];
     const started = Date.now();
@@ -37,6 +40,9 @@ test("two tabs connect directly over /webrtc, echo 10 MiB, and keep working with
     });
     await waitFor("two peer connections in A (server + B)", async () =>
       (await a.evaluate(() => peer.stats())).rtcPeerConnections === 2);
+    const paths = [(await a.evaluate(() => peer.connections())).find((c) => c.peer === bId).path,
+      (await b.evaluate(() => peer.connections())).find((c) => c.peer === aId).path];
+    assert.deepEqual(paths, ["host", "host"], "one network: host address to host address");
     // Connecting again reuses the link.
     await a.evaluate((id) => peer.connect(id), bId);
     assert.equal((await a.evaluate(() => peer.connections())).filter((c) => c.peer === bId).length, 1);

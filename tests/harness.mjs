@@ -1,11 +1,15 @@
 // Test harness: a real peerfetch-server process and real Chromium tabs, inside the network
 // namespace made by tests/in-netns.sh.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import dgram from "node:dgram";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The veth address inside the test namespace: libp2p listeners bind here (not loopback). */
@@ -37,7 +41,7 @@ export async function startServer({ args = [], keyFile, http = "127.0.0.1:0" } =
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15000);
     child.stdout.on("data", (d) => {
       stdout += d;
-      const match = stdout.match(/peerfetch demo: (http:\/\/\S+)\/\npeerfetch admin: (http:\/\/\S+)\//);
+      const match = stdout.match(/peerfetch demo: (https?:\/\/\S+)\/\npeerfetch admin: (http:\/\/\S+)\//);
       if (match) { clearTimeout(timer); resolve([match[1], match[2]]); }
     });
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
@@ -57,6 +61,71 @@ export async function startServer({ args = [], keyFile, http = "127.0.0.1:0" } =
   };
 }
 
+/**
+ * The simulated internet of tests/simulated-internet.sh: its public host (this namespace, where
+ * servers run) and the homes behind NAT routers (`cone1`, `cone2`: port-preserving; `sym1`,
+ * `sym2`: symmetric).
+ */
+export const PUBLIC_IP = "203.0.113.1";
+
+/**
+ * Starts Debian's coturn on the public network of the simulated internet (UDP and TCP
+ * `${PUBLIC_IP}:3479`, relay ports 50000–50999) with the TURN REST API's shared secret, as the
+ * README's configuration does; resolves once it answers a STUN Binding request.
+ */
+export async function startTurn() {
+  const dir = mkdtempSync(join(tmpdir(), "peerfetch-coturn-"));
+  const secretFile = join(dir, "secret");
+  const secret = randomBytes(24).toString("hex");
+  writeFileSync(secretFile, `${secret}\n`);
+  const port = 3479;
+  // Line-buffered, so its log (which names every user it let allocate) can be read as it runs.
+  const child = spawn("stdbuf", ["-oL", "turnserver",
+    "-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint",
+    "--listening-ip", PUBLIC_IP, "--listening-port", String(port), "--relay-ip", PUBLIC_IP,
+    "--min-port", "50000", "--max-port", "50999",
+    "--use-auth-secret", "--static-auth-secret", secret, "--realm", "peerfetch.test",
+    "--pidfile", join(dir, "pid"), "--userdb", join(dir, "turndb"),
+    "--log-file", "stdout", "--simple-log", "--verbose",
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  let logs = "";
+  child.stdout.on("data", (d) => { logs += d; });
+  child.stderr.on("data", (d) => { logs += d; });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor("coturn to answer STUN", async () => {
+      if (child.exitCode !== null) throw new Error(`coturn exited ${child.exitCode}`);
+      return stunAnswers(PUBLIC_IP, port);
+    }, 15000);
+  } catch (error) {
+    await stop();
+    throw new Error(`${error.message}\n${logs}`);
+  }
+  return { url: `turn:${PUBLIC_IP}:${port}`, secretFile, logs: () => logs, stop };
+}
+
+/** Whether a STUN Binding request to `host:port` is answered within half a second. */
+function stunAnswers(host, port) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket("udp4");
+    const request = Buffer.concat([Buffer.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42]), randomBytes(12)]);
+    const done = (answered) => { clearTimeout(timer); socket.close(); resolve(answered); };
+    const timer = setTimeout(() => done(false), 500);
+    socket.on("message", () => done(true));
+    socket.on("error", () => done(false));
+    socket.send(request, port, host);
+  });
+}
+
 /** How every test launches Debian's Chromium. */
 export const CHROMIUM_OPTIONS = {
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -67,16 +136,51 @@ export const CHROMIUM_OPTIONS = {
   ],
 };
 
-/** Launches Debian's Chromium headless with a fresh profile. */
-export async function launchBrowser() {
+/**
+ * Launches Debian's Chromium headless with a fresh profile and more command-line `args`; with
+ * `home`, inside that home of the simulated internet, treating the plain-http `secureOrigin`
+ * (the server's page) as a secure context as https would be.
+ */
+export async function launchBrowser({ home, secureOrigin, args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "peerfetch-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, CHROMIUM_OPTIONS);
+  const options = { ...CHROMIUM_OPTIONS, args: [...CHROMIUM_OPTIONS.args, ...args] };
+  if (home) {
+    options.executablePath = join(profile, "chromium-in-home");
+    writeFileSync(options.executablePath,
+      `#!/bin/sh\nexec ip netns exec ${home} ${CHROMIUM_OPTIONS.executablePath} "$@"\n`, { mode: 0o755 });
+  }
+  if (secureOrigin) options.args.push(`--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`);
+  const context = await chromium.launchPersistentContext(join(profile, "data"), options);
   return {
     context,
     /** The profile folder, which names this browser's processes on their command line. */
     profile,
     async close() {
       await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Launches Debian's Firefox ESR headless with a fresh profile, driven over WebDriver BiDi by
+ * puppeteer-core (playwright's Firefox needs its own build). Returns the same shape as
+ * `launchBrowser`, so `openTab` and `newLoggedPage` work with it; its pages are puppeteer pages
+ * (`evaluate(fn, arg)`, `goto`, `on("console")` as in playwright).
+ */
+export async function launchFirefox() {
+  const profile = mkdtempSync(join(tmpdir(), "peerfetch-firefox-"));
+  const browser = await puppeteer.launch({
+    browser: "firefox",
+    executablePath: process.env.FIREFOX ?? "/usr/bin/firefox-esr",
+    headless: true,
+    userDataDir: profile,
+  });
+  return {
+    context: { newPage: () => browser.newPage() },
+    profile,
+    async close() {
+      await browser.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };
@@ -146,6 +250,23 @@ export function logged(pages, body, cleanup = async () => {}) {
       await cleanup();
     }
   };
+}
+
+/**
+ * `a` shares `size` pseudo-random bytes made from `seed`, `b` downloads them; asserts they
+ * arrive byte-exact and resolves to the download's milliseconds.
+ */
+export async function shareAndDownload(a, b, size, seed) {
+  const sha = await makeFile(a, size, seed);
+  const cid = await a.evaluate(() => peer.share(window.original));
+  const started = Date.now();
+  const got = await b.evaluate(async (cid) => {
+    const blob = await window.peer.download(cid);
+    const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+    return { size: blob.size, sha256: [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("") };
+  }, cid);
+  assert.deepEqual(got, { size, sha256: sha }, "byte-exact");
+  return Date.now() - started;
 }
 
 /** Makes `size` pseudo-random bytes from `seed` in the tab as `window.original`; returns its SHA-256. */

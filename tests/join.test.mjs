@@ -114,7 +114,7 @@ test("join rejects with a clear error when the server is unreachable or no trans
     const started = Date.now();
     const stranded = await openTab(browser, server.url, { dialTimeoutMs: 2000 });
     const message = await joinError(stranded);
-    assert.match(message, /^ERR_UNREACHABLE: no transport worked: webrtc-direct: .*; websocket: /);
+    assert.match(message, /^ERR_UNREACHABLE: no transport worked: webrtc-direct \(\/ip4\/.*\): .*; websocket \(\/ip4\/.*\/ws\/p2p\/.*\): /);
     assert.ok(Date.now() - started < 15000, "bounded");
     const bad = await openTab(browser, server.url, { pingIntervalMs: "often" });
     assert.match(await joinError(bad), /^ERR_INVALID_OPTIONS: invalid join options: /);

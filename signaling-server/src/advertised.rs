@@ -1,8 +1,13 @@
 //! The addresses the server tells browsers about, kept current as listeners come and go.
 
+use crate::stun_server::stun_url;
 use libp2p::{multiaddr::Protocol, Multiaddr, PeerId};
 use libp2p_webrtc::tokio::Fingerprint;
-use peerfetch::{net::bootstrap::Bootstrap, net::transport_kind::TransportKind};
+use peerfetch::net::{
+    bootstrap::{Bootstrap, PageScheme},
+    ice_server::IceServer,
+    transport_kind::TransportKind,
+};
 use std::sync::RwLock;
 
 /// Other servers listed in `/bootstrap` at most (tabs pick one to move to).
@@ -17,12 +22,19 @@ pub struct Advertised {
     external: Vec<Multiaddr>,
     listening: RwLock<Vec<Multiaddr>>,
     servers: RwLock<Vec<Bootstrap>>,
+    stun_port: Option<u16>,
 }
 
 impl Advertised {
     /// `external` replaces the listen addresses in what is advertised when it is not empty;
-    /// its WebRTC-direct addresses get `certhash` appended when they lack one.
-    pub fn new(peer_id: PeerId, certhash: Fingerprint, external: Vec<Multiaddr>) -> Self {
+    /// its WebRTC-direct addresses get `certhash` appended when they lack one. `stun_port` is
+    /// the port of the server's STUN responder, offered to tabs as an ICE server.
+    pub fn new(
+        peer_id: PeerId,
+        certhash: Fingerprint,
+        external: Vec<Multiaddr>,
+        stun_port: Option<u16>,
+    ) -> Self {
         let external = external
             .into_iter()
             .map(|addr| with_certhash(addr, certhash))
@@ -32,6 +44,7 @@ impl Advertised {
             external,
             listening: RwLock::default(),
             servers: RwLock::default(),
+            stun_port,
         }
     }
 
@@ -40,7 +53,7 @@ impl Advertised {
     pub fn add_server(&self, peer_id: PeerId, addrs: Vec<Multiaddr>) {
         let mut server = Bootstrap::new(peer_id, addrs);
         server.addrs = server
-            .browser_dial_plan()
+            .browser_dial_plan(PageScheme::Http)
             .into_iter()
             .map(|(_, addr)| addr)
             .take(MAX_ADDRS_PER_SERVER)
@@ -94,6 +107,12 @@ impl Advertised {
         };
         let mut bootstrap = Bootstrap::new(self.peer_id, addrs);
         bootstrap.servers = self.servers.read().expect("lock is never poisoned").clone();
+        bootstrap.ice_servers = self
+            .stun_port
+            .and_then(|port| stun_url(&bootstrap.addrs, port))
+            .map(IceServer::stun)
+            .into_iter()
+            .collect();
         bootstrap
     }
 }
@@ -117,7 +136,7 @@ mod tests {
         let certhash = Certificate::generate(&mut rand::rng())
             .expect("certificate")
             .fingerprint();
-        let advertised = Advertised::new(PeerId::random(), certhash, Vec::new());
+        let advertised = Advertised::new(PeerId::random(), certhash, Vec::new(), None);
         let addrs: Vec<Multiaddr> = (0..20)
             .map(|port| {
                 format!("/ip4/10.0.0.1/tcp/{}/ws", 4000 + port)

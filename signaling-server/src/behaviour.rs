@@ -17,6 +17,9 @@ use libp2p::{
     swarm::NetworkBehaviour,
     PeerId, StreamProtocol, Swarm,
 };
+use peerfetch::net::ice_server::{
+    IceOffer, IceRequest, MAX_ICE_OFFER_BYTES, MAX_ICE_REQUEST_BYTES,
+};
 use peerfetch::{net::prompt_ping, wire::protocols};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -54,6 +57,8 @@ pub struct ServerBehaviour {
     pub kad: ServersOnly<kad::Behaviour<kad::store::MemoryStore>>,
     /// Asks other servers for their registrations in a namespace.
     pub federation: rendezvous::client::Behaviour,
+    /// Tells tabs the ICE servers to use: our STUN, and our TURN with credentials per tab.
+    pub ice: request_response::json::Behaviour<IceRequest, IceOffer>,
 }
 
 impl ServerBehaviour {
@@ -86,11 +91,28 @@ impl ServerBehaviour {
             ),
             kad: ServersOnly::new(servers_dht(keypair, registrations), servers),
             federation: rendezvous::client::Behaviour::new(keypair.clone()),
+            ice: ice_servers_protocol(),
             ping: prompt_ping::Behaviour::new(
                 ping::Config::new().with_interval(Duration::from_secs(15)),
             ),
         }
     }
+}
+
+/// `/peerfetch/ice/1`, answering only: the request is `{}`, the answer a few hundred bytes, and
+/// a tab has at most two requests in flight per connection (answering keeps no state).
+fn ice_servers_protocol() -> request_response::json::Behaviour<IceRequest, IceOffer> {
+    let codec = request_response::json::codec::Codec::default()
+        .set_request_size_maximum(MAX_ICE_REQUEST_BYTES)
+        .set_response_size_maximum(MAX_ICE_OFFER_BYTES);
+    request_response::Behaviour::with_codec(
+        codec,
+        [(
+            StreamProtocol::new(protocols::ICE_SERVERS),
+            ProtocolSupport::Inbound,
+        )],
+        request_response::Config::default().with_max_concurrent_streams(2),
+    )
 }
 
 /// The Kademlia behaviour of the servers' DHT, in server mode, its store bounded like the

@@ -2,7 +2,7 @@
 
 use crate::{
     circuit_caps::DestinationLimits, http_serve::HttpLimits, ip_limits::IpLimits, rate_flag::Rate,
-    registry::RegistryLimits,
+    registry::RegistryLimits, stun_server::StunListen,
 };
 use clap::{Args, Parser, Subcommand};
 use libp2p::{Multiaddr, PeerId};
@@ -14,7 +14,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 #[command(name = "peerfetch-server", version, about, long_about = None)]
 pub struct Cli {
     /// libp2p listen address; repeat for several. A `/udp/<port>/webrtc-direct` address takes
-    /// WebRTC-direct (browser to server), a `/tcp/<port>/ws` address takes WebSocket.
+    /// WebRTC-direct (browser to server), a `/tcp/<port>/ws` address takes WebSocket, and a
+    /// `/tcp/<port>/tls/ws` address WebSocket over TLS (with `--tls-cert`).
     #[arg(
         long = "listen",
         env = "PEERFETCH_LISTEN",
@@ -57,10 +58,69 @@ pub struct Cli {
     #[arg(long, env = "PEERFETCH_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
 
+    /// PEM certificate chain for HTTPS on `--http` and WSS on `/tls/ws` listen addresses (with
+    /// `--tls-key`); read again on SIGHUP.
+    #[arg(long, env = "PEERFETCH_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of `--tls-cert`; read again on SIGHUP.
+    #[arg(long, env = "PEERFETCH_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Origin whose pages may read the public listener (`/bootstrap`, `/pkg/`) from scripts: a
+    /// site adopting peerfetch, e.g. `https://site.example`; repeat for several. `*` (the
+    /// default) lets any origin.
+    #[arg(
+        long = "allow-origin",
+        env = "PEERFETCH_ALLOW_ORIGINS",
+        value_delimiter = ',',
+        default_values = ["*"],
+        value_parser = parse_origin,
+        value_name = "ORIGIN"
+    )]
+    pub allow_origins: Vec<String>,
+
     /// HTTP address serving `/metrics` and `/origin-stats` to operators (no CORS): keep it on
     /// loopback or a private network.
     #[arg(long, env = "PEERFETCH_ADMIN_HTTP", default_value = "127.0.0.1:9092")]
     pub admin_http: SocketAddr,
+
+    /// UDP address answering STUN Binding requests, offered to tabs in `/bootstrap` so tabs
+    /// behind NATs can link directly. `auto`: port 3478 on the host of a WebRTC-direct listen
+    /// address (unspecified first, then public, private, loopback; a port the OS picks if that
+    /// listener's port is 0); `none`: no STUN (e.g. coturn serves it); or `IP:PORT`.
+    #[arg(
+        long,
+        env = "PEERFETCH_STUN_LISTEN",
+        default_value = "auto",
+        value_name = "ADDR"
+    )]
+    pub stun_listen: StunListen,
+
+    /// TURN server offered to tabs, with credentials minted per tab (`turn:host:3478`,
+    /// `turns:host:5349`, e.g. coturn with `use-auth-secret`); repeat for several URLs of it.
+    /// Needs `--turn-secret-file`.
+    #[arg(
+        long = "turn-url",
+        env = "PEERFETCH_TURN_URLS",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub turn_urls: Vec<String>,
+
+    /// File holding the secret shared with the TURN server (coturn's `static-auth-secret`).
+    #[arg(long, env = "PEERFETCH_TURN_SECRET_FILE", value_name = "FILE")]
+    pub turn_secret_file: Option<PathBuf>,
+
+    /// Seconds minted TURN credentials stay valid (60 to 604800, a week); tabs ask again
+    /// before.
+    #[arg(
+        long,
+        env = "PEERFETCH_TURN_CREDENTIAL_TTL_SECS",
+        default_value_t = 3600,
+        value_parser = clap::value_parser!(u64).range(60..=604_800)
+    )]
+    pub turn_credential_ttl_secs: u64,
 
     /// File holding the server's identity key and WebRTC certificate; created on first run so the
     /// peer id and certhash survive restarts.
@@ -508,9 +568,56 @@ impl RelayLimits {
     }
 }
 
+/// An `--allow-origin` value: `*`, or `http(s)://host[:port]` without a path.
+fn parse_origin(text: &str) -> Result<String, String> {
+    if text == "*" {
+        return Ok(text.to_owned());
+    }
+    let bad = || {
+        format!("{text:?} is not an origin: give scheme://host[:port] (e.g. https://site.example), or *")
+    };
+    let url = url::Url::parse(text).map_err(|_| bad())?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    if !matches!(url.scheme(), "http" | "https") || !bare || credentials {
+        return Err(bad());
+    }
+    // As browsers write it in `Origin`: host in lower case (punycode), no default port.
+    Ok(url.origin().ascii_serialization())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_kept_as_browsers_send_them_and_anything_else_is_refused() {
+        let parsed = |text| parse_origin(text);
+        assert_eq!(parsed("*").unwrap(), "*");
+        assert_eq!(
+            parsed("https://Site.Example:443").unwrap(),
+            "https://site.example"
+        );
+        assert_eq!(
+            parsed("http://site.example:8080/").unwrap(),
+            "http://site.example:8080"
+        );
+        assert_eq!(
+            parsed("https://bücher.example").unwrap(),
+            "https://xn--bcher-kva.example"
+        );
+        for bad in [
+            "site.example",
+            "https://site.example/app",
+            "https://site.example?x=1",
+            "https://user@site.example",
+            "https://:secret@site.example",
+            "ftp://site.example",
+            "",
+        ] {
+            assert!(parsed(bad).is_err(), "{bad:?} is refused");
+        }
+    }
 
     #[test]
     fn defaults_listen_on_loopback_webrtc_direct_and_websocket() {

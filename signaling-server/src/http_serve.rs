@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio_io_timeout::TimeoutStream;
+use tokio_rustls::TlsAcceptor;
 
 /// How long connections still open at shutdown get to finish their answer.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -66,13 +67,18 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Serves `router` on `listener` within `limits` until `stop` turns true, then lets open
-/// connections finish for a few seconds.
+/// A connection's byte stream, plain or TLS.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send> Io for T {}
+
+/// Serves `router` on `listener` within `limits` (over TLS with `tls`) until `stop` turns true,
+/// then lets open connections finish for a few seconds.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
     gauges: HttpGauges,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -116,13 +122,31 @@ pub async fn serve(
         };
         let mut io = TimeoutStream::new(stream);
         io.set_write_timeout(Some(limits.write_timeout));
-        let connection = builder.serve_connection(
-            TokioIo::new(Box::pin(io)),
-            TowerToHyperService::new(router.clone()),
+        let (builder, router, tls, watcher) = (
+            builder.clone(),
+            router.clone(),
+            tls.clone(),
+            graceful.watcher(),
         );
-        let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            // The handshake counts against the time a client has to send its request head.
+            let io: Box<dyn Io> = match tls {
+                None => Box::new(io),
+                Some(tls) => {
+                    match tokio::time::timeout(limits.header_timeout, tls.accept(Box::pin(io)))
+                        .await
+                    {
+                        Ok(Ok(tls)) => Box::new(tls),
+                        Ok(Err(e)) => return tracing::debug!(%remote, "TLS handshake failed: {e}"),
+                        Err(_) => return tracing::debug!(%remote, "TLS handshake too slow"),
+                    }
+                }
+            };
+            let connection = builder.serve_connection(
+                TokioIo::new(Box::into_pin(io)),
+                TowerToHyperService::new(router),
+            );
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!("HTTP connection ended: {e}");
             }
             drop(slot);

@@ -28,6 +28,11 @@ mod rendezvous_codec;
 pub mod server_set;
 pub mod servers_only;
 pub mod site_manifest;
+pub mod stun_rate;
+pub mod stun_server;
+pub mod tls;
+pub mod turn_credentials;
+pub mod websocket;
 
 pub use cli::Cli;
 pub use node::{Server, ServerError};

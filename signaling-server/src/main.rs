@@ -72,8 +72,8 @@ async fn main() -> ExitCode {
     };
     // A closed stdout (a supervisor that stopped reading) must not take the server down.
     let mut banner = format!(
-        "peerfetch demo: http://{}/\npeerfetch admin: http://{}/\npeer id: {}\n",
-        server.http_addr(),
+        "peerfetch demo: {}/\npeerfetch admin: http://{}/\npeer id: {}\n",
+        server.http_url(),
         server.admin_addr(),
         server.peer_id()
     );

@@ -14,10 +14,18 @@ use crate::{
     origin_bytes::SharedOriginBytes,
     relay_gate::SharedCircuitCaps,
     server_set::ServerSet,
+    stun_server,
+    tls::{ReloadableCert, TlsError},
+    turn_credentials::{TurnConfigError, TurnCredentials},
+    websocket::{plain_websocket, SecureWebSocket},
 };
 use futures::StreamExt;
 use libp2p::{
-    core::{muxing::StreamMuxerBox, transport::ListenerId},
+    core::{
+        muxing::StreamMuxerBox,
+        transport::{ListenerId, OptionalTransport},
+        upgrade::Version,
+    },
     kad,
     multiaddr::Protocol,
     noise, relay, request_response,
@@ -25,10 +33,12 @@ use libp2p::{
     yamux, Multiaddr, PeerId, SwarmBuilder, Transport as _,
 };
 use peerfetch::{
-    net::bootstrap::Bootstrap, net::transport_kind::TransportKind, util::error_chain::error_chain,
+    net::bootstrap::{is_secure_websocket, Bootstrap},
+    net::transport_kind::TransportKind,
+    util::error_chain::error_chain,
 };
 use std::{collections::HashSet, future::Future, net::SocketAddr, sync::Arc, time::Duration};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 
 /// How long `bind` waits for every libp2p listener to report its address.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,8 +56,14 @@ pub enum ServerError {
     #[error(transparent)]
     Identity(#[from] IdentityFileError),
     /// A listen address names a transport the server does not offer.
-    #[error("unsupported listen address {0}: use /ip4/<ip>/udp/<port>/webrtc-direct or /ip4/<ip>/tcp/<port>/ws")]
+    #[error(
+        "unsupported listen address {0}: use /ip4/<ip>/udp/<port>/webrtc-direct, \
+         /ip4/<ip>/tcp/<port>/ws or /ip4/<ip>/tcp/<port>/tls/ws"
+    )]
     UnsupportedListenAddr(Multiaddr),
+    /// A `/tls/ws` listen address without a certificate to present.
+    #[error("listen address {0} needs --tls-cert and --tls-key")]
+    SecureWebSocketWithoutCert(Multiaddr),
     /// A libp2p listener could not be opened (address in use, not a local address, ...).
     #[error("cannot listen on {addr}: {reason}")]
     Listen {
@@ -56,6 +72,26 @@ pub enum ServerError {
         /// What the transport said.
         reason: String,
     },
+    /// The STUN socket could not be opened.
+    #[error(
+        "cannot answer STUN on {addr}: {source} (--stun-listen picks another address; \
+         none leaves STUN to another server, e.g. coturn)"
+    )]
+    Stun {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The TLS flags or files cannot be used.
+    #[error("HTTPS: {0}")]
+    Tls(#[from] TlsError),
+    /// A signal handler could not be installed.
+    #[error("cannot listen for SIGHUP: {0}")]
+    Signal(std::io::Error),
+    /// The TURN flags cannot be used.
+    #[error(transparent)]
+    Turn(#[from] TurnConfigError),
     /// The HTTP listener could not be opened.
     #[error("cannot serve HTTP on {addr}: {source}")]
     Http {
@@ -86,6 +122,16 @@ pub struct Server {
     admin_listener: TcpListener,
     admin_router: axum::Router,
     http_limits: HttpLimits,
+    stun: Option<(UdpSocket, u16)>,
+    turn: Option<TurnCredentials>,
+    tls: Option<ServedCert>,
+}
+
+/// The certificate HTTPS serves, and the signal that has it read again.
+struct ServedCert {
+    cert: Arc<ReloadableCert>,
+    #[cfg(unix)]
+    reload: tokio::signal::unix::Signal,
 }
 
 impl Server {
@@ -98,18 +144,41 @@ impl Server {
         {
             return Err(ServerError::PeerWithoutId(addr.clone()));
         }
+        let turn = TurnCredentials::from_flags(
+            &cli.turn_urls,
+            cli.turn_secret_file.as_deref(),
+            Duration::from_secs(cli.turn_credential_ttl_secs),
+        )?;
+        let tls = match ReloadableCert::from_flags(cli.tls_cert.as_deref(), cli.tls_key.as_deref())?
+        {
+            None => None,
+            Some(cert) => Some(ServedCert {
+                cert,
+                // Listened for from now on: a SIGHUP after the banner reloads, never kills.
+                #[cfg(unix)]
+                reload: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                    .map_err(ServerError::Signal)?,
+            }),
+        };
+        if let (None, Some(addr)) = (&tls, cli.listen.iter().find(|a| is_secure_websocket(a))) {
+            return Err(ServerError::SecureWebSocketWithoutCert(addr.clone()));
+        }
         let identity = Identity::load_or_create(&cli.key_file)?;
         let certhash = identity.certificate.fingerprint();
         let servers = network_servers(cli, identity.keypair.public().to_peer_id());
         let mut registry = prometheus_client::registry::Registry::default();
-        let mut swarm = build_swarm(identity, cli, &servers, &mut registry).await?;
+        let cert = tls.as_ref().map(|served| &served.cert);
+        let mut swarm = build_swarm(identity, cli, cert, &servers, &mut registry).await?;
         let metrics = ServerMetrics::new(&mut registry);
         let registry: SharedRegistry = Arc::new(std::sync::Mutex::new(registry));
         let peer_id = *swarm.local_peer_id();
+        let stun = bind_stun(cli.stun_listen.resolve(&cli.listen)).await?;
+        let stun_port = stun.as_ref().map(|(_, port)| *port);
         let advertised = Arc::new(Advertised::new(
             peer_id,
             certhash,
             cli.external_addresses.clone(),
+            stun_port,
         ));
         listen_all(&mut swarm, &cli.listen, &advertised).await?;
         // The relay hands these to tabs in reservations; without any it would not serve.
@@ -125,6 +194,7 @@ impl Server {
             origin_bytes.clone(),
             &cli.www_dir,
             &cli.pkg_dir,
+            &cli.allow_origins,
         );
         let admin_router = http::admin_router(registry, origin_bytes.clone());
         let discovery = Discovery::new(&cli.registrations, servers);
@@ -142,7 +212,16 @@ impl Server {
             admin_listener,
             admin_router,
             http_limits: cli.http_limits.to_limits(),
+            stun,
+            turn,
+            tls,
         })
+    }
+
+    /// The public listener's URL: `https://` with `--tls-cert`, else `http://`.
+    pub fn http_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.http_addr())
     }
 
     /// The server's peer id.
@@ -184,21 +263,42 @@ impl Server {
             admin_listener,
             admin_router,
             http_limits,
+            stun,
+            turn,
+            tls,
         } = self;
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let serve = |listener, router, gauges| {
+        let serve = |listener, router, gauges, tls| {
             tokio::spawn(http_serve::serve(
                 listener,
                 router,
                 http_limits,
                 gauges,
+                tls,
                 stop_rx.clone(),
             ))
         };
+        if let Some((socket, _)) = stun {
+            tokio::spawn(stun_server::serve(socket, stop_rx.clone()));
+        }
+        let public_tls = tls.as_ref().map(|served| served.cert.acceptor());
         let http = [
-            serve(http_listener, http_router, metrics.http_gauges("public")),
-            serve(admin_listener, admin_router, metrics.http_gauges("admin")),
+            serve(
+                http_listener,
+                http_router,
+                metrics.http_gauges("public"),
+                public_tls,
+            ),
+            serve(
+                admin_listener,
+                admin_router,
+                metrics.http_gauges("admin"),
+                None,
+            ),
         ];
+        if let Some(served) = tls {
+            tokio::spawn(reload_on_hangup(served, stop_rx.clone()));
+        }
         let libp2p = tokio::spawn(async move {
             let mut tick = tokio::time::interval(DISCOVERY_TICK);
             let mut redial = tokio::time::interval(REDIAL_PEERS);
@@ -207,7 +307,7 @@ impl Server {
                 tokio::select! {
                     event = swarm.select_next_some() => {
                         metrics.record(&event);
-                        let node = Node { swarm: &mut swarm, discovery: &mut discovery, metrics: &mut metrics };
+                        let node = Node { swarm: &mut swarm, discovery: &mut discovery, metrics: &mut metrics, turn: turn.as_ref() };
                         node.on_swarm_event(event, &advertised);
                     }
                     _ = tick.tick() => {
@@ -234,6 +334,43 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Reads the certificate again on every SIGHUP until `stop` turns true.
+async fn reload_on_hangup(served: ServedCert, mut stop: tokio::sync::watch::Receiver<bool>) {
+    #[cfg(unix)]
+    {
+        let ServedCert { cert, mut reload } = served;
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                Some(()) = reload.recv() => match cert.reload() {
+                    Ok(()) => tracing::info!("TLS certificate read again"),
+                    Err(e) => tracing::error!("TLS certificate kept, the new one cannot be used: {e}"),
+                },
+                () = &mut stopped => return,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (served, stop);
+}
+
+/// The STUN socket and its port, if STUN is on.
+async fn bind_stun(addr: Option<SocketAddr>) -> Result<Option<(UdpSocket, u16)>, ServerError> {
+    let Some(addr) = addr else { return Ok(None) };
+    let bound = async {
+        let socket = UdpSocket::bind(addr).await?;
+        let port = socket.local_addr()?.port();
+        Ok((socket, port))
+    };
+    bound
+        .await
+        .map(Some)
+        .map_err(|source| ServerError::Stun { addr, source })
 }
 
 async fn bind_http(addr: SocketAddr) -> Result<TcpListener, ServerError> {
@@ -308,6 +445,7 @@ fn map_sizes(
 async fn build_swarm(
     identity: Identity,
     cli: &Cli,
+    cert: Option<&Arc<ReloadableCert>>,
     servers: &ServerSet,
     registry: &mut prometheus_client::registry::Registry,
 ) -> Result<ServerSwarm, ServerError> {
@@ -323,10 +461,21 @@ async fn build_swarm(
                 .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
         })
         .map_err(|e| transport_err(&e))?
-        .with_dns()
+        .with_other_transport(|key| {
+            let wss = match cert {
+                Some(cert) => OptionalTransport::some(SecureWebSocket::new(cert)),
+                None => OptionalTransport::none(),
+            };
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                plain_websocket()
+                    .or_transport(wss)
+                    .upgrade(Version::V1Lazy)
+                    .authenticate(noise::Config::new(key)?)
+                    .multiplex(yamux::Config::default()),
+            )
+        })
         .map_err(|e| transport_err(&e))?
-        .with_websocket(noise::Config::new, yamux::Config::default)
-        .await
+        .with_dns()
         .map_err(|e| transport_err(&e))?
         .with_bandwidth_metrics(registry)
         .with_behaviour(|key| {
@@ -442,6 +591,7 @@ struct Node<'a> {
     swarm: &'a mut ServerSwarm,
     discovery: &'a mut Discovery,
     metrics: &'a mut ServerMetrics,
+    turn: Option<&'a TurnCredentials>,
 }
 
 impl Node<'_> {
@@ -492,6 +642,23 @@ impl Node<'_> {
                 if outcome != Outcome::Discovering {
                     tracing::trace!(%peer, ?outcome, "rendezvous");
                 }
+            }
+            SwarmEvent::Behaviour(ServerBehaviourEvent::Ice(
+                request_response::Event::Message {
+                    peer,
+                    message: request_response::Message::Request { channel, .. },
+                    ..
+                },
+            )) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                let stun = advertised.bootstrap().ice_servers;
+                let offer = TurnCredentials::offer(self.turn, stun, peer, now);
+                // Fails only when the tab gave up waiting; nothing to do then.
+                let _ = self.swarm.behaviour_mut().ice.send_response(channel, offer);
+                tracing::debug!(%peer, turn = self.turn.is_some(), "ICE servers told");
             }
             SwarmEvent::Behaviour(ServerBehaviourEvent::Kad(event)) => {
                 self.discovery.on_kad(self.swarm, event)

@@ -1,15 +1,14 @@
-//! Half-open connections against the WebSocket listener: one host's sockets that connect and
-//! never speak take at most `--max-pending-connections-per-ip` handshake slots, so a client
-//! from another address still gets in.
+//! Handshakes against the WebSocket listener: one host's sockets that connect and never speak
+//! take at most `--max-pending-connections-per-ip` handshake slots, so a client from another
+//! address still gets in; and a frame claiming a huge message makes the server reserve nothing.
 
 mod common;
 
 use common::*;
-use libp2p::multiaddr::Protocol;
 use peerfetch::net::transport_kind::TransportKind;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
 /// Half-open sockets the flooding host opens: more than the global handshake bound.
@@ -23,18 +22,7 @@ async fn websocket_upgrade(from: Ipv4Addr, to: SocketAddr) -> String {
         .bind(SocketAddr::from((from, 0)))
         .expect("any 127.0.0.0/8 address is local");
     let mut stream = socket.connect(to).await.expect("connects");
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: {to}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.expect("sent");
-    let mut answer = vec![0u8; 1024];
-    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
-        .await
-        .expect("answered or closed within 5 s")
-        .unwrap_or(0);
-    let answer = String::from_utf8_lossy(&answer[..read]);
-    answer.lines().next().unwrap_or_default().to_owned()
+    upgrade_to_websocket(&mut stream, &to.to_string()).await
 }
 
 #[tokio::test]
@@ -44,15 +32,7 @@ async fn half_open_sockets_from_one_host_do_not_lock_out_others() {
     // The global handshake bound; the per-IP one keeps its default (32).
     args.extend(["--max-pending-connections", "64"].map(String::from));
     let server = start_server(&args).await;
-    let ws = server.addr(TransportKind::WebSocket).await;
-    let port = ws
-        .iter()
-        .find_map(|p| match p {
-            Protocol::Tcp(port) => Some(port),
-            _ => None,
-        })
-        .expect("a TCP port");
-    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let to = tcp_socket_addr(&server.addr(TransportKind::WebSocket).await);
     let started = Instant::now();
     let mut half_open = Vec::new();
     for _ in 0..HALF_OPEN {
@@ -79,5 +59,31 @@ async fn half_open_sockets_from_one_host_do_not_lock_out_others() {
         "a client from 127.0.0.2 gets its handshake"
     );
     drop(half_open);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn frames_claiming_huge_messages_make_the_server_reserve_nothing() {
+    let dir = temp_dir("huge-frames");
+    let server = start_server(&loopback_args(&dir.join("key.json"))).await;
+    let to = tcp_socket_addr(&server.addr(TransportKind::WebSocket).await);
+    let pid = server.child.id().unwrap();
+    let before = rss_mib(pid);
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect(to).await.expect("connects");
+        let status = upgrade_to_websocket(&mut stream, &to.to_string()).await;
+        assert_eq!(status, "HTTP/1.1 101 Switching Protocols");
+        // 255 MiB each: without a bound the server reserved and zeroed that much per frame.
+        stream
+            .write_all(&frame_header_claiming(255 << 20))
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let grown = rss_mib(pid).saturating_sub(before);
+    assert!(grown < 64, "the server grew by {grown} MiB");
+    drop(held);
     server.stop().await;
 }

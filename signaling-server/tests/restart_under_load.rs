@@ -6,11 +6,15 @@
 mod fleet;
 #[path = "../examples/load/server.rs"]
 mod server;
+#[path = "../examples/load/transport.rs"]
+#[allow(dead_code)] // the test attaches over one of the load generator's transports
+mod transport;
 
 use fleet::{attach_fleet, await_comeback, Attach, Comeback, Command};
 use futures::channel::oneshot;
 use server::ServerUnderLoad;
 use std::time::{Duration, Instant};
+use transport::{LoadTransport, TestCertificate};
 
 const CLIENTS: usize = 200;
 /// Longest wait for the next client report after the restart.
@@ -19,10 +23,13 @@ const REPORT_WITHIN: Duration = Duration::from_secs(60);
 #[tokio::test(flavor = "multi_thread")]
 async fn clients_come_back_after_a_restart_under_load() {
     let binary = env!("CARGO_BIN_EXE_peerfetch-server").into();
-    let server = ServerUnderLoad::start(binary).await;
+    let cert_dir = tempfile::tempdir().unwrap();
+    let cert = TestCertificate::new(cert_dir.path());
+    // Over WebSocket: the debug build attaches 200 clients in seconds this way.
+    let server = ServerUnderLoad::start(binary, LoadTransport::WebSocket, &cert).await;
     let idle = server.rss_kib();
     let (fleet, mut reports, _) =
-        attach_fleet(&server.ws, CLIENTS, Attach::ReserveAndRegister).await;
+        attach_fleet(&server.addr, &cert.der, CLIENTS, Attach::ReserveAndRegister).await;
     assert_eq!(
         server.metric("peerfetch_swarm_registrations").await,
         CLIENTS as f64

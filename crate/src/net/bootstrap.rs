@@ -1,6 +1,7 @@
 //! The bootstrap document a `peerfetch-server` serves at `GET /bootstrap`, and the order in which
 //! a tab tries the addresses it lists.
 
+use crate::net::ice_server::IceServer;
 use crate::net::transport_kind::TransportKind;
 use libp2p::{multiaddr::Protocol, Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,10 @@ pub struct Bootstrap {
     /// The other servers of the same network, which a tab moves to when this one goes away.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub servers: Vec<Bootstrap>,
+    /// The STUN server tabs use for links to each other unless their `iceServers` option says
+    /// otherwise (TURN credentials come over the libp2p connection, not here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ice_servers: Vec<IceServer>,
 }
 
 impl Bootstrap {
@@ -33,6 +38,7 @@ impl Bootstrap {
             peer_id,
             addrs: unique,
             servers: Vec::new(),
+            ice_servers: Vec::new(),
         }
     }
 
@@ -48,22 +54,58 @@ impl Bootstrap {
         all
     }
 
-    /// The addresses a browser can use, in the order it should try them: WebRTC-direct first
-    /// (UDP, no head-of-line blocking, no TLS needed), then WebSocket as the fallback.
-    /// Addresses of other transports and addresses for another peer are left out.
-    pub fn browser_dial_plan(&self) -> Vec<(TransportKind, Multiaddr)> {
+    /// The addresses a browser on a `page` can use, in the order it should try them:
+    /// WebRTC-direct first (UDP, no head-of-line blocking, no TLS needed), then WebSocket over
+    /// TLS, then plain WebSocket, which a page on https may use only to loopback (browsers
+    /// block any other `ws://` there as mixed content). Addresses of other transports and
+    /// addresses for another peer are left out.
+    pub fn browser_dial_plan(&self, page: PageScheme) -> Vec<(TransportKind, Multiaddr)> {
         let mut plan: Vec<(TransportKind, Multiaddr)> = self
             .addrs
             .iter()
             .filter(|addr| peer_of(addr) == Some(self.peer_id))
             .map(|addr| (TransportKind::of(addr), addr.clone()))
-            .filter(|(kind, _)| {
-                matches!(kind, TransportKind::WebRtcDirect | TransportKind::WebSocket)
+            .filter(|(kind, addr)| match kind {
+                TransportKind::WebRtcDirect => true,
+                TransportKind::WebSocket => {
+                    page == PageScheme::Http || is_secure_websocket(addr) || is_loopback(addr)
+                }
+                _ => false,
             })
             .collect();
-        plan.sort_by_key(|(kind, _)| *kind != TransportKind::WebRtcDirect);
+        plan.sort_by_key(|(kind, addr)| match kind {
+            TransportKind::WebRtcDirect => 0,
+            _ if is_secure_websocket(addr) => 1,
+            _ => 2,
+        });
         plan
     }
+}
+
+/// How the page a tab runs in was loaded, which limits the addresses it may dial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageScheme {
+    /// `http:` (or anything but https): any WebSocket may be opened.
+    Http,
+    /// `https:`: plain WebSocket only to loopback.
+    Https,
+}
+
+/// Whether `addr` is WebSocket over TLS (`/tls/ws`, `/wss`).
+pub fn is_secure_websocket(addr: &Multiaddr) -> bool {
+    addr.iter()
+        .any(|p| matches!(p, Protocol::Tls | Protocol::Wss(_)))
+        && TransportKind::of(addr) == TransportKind::WebSocket
+}
+
+/// Whether `addr` names a loopback host (`127.0.0.0/8`, `::1`, `localhost`).
+fn is_loopback(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_loopback(),
+        Protocol::Ip6(ip) => ip.is_loopback(),
+        Protocol::Dns(host) | Protocol::Dns4(host) | Protocol::Dns6(host) => host == "localhost",
+        _ => false,
+    })
 }
 
 /// The peer id an address ends with, if any.
@@ -120,7 +162,7 @@ mod tests {
             .expect("valid");
         let foreign = addr("/ip4/127.0.0.1/tcp/9093/ws").with(Protocol::P2p(other_peer));
         let doc = Bootstrap::new(server(), [ws.clone(), tcp, foreign, rtc.clone()]);
-        let plan = doc.browser_dial_plan();
+        let plan = doc.browser_dial_plan(PageScheme::Http);
         let kinds: Vec<_> = plan.iter().map(|(kind, _)| *kind).collect();
         assert_eq!(
             kinds,
@@ -128,6 +170,38 @@ mod tests {
         );
         assert_eq!(plan[0].1, rtc.with(Protocol::P2p(server())));
         assert_eq!(plan[1].1, ws.with(Protocol::P2p(server())));
+    }
+
+    #[test]
+    fn a_page_on_https_tries_wss_before_ws_and_plain_ws_only_to_loopback() {
+        let ws = addr("/dns4/peerfetch.example/tcp/80/ws");
+        let wss = addr("/dns4/peerfetch.example/tcp/443/tls/ws");
+        let also_wss = addr("/ip4/203.0.113.5/tcp/443/wss");
+        let local_ws = addr("/ip4/127.0.0.1/tcp/9091/ws");
+        let doc = Bootstrap::new(
+            server(),
+            [ws.clone(), local_ws.clone(), wss.clone(), also_wss.clone()],
+        );
+        let plan = |page| -> Vec<Multiaddr> {
+            doc.browser_dial_plan(page)
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect()
+        };
+        let with_id = |a: &Multiaddr| a.clone().with(Protocol::P2p(server()));
+        assert_eq!(
+            plan(PageScheme::Https),
+            vec![with_id(&wss), with_id(&also_wss), with_id(&local_ws)]
+        );
+        assert_eq!(
+            plan(PageScheme::Http),
+            vec![
+                with_id(&wss),
+                with_id(&also_wss),
+                with_id(&ws),
+                with_id(&local_ws)
+            ]
+        );
     }
 
     #[test]

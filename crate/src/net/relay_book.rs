@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
-use super::bootstrap::{peer_of, Bootstrap};
+use super::bootstrap::{peer_of, Bootstrap, PageScheme};
 
 /// Tabs remembered as attached to another server; past it the book starts afresh.
 pub const MAX_RELAYS_KNOWN: usize = 10_000;
@@ -26,12 +26,12 @@ pub struct RelayBook {
 }
 
 impl RelayBook {
-    /// A book for the network of `servers` (the bootstrap document's).
-    pub fn new(servers: &[Bootstrap]) -> Self {
+    /// A book for the network of `servers` (the bootstrap document's), reached from a `page`.
+    pub fn new(servers: &[Bootstrap], page: PageScheme) -> Self {
         let servers = servers
             .iter()
             .map(|server| {
-                let addrs = server.browser_dial_plan().into_iter().map(|(_, a)| a);
+                let addrs = server.browser_dial_plan(page).into_iter().map(|(_, a)| a);
                 (server.peer_id, addrs.collect())
             })
             .collect();
@@ -104,7 +104,7 @@ fn relay_of(addr: &Multiaddr) -> Option<Multiaddr> {
 #[cfg(test)]
 mod tests {
     use super::{RelayBook, MAX_RELAYS_KNOWN};
-    use crate::net::bootstrap::Bootstrap;
+    use crate::net::bootstrap::{Bootstrap, PageScheme};
     use libp2p::{Multiaddr, PeerId};
 
     fn direct(server: PeerId) -> Multiaddr {
@@ -122,7 +122,7 @@ mod tests {
             .iter()
             .map(|s| Bootstrap::new(*s, [direct(*s)]))
             .collect();
-        RelayBook::new(&documents)
+        RelayBook::new(&documents, PageScheme::Http)
     }
 
     #[test]

@@ -4,5 +4,6 @@
 //! stream and sends its SDP offer; B answers; both then trickle ICE candidates until the direct
 //! `RTCPeerConnection` connects, close the stream, and the relayed connection is dropped.
 
+pub mod ice_candidates;
 pub mod message;
 pub mod session;

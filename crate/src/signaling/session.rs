@@ -9,6 +9,7 @@
 //! Local candidates produced before our description is sent wait for it; remote candidates must
 //! follow the remote description on the (ordered) stream, anything else is out of order.
 
+use super::ice_candidates::SeenCandidates;
 use super::message::{MessageError, Signal, SignalDecoder};
 use bytes::Bytes;
 use std::{collections::VecDeque, time::Duration};
@@ -67,12 +68,18 @@ pub enum Output {
 /// Why the exchange failed; each is a distinct, explicit outcome.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignalingError {
-    /// No direct connection before the deadline.
+    /// The descriptions were not exchanged before the deadline.
     #[error("signaling timed out after {0:?}")]
     Timeout(Duration),
-    /// ICE or DTLS failed: no direct path between the peers.
-    #[error("ICE failed: {0}")]
-    IceFailed(String),
+    /// Descriptions exchanged, but ICE found no direct path between the peers: the checks
+    /// failed, or did not succeed before the deadline.
+    #[error("no direct path to the peer ({reason}): {candidates}")]
+    NoPath {
+        /// How it ended: ICE failure or the deadline.
+        reason: String,
+        /// The candidates each side offered (what was missing).
+        candidates: SeenCandidates,
+    },
     /// The remote closed or reset the stream before sending its description.
     #[error("remote refused: signaling stream closed before its description")]
     RemoteRefused,
@@ -108,6 +115,7 @@ pub struct Session {
     have_remote_description: bool,
     remote_closed: bool,
     remote_candidates: usize,
+    seen: SeenCandidates,
     unsent_local_candidates: Vec<Option<String>>,
     outputs: VecDeque<Output>,
 }
@@ -128,6 +136,7 @@ impl Session {
             have_remote_description: false,
             remote_closed: false,
             remote_candidates: 0,
+            seen: SeenCandidates::default(),
             unsent_local_candidates: Vec::new(),
             outputs: VecDeque::new(),
         }
@@ -150,7 +159,11 @@ impl Session {
     /// Fails the exchange if its deadline has passed.
     pub fn handle_timeout(&mut self, now: Duration) -> Result<(), SignalingError> {
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            return self.fail(SignalingError::Timeout(self.timeout));
+            return self.fail(if self.state == State::Exchanging {
+                self.no_path(format!("ICE checks unfinished after {:?}", self.timeout))
+            } else {
+                SignalingError::Timeout(self.timeout)
+            });
         }
         Ok(())
     }
@@ -170,6 +183,9 @@ impl Session {
         match input {
             Input::LocalDescription(sdp) => self.on_local_description(sdp),
             Input::LocalCandidate(candidate) => {
+                if let Some(candidate) = &candidate {
+                    self.seen.local.note(candidate);
+                }
                 if self.sent_description {
                     self.send(Signal::Candidate(candidate));
                 } else {
@@ -202,7 +218,10 @@ impl Session {
                 }
                 Ok(())
             }
-            Input::Failed(reason) => self.fail(SignalingError::IceFailed(reason)),
+            Input::Failed(reason) => {
+                let error = self.no_path(reason);
+                self.fail(error)
+            }
         }
     }
 
@@ -258,10 +277,20 @@ impl Session {
                 if self.remote_candidates > MAX_REMOTE_CANDIDATES {
                     return self.fail(SignalingError::TooManyCandidates);
                 }
+                if let Some(candidate) = &candidate {
+                    self.seen.remote.note(candidate);
+                }
                 self.outputs
                     .push_back(Output::AddRemoteCandidate(candidate));
                 Ok(())
             }
+        }
+    }
+
+    fn no_path(&self, reason: String) -> SignalingError {
+        SignalingError::NoPath {
+            reason,
+            candidates: self.seen,
         }
     }
 
@@ -465,10 +494,30 @@ mod tests {
             .expect("ok");
         s.handle(T0, bytes(&[Signal::Answer("a".into())]))
             .expect("ok");
-        assert_eq!(
-            s.handle(T0, Input::Failed("failed".into())),
-            Err(SignalingError::IceFailed("failed".into()))
+        s.handle(T0, Input::LocalCandidate(Some("typ host".into())))
+            .expect("ok");
+        s.handle(T0, bytes(&[Signal::Candidate(Some("typ srflx".into()))]))
+            .expect("ok");
+        let Err(failed) = s.handle(T0, Input::Failed("ICE failed".into())) else {
+            panic!("a failure")
+        };
+        assert!(
+            failed
+                .to_string()
+                .starts_with("no direct path to the peer (ICE failed): candidates here: host; there: srflx. A side without a srflx candidate had no STUN server"),
+            "{failed}"
         );
+
+        // Descriptions exchanged, no connection by the deadline: no path, not a signaling timeout.
+        let mut s = Session::new(Role::Answerer, T0, LIMIT);
+        s.handle(T0, bytes(&[Signal::Offer("o".into())]))
+            .expect("ok");
+        s.handle(T0, Input::LocalDescription("a".into()))
+            .expect("ok");
+        assert!(matches!(
+            s.handle_timeout(LIMIT),
+            Err(SignalingError::NoPath { .. })
+        ));
 
         let mut s = Session::new(Role::Offerer, T0, LIMIT);
         assert_eq!(s.poll_timeout(), Some(LIMIT));

@@ -46,6 +46,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether the budget holds a token at `now` (taking nothing).
+    pub fn has_token(&mut self, now: Duration) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
     fn refill(&mut self, now: Duration) {
         let elapsed = now.saturating_sub(self.last).as_secs_f64();
         self.last = self.last.max(now);

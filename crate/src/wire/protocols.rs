@@ -13,6 +13,9 @@ pub const SIGNALING: &str = "/webrtc-signaling/0.0.1";
 pub const RENDEZVOUS: &str = "/rendezvous/1.0.0";
 /// The servers' Kademlia DHT (a private one, apart from the public IPFS DHT).
 pub const KAD: &str = "/peerfetch/kad/1.0.0";
+/// The ICE servers a server offers the asking tab: its STUN, and its TURN with credentials
+/// minted for that tab (see `net/ice_server.rs`).
+pub const ICE_SERVERS: &str = "/peerfetch/ice/1";
 /// Echo, for tests and benchmarks.
 pub const ECHO: &str = "/peerfetch/echo/1.0.0";
 /// Bulk throughput, for benchmarks.

@@ -1,16 +1,18 @@
 //! A fleet of native rust-libp2p clients behaving like tabs towards one server: each connects
-//! over WebSocket, reserves a relay slot, registers in a swarm, then on command opens a relayed
+//! (over WebRTC-direct, WebSocket or WSS: whatever the server address says), reserves a relay slot, registers in a swarm, then on command opens a relayed
 //! connection to another client (what a tab does before a `/webrtc` signaling exchange) or asks
 //! who is in the swarm. A client that loses the server reconnects with exponential backoff and
 //! full jitter (a random wait up to the current backoff, so that thousands of clients losing one
 //! server do not all come back in the same instant) and reserves and registers again.
 
+use crate::transport::client_transport;
 use futures::{channel::oneshot, StreamExt};
 use libp2p::{
-    core::transport::ListenerId, multiaddr::Protocol, noise, ping, relay, rendezvous,
-    swarm::NetworkBehaviour, swarm::SwarmEvent, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder,
+    core::transport::ListenerId, identity::Keypair, multiaddr::Protocol, noise, ping, relay,
+    rendezvous, swarm::NetworkBehaviour, swarm::SwarmEvent, yamux, Multiaddr, PeerId, Swarm,
+    SwarmBuilder,
 };
-use peerfetch::net::prompt_ping;
+use peerfetch::net::{prompt_ping, transport_kind::TransportKind};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -27,7 +29,7 @@ const STEP: Duration = Duration::from_secs(30);
 const ATTACH_CONCURRENCY: usize = 200;
 /// Reports waiting for the driver; clients wait while it is full.
 const MAX_QUEUED_REPORTS: usize = 1024;
-/// Longest wait for the next report while the fleet attaches.
+/// Longest wait for the next client to attach (failed attempts do not count).
 const ATTACH_REPORT_WITHIN: Duration = Duration::from_secs(60);
 
 /// A tab's protocols towards the server.
@@ -58,6 +60,8 @@ pub enum Report {
     },
     /// Lost the server.
     Lost(PeerId),
+    /// An attempt to attach failed (it tries again after a backoff).
+    Failed(String),
 }
 
 /// How far a client attaches.
@@ -77,51 +81,98 @@ pub struct Handle {
     pub commands: mpsc::Sender<Command>,
 }
 
-/// Starts one client task attached (as far as `how` says) to the server at `server` (its
-/// WebSocket address with `/p2p/<id>`); it reports to `reports`.
-pub async fn spawn_client(server: Multiaddr, how: Attach, reports: mpsc::Sender<Report>) -> Handle {
-    let swarm = SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_websocket(noise::Config::new, yamux::Config::default)
-        .await
-        .expect("websocket transport")
-        .with_relay_client(noise::Config::new, yamux::Config::default)
-        .expect("relay client")
-        .with_behaviour(|key, relay| LoadClient {
-            relay,
-            ping: prompt_ping::Behaviour::new(
-                ping::Config::new().with_interval(Duration::from_secs(15)),
-            ),
-            rendezvous: rendezvous::client::Behaviour::new(key.clone()),
-        })
-        .expect("behaviour")
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-        .build();
-    let peer = *swarm.local_peer_id();
+/// Starts one client task attached (as far as `how` says) to the server at `server` (an
+/// address with `/p2p/<id>`; WSS trusting the certificate `trusted`); it reports to `reports`.
+pub async fn spawn_client(
+    server: Multiaddr,
+    trusted: &[u8],
+    how: Attach,
+    reports: mpsc::Sender<Report>,
+) -> Handle {
+    let key = Keypair::generate_ed25519();
+    let client = Client {
+        key: key.clone(),
+        trusted: trusted.to_vec(),
+        server,
+    };
+    let swarm = client.swarm();
     let (commands, inbox) = mpsc::channel(16);
-    tokio::spawn(run(swarm, server, how, inbox, reports));
-    Handle { peer, commands }
+    tokio::spawn(run(client, swarm, how, inbox, reports));
+    Handle {
+        peer: key.public().to_peer_id(),
+        commands,
+    }
 }
 
-/// Attaches `clients` clients to the server at `ws`, at most [`ATTACH_CONCURRENCY`] at once;
-/// returns them, where they report, and how long each took. Panics if one loses the server
-/// meanwhile or no report comes for [`ATTACH_REPORT_WITHIN`].
+/// What a client is: its identity, the certificate it trusts, its server.
+struct Client {
+    key: Keypair,
+    trusted: Vec<u8>,
+    server: Multiaddr,
+}
+
+impl Client {
+    /// A fresh swarm of this client, with a new UDP port for a WebRTC-direct server: after a
+    /// failed attempt libp2p-webrtc's server-side UDP mux keeps dropping packets from the
+    /// client's address, so a retry from the same port never gets through.
+    fn swarm(&self) -> Swarm<LoadClient> {
+        let mut swarm = SwarmBuilder::with_existing_identity(self.key.clone())
+            .with_tokio()
+            .with_other_transport(|key| client_transport(key, &self.trusted))
+            .expect("client transports")
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .expect("relay client")
+            .with_behaviour(|key, relay| LoadClient {
+                relay,
+                ping: prompt_ping::Behaviour::new(
+                    ping::Config::new().with_interval(Duration::from_secs(15)),
+                ),
+                rendezvous: rendezvous::client::Behaviour::new(key.clone()),
+            })
+            .expect("behaviour")
+            // The fleet holds its connections however long attaching all of it takes.
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build();
+        if TransportKind::of(&self.server) == TransportKind::WebRtcDirect {
+            // A native WebRTC-direct dial goes out of the client's own UDP listener.
+            swarm
+                .listen_on("/ip4/127.0.0.1/udp/0/webrtc-direct".parse().expect("valid"))
+                .expect("a UDP listener");
+        }
+        swarm
+    }
+}
+
+/// Attaches `clients` clients to the server at `server` (WSS trusting `trusted`), at most
+/// [`ATTACH_CONCURRENCY`] at once; returns them, where they report, and how long each took.
+/// Panics if one loses the server meanwhile or no report comes for [`ATTACH_REPORT_WITHIN`].
 pub async fn attach_fleet(
-    ws: &Multiaddr,
+    server: &Multiaddr,
+    trusted: &[u8],
     clients: usize,
     how: Attach,
 ) -> (Vec<Handle>, mpsc::Receiver<Report>, Vec<Duration>) {
     let (reports_tx, mut reports) = mpsc::channel(MAX_QUEUED_REPORTS);
     let mut fleet: Vec<Handle> = Vec::with_capacity(clients);
     let mut attach_times = Vec::new();
+    let mut last_failure = None;
+    let mut until = tokio::time::Instant::now() + ATTACH_REPORT_WITHIN;
     while attach_times.len() < clients {
         while fleet.len() < clients && fleet.len() < attach_times.len() + ATTACH_CONCURRENCY {
-            fleet.push(spawn_client(ws.clone(), how, reports_tx.clone()).await);
+            fleet.push(spawn_client(server.clone(), trusted, how, reports_tx.clone()).await);
         }
-        match tokio::time::timeout(ATTACH_REPORT_WITHIN, reports.recv()).await {
-            Ok(Some(Report::Attached { took, .. })) => attach_times.push(took),
+        match tokio::time::timeout_at(until, reports.recv()).await {
+            Ok(Some(Report::Attached { took, .. })) => {
+                attach_times.push(took);
+                until = tokio::time::Instant::now() + ATTACH_REPORT_WITHIN;
+            }
             Ok(Some(Report::Lost(peer))) => panic!("client {peer} lost the server while attaching"),
-            Ok(None) | Err(_) => panic!("attaching stalled at {} clients", attach_times.len()),
+            Ok(Some(Report::Failed(reason))) => last_failure = Some(reason),
+            Ok(None) | Err(_) => panic!(
+                "attaching stalled at {} clients; the last failure: {}",
+                attach_times.len(),
+                last_failure.as_deref().unwrap_or("none")
+            ),
         }
     }
     (fleet, reports, attach_times)
@@ -140,8 +191,8 @@ pub struct Comeback {
     pub longest_attach: Duration,
 }
 
-/// Reads `reports` until `clients` clients are attached again, or until none reports for
-/// `quiet`; times are from `restarted`.
+/// Reads `reports` until `clients` clients are attached again, or until none loses the server
+/// or comes back for `quiet` (failed attempts do not count); times are from `restarted`.
 pub async fn await_comeback(
     reports: &mut mpsc::Receiver<Report>,
     clients: usize,
@@ -149,8 +200,9 @@ pub async fn await_comeback(
     quiet: Duration,
 ) -> Comeback {
     let mut comeback = Comeback::default();
+    let mut until = tokio::time::Instant::now() + quiet;
     while comeback.attempts.len() < clients {
-        match tokio::time::timeout(quiet, reports.recv()).await {
+        match tokio::time::timeout_at(until, reports.recv()).await {
             Ok(Some(Report::Lost(peer))) => {
                 comeback.lost.insert(peer);
             }
@@ -159,8 +211,10 @@ pub async fn await_comeback(
                 comeback.back_at.push(restarted.elapsed());
                 comeback.longest_attach = comeback.longest_attach.max(took);
             }
+            Ok(Some(Report::Failed(_))) => continue,
             Ok(None) | Err(_) => break,
         }
+        until = tokio::time::Instant::now() + quiet;
     }
     comeback
 }
@@ -173,12 +227,13 @@ fn server_id(server: &Multiaddr) -> PeerId {
 }
 
 async fn run(
+    client: Client,
     mut swarm: Swarm<LoadClient>,
-    server: Multiaddr,
     how: Attach,
     mut inbox: mpsc::Receiver<Command>,
     reports: mpsc::Sender<Report>,
 ) {
+    let server = client.server.clone();
     let server_peer = server_id(&server);
     let circuit = server.clone().with(Protocol::P2pCircuit);
     swarm.add_external_address(circuit.clone());
@@ -195,7 +250,10 @@ async fn run(
                 attempts = 0;
                 listener
             }
-            Err(_) => {
+            Err(reason) => {
+                let _ = reports.send(Report::Failed(reason)).await;
+                swarm = client.swarm();
+                swarm.add_external_address(circuit.clone());
                 tokio::time::sleep(backoff.mul_f64(rand::random::<f64>())).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;

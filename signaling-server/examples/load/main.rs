@@ -1,17 +1,19 @@
 //! Load generator: `cargo run --release -p peerfetch-server --example load -- [CLIENTS]
-//! [SIGNALS] [RATE]` first measures a baseline (the smallest rust-libp2p server, see `bare.rs`,
-//! holding CLIENTS connections), then starts a `peerfetch-server` (the release build) on
-//! loopback, attaches CLIENTS native clients (default 5000: each connects over WebSocket,
-//! reserves a relay slot and registers in a swarm, like a tab), then runs SIGNALS relayed
-//! connections between random pairs and as many discoveries (signaling churn) at RATE
+//! [SIGNALS] [RATE]` with `PEERFETCH_LOAD_TRANSPORT` = `webrtc-direct` (the default: what tabs
+//! use), `ws` or `wss`. It first measures a baseline (the smallest rust-libp2p server on the
+//! same transport, see `bare.rs`, holding CLIENTS connections), then starts a `peerfetch-server`
+//! (the release build) on loopback, attaches CLIENTS native clients (default 5000: each
+//! connects, reserves a relay slot and registers in a swarm, like a tab), then runs SIGNALS
+//! relayed connections between random pairs and as many discoveries (signaling churn) at RATE
 //! operations per second (default 200), then restarts the server under that load. Prints
 //! clients held, reservations per second, p50/p99 latencies, the server's memory per client
 //! (and the baseline's) and CPU, and how the clients came back after the restart; writes them
-//! to `bench/results/load.json`.
+//! to `bench/results/load-<transport>.json`.
 
 mod bare;
 mod fleet;
 mod server;
+mod transport;
 
 use bare::BareServer;
 use fleet::{attach_fleet, await_comeback, Attach, Command, Handle};
@@ -19,16 +21,22 @@ use futures::channel::oneshot;
 use serde_json::json;
 use server::ServerUnderLoad;
 use std::time::{Duration, Instant};
+use transport::{LoadTransport, TestCertificate};
 
 /// How long the clients get to come back after the restart.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(120);
 
 #[tokio::main]
 async fn main() {
-    if std::env::args().nth(1).as_deref() == Some(bare::FLAG) {
-        bare::serve().await;
+    let flag: Vec<String> = std::env::args().skip(1).take(3).collect();
+    if flag.first().map(String::as_str) == Some(bare::FLAG) {
+        let transport = LoadTransport::from_name(&flag[1]);
+        bare::serve(transport, std::path::Path::new(&flag[2])).await;
         return;
     }
+    let transport = LoadTransport::from_env();
+    let cert_dir = tempfile::tempdir().expect("a folder for the certificate");
+    let cert = TestCertificate::new(cert_dir.path());
     let mut args = std::env::args().skip(1);
     let clients: usize = args
         .next()
@@ -49,16 +57,17 @@ async fn main() {
         },
         std::path::PathBuf::from,
     );
-    let baseline_kib = baseline_kib_per_client(clients).await;
+    println!("transport: {}", transport.name());
+    let baseline_kib = baseline_kib_per_client(transport, &cert, clients).await;
     println!("baseline (bare rust-libp2p server): {baseline_kib:.1} KiB per client");
 
-    let server = ServerUnderLoad::start(binary).await;
+    let server = ServerUnderLoad::start(binary, transport, &cert).await;
     let idle_rss = server.rss_kib();
     println!("server up, {idle_rss} KiB resident; attaching {clients} clients");
     let started = Instant::now();
     let cpu_before = server.cpu_seconds();
     let (fleet, mut reports, attach_times) =
-        attach_fleet(&server.ws, clients, Attach::ReserveAndRegister).await;
+        attach_fleet(&server.addr, &cert.der, clients, Attach::ReserveAndRegister).await;
     let attach_secs = started.elapsed().as_secs_f64();
     let attach_cpu = server.cpu_seconds() - cpu_before;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -106,6 +115,7 @@ async fn main() {
     );
 
     let results = json!({
+        "transport": transport.name(),
         "clients": clients,
         "attach": {
             "seconds": attach_secs,
@@ -144,18 +154,23 @@ async fn main() {
     server.stop().await;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/results");
     std::fs::create_dir_all(dir).expect("results folder");
-    let path = format!("{dir}/load.json");
+    let path = format!("{dir}/load-{}.json", transport.name());
     std::fs::write(&path, serde_json::to_string_pretty(&results).expect("json"))
         .expect("results written");
     println!("written to {path}");
 }
 
-/// Server memory per client of the baseline server (`bare.rs`) holding `clients` connections,
-/// KiB.
-async fn baseline_kib_per_client(clients: usize) -> f64 {
-    let bare = BareServer::start().await;
+/// Server memory per client of the baseline server (`bare.rs`) on `transport` holding
+/// `clients` connections, KiB.
+async fn baseline_kib_per_client(
+    transport: LoadTransport,
+    cert: &TestCertificate,
+    clients: usize,
+) -> f64 {
+    let cert_dir = cert.cert_file.parent().expect("in a folder");
+    let bare = BareServer::start(transport, cert_dir).await;
     let idle = server::rss_kib(bare.pid());
-    let (fleet, _reports, _) = attach_fleet(&bare.ws, clients, Attach::Connect).await;
+    let (fleet, _reports, _) = attach_fleet(&bare.addr, &cert.der, clients, Attach::Connect).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let held = server::rss_kib(bare.pid());
     drop(fleet);

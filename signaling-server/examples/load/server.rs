@@ -1,12 +1,14 @@
-//! The server under load: the release `peerfetch-server` on loopback with bounds raised for one
+//! The server under load: the release `peerfetch-server` on loopback, listening on the fleet's
+//! transport, with bounds raised for one
 //! source address (every client shares 127.0.0.1), on fixed ports so that a restart comes back
 //! at the same addresses; its memory and CPU read from `/proc`.
 
 #[path = "../../tests/common/server_probe.rs"]
 mod server_probe;
 
+use crate::transport::{LoadTransport, TestCertificate};
 use libp2p::Multiaddr;
-use peerfetch::{net::bootstrap::Bootstrap, net::transport_kind::TransportKind};
+use peerfetch::net::bootstrap::Bootstrap;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -31,8 +33,9 @@ pub struct ServerUnderLoad {
     binary: PathBuf,
     args: Vec<String>,
     urls: server_probe::ServerUrls,
-    /// Its WebSocket address, with `/p2p/<id>`.
-    pub ws: Multiaddr,
+    transport: LoadTransport,
+    /// Its address of the fleet's transport, with `/p2p/<id>`.
+    pub addr: Multiaddr,
 }
 
 fn free_port() -> u16 {
@@ -41,22 +44,30 @@ fn free_port() -> u16 {
 }
 
 impl ServerUnderLoad {
-    /// Starts the server binary at `binary` with a fresh identity.
-    pub async fn start(binary: PathBuf) -> Self {
+    /// Starts the server binary at `binary` with a fresh identity, listening on `transport`
+    /// (WSS presenting `cert`).
+    pub async fn start(binary: PathBuf, transport: LoadTransport, cert: &TestCertificate) -> Self {
         let dir = std::env::temp_dir().join(format!("peerfetch-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let (http, ws, udp) = (free_port(), free_port(), free_port());
+        // A TCP port free now serves for UDP too on loopback in practice; a clash fails the start.
+        let (http, port) = (free_port(), free_port());
         let args: Vec<String> = [
             "--http".to_owned(),
             format!("127.0.0.1:{http}"),
             "--admin-http".to_owned(),
             "127.0.0.1:0".to_owned(),
             "--listen".to_owned(),
-            format!("/ip4/127.0.0.1/tcp/{ws}/ws"),
-            "--listen".to_owned(),
-            format!("/ip4/127.0.0.1/udp/{udp}/webrtc-direct"),
+            transport.listen_addr(port).to_string(),
+            "--tls-cert".to_owned(),
+            cert.cert_file.display().to_string(),
+            "--tls-key".to_owned(),
+            cert.key_file.display().to_string(),
             "--key-file".to_owned(),
             dir.join("key.json").display().to_string(),
+            // Fixed ports (a restart must find the same ones) would put STUN on 3478, which
+            // the machine may use already; native clients need none.
+            "--stun-listen".to_owned(),
+            "none".to_owned(),
             "--log-level".to_owned(),
             "warn".to_owned(),
         ]
@@ -77,25 +88,26 @@ impl ServerUnderLoad {
             .flat_map(|(flag, value)| [flag.to_owned(), value.to_owned()]),
         )
         .collect();
-        Self::spawn(binary, args).await
+        Self::spawn(binary, transport, args).await
     }
 
-    async fn spawn(binary: PathBuf, args: Vec<String>) -> Self {
+    async fn spawn(binary: PathBuf, transport: LoadTransport, args: Vec<String>) -> Self {
         let (child, urls) = server_probe::spawn_server(&binary, &args, Stdio::inherit()).await;
         let mut server = Self {
             child,
             binary,
             args,
             urls,
-            ws: Multiaddr::empty(),
+            transport,
+            addr: Multiaddr::empty(),
         };
-        server.ws = server
+        server.addr = server
             .bootstrap()
             .await
             .addrs
             .into_iter()
-            .find(|a| TransportKind::of(a) == TransportKind::WebSocket)
-            .expect("a WebSocket address");
+            .find(|a| transport.matches(a))
+            .expect("an address of the fleet's transport");
         server
     }
 
@@ -146,8 +158,8 @@ impl ServerUnderLoad {
 
     /// Stops it and starts it again with the same identity and addresses.
     pub async fn restart(self) -> Self {
-        let (binary, args) = (self.binary.clone(), self.args.clone());
+        let (binary, args, transport) = (self.binary.clone(), self.args.clone(), self.transport);
         self.stop().await;
-        Self::spawn(binary, args).await
+        Self::spawn(binary, transport, args).await
     }
 }

@@ -114,6 +114,67 @@ impl ServerProcess {
     }
 }
 
+/// Asks for a WebSocket upgrade on `stream` (to `host`) and reads the answer's head; returns its
+/// status line ("" when the server closed the connection instead).
+pub async fn upgrade_to_websocket<S>(stream: &mut S, host: &str) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 4096 {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
+            .await
+            .expect("answered or closed within 5 s")
+            .unwrap_or(0);
+        if read == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    head.lines().next().unwrap_or_default().to_owned()
+}
+
+/// The header of a masked binary WebSocket frame whose payload would be `len` bytes; none of
+/// it follows.
+pub fn frame_header_claiming(len: u64) -> Vec<u8> {
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&len.to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]); // the mask
+    header
+}
+
+/// The IPv4 address and TCP port of an `/ip4/…/tcp/…` address.
+pub fn tcp_socket_addr(addr: &Multiaddr) -> std::net::SocketAddr {
+    let ip = addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => Some(ip),
+        _ => None,
+    });
+    let port = addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+        _ => None,
+    });
+    (ip.expect("an IPv4 address"), port.expect("a TCP port")).into()
+}
+
+/// Resident memory of process `pid`, MiB.
+pub fn rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("/proc readable")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .expect("VmRSS")
+        / 1024
+}
+
 /// Runs the server binary to completion (for flag errors) and returns (exit code, stderr).
 pub async fn run_to_exit(args: &[&str]) -> (i32, String) {
     let output = tokio::time::timeout(

@@ -2,6 +2,7 @@
 
 use crate::browser::content::cdn::CdnConfig;
 use crate::cdn::manifest::DEFAULT_MANIFEST_PATH;
+use crate::net::ice_server::IceServer;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -26,7 +27,9 @@ pub(crate) struct JoinOptions {
     /// `debug` or `trace`. Applies to the first `join` of the page.
     pub(crate) log_level: Option<String>,
     /// ICE servers for browser-to-browser connections, as in `RTCConfiguration.iceServers`
-    /// (e.g. `[{ urls: "stun:stun.example.org" }]`); default none (same-network peers only).
+    /// (e.g. `[{ urls: "stun:stun.example.org" }]`); default those the server offers: its STUN
+    /// (in the bootstrap document) and its TURN (credentials asked for once attached). `[]`
+    /// means none.
     pub(crate) ice_servers: Option<Vec<IceServer>>,
     /// `RTCConfiguration.iceTransportPolicy` for browser-to-browser links: `"all"` (default) or
     /// `"relay"` (only TURN candidates, e.g. to hide host addresses).
@@ -53,24 +56,6 @@ pub(crate) struct JoinOptions {
     pub(crate) diagnostics: Option<bool>,
     /// Test builds only (feature `corrupt-uploads`): serve damaged pieces.
     pub(crate) corrupt_uploads: Option<bool>,
-}
-
-/// One entry of `iceServers`.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct IceServer {
-    urls: IceUrls,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    credential: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(untagged)]
-enum IceUrls {
-    One(String),
-    Many(Vec<String>),
 }
 
 impl JoinOptions {
@@ -131,11 +116,15 @@ impl JoinOptions {
         millis(self.connect_timeout_ms, 15_000)
     }
 
-    /// The `RTCConfiguration` for browser-to-browser peer connections.
-    pub(crate) fn rtc_configuration(&self) -> Result<web_sys::RtcConfiguration, String> {
+    /// The `RTCConfiguration` for browser-to-browser peer connections, with `servers` (the
+    /// `iceServers` option, else those the server offers).
+    pub(crate) fn rtc_configuration(
+        &self,
+        servers: &[IceServer],
+    ) -> Result<web_sys::RtcConfiguration, String> {
         let config = web_sys::RtcConfiguration::new();
-        if let Some(servers) = &self.ice_servers {
-            let servers = crate::browser::js::value::to_plain_js(servers)
+        if !servers.is_empty() {
+            let servers = crate::browser::js::value::to_plain_js(&servers)
                 .map_err(|e| format!("invalid iceServers: {e}"))?;
             config.set_ice_servers(&servers);
         }

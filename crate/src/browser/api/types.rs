@@ -48,7 +48,7 @@ export interface JoinOptions {
     stepTimeoutMs?: number;
     /** Most verbose console log level; default `"info"`. */
     logLevel?: "error" | "warn" | "info" | "debug" | "trace";
-    /** ICE servers for browser-to-browser links; default none. */
+    /** ICE servers for browser-to-browser links; default those the server offers (its STUN, its TURN); `[]` for none. */
     iceServers?: IceServer[];
     /** `"relay"` uses TURN candidates only; default `"all"`. */
     iceTransportPolicy?: "all" | "relay";
@@ -114,6 +114,8 @@ export interface ConnectionInfo {
     peer: string;
     transport: Transport;
     direction: "inbound" | "outbound";
+    /** How a direct browser-to-browser link runs: between host addresses, through a NAT's public address (STUN), or through a TURN relay. */
+    path?: "host" | "stun" | "turn";
 }
 
 /** Bytes by where they came from. */

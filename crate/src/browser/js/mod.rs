@@ -1,9 +1,10 @@
 //! Small bridges to JS: the clock fed to state machines, error messages, events on the page's
-//! `EventTarget`, DOM listeners, plain JS values, timeouts.
+//! `EventTarget`, DOM listeners, the page's scheme, plain JS values, timeouts.
 
 pub(crate) mod clock;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod listener;
+pub(crate) mod page;
 pub(crate) mod timeout;
 pub(crate) mod value;

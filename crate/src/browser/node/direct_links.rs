@@ -7,7 +7,7 @@ use crate::browser::node::command::DialWaiter;
 use crate::browser::node::tab_node::TabNode;
 use crate::net::direct_dial::{redundant_direct_links, Links, Step};
 use crate::net::transport_kind::TransportKind;
-use crate::util::error_chain::error_chain;
+use crate::util::error_chain::dial_error_text;
 use libp2p::{
     multiaddr::Protocol,
     rendezvous,
@@ -82,7 +82,7 @@ impl TabNode {
                 error,
             } => self
                 .direct_dials
-                .failed(*peer, Some(*connection_id), &error_chain(error)),
+                .failed(*peer, Some(*connection_id), &dial_error_text(error)),
             _ => Vec::new(),
         };
         self.run_steps(steps);
@@ -182,7 +182,7 @@ impl TabNode {
             let connection = opts.connection_id();
             match self.swarm.dial(opts) {
                 Ok(()) => self.direct_dials.dialed(peer, connection),
-                Err(e) => queue.extend(self.direct_dials.failed(peer, None, &error_chain(&e))),
+                Err(e) => queue.extend(self.direct_dials.failed(peer, None, &dial_error_text(&e))),
             }
         }
     }

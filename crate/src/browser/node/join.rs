@@ -4,14 +4,18 @@
 //! moves to another server when its own goes away.
 
 use crate::browser::api::join_options::JoinOptions;
+use crate::browser::js::clock::now;
+use crate::browser::js::page::page_scheme;
 use crate::browser::js::timeout::with_timeout;
 use crate::browser::node::behaviour::TabBehaviourEvent;
 use crate::browser::node::bootstrap_request::request_bootstrap;
+use crate::browser::node::ice_servers::{IceAnswers, IceConfig};
 use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, SwarmStreams, TabNode};
 use crate::browser::node::tab_state::TabState;
 use crate::error::{ErrorCode, PeerError};
-use crate::net::bootstrap::Bootstrap;
+use crate::net::bootstrap::{Bootstrap, PageScheme};
 use crate::net::home::Home;
+use crate::net::ice_renewal::IceRenewal;
 use crate::net::membership::Membership;
 use crate::net::providers::ProviderRecords;
 use crate::net::relay_book::RelayBook;
@@ -22,6 +26,10 @@ use libp2p::{
 };
 use std::{cell::RefCell, rc::Rc, time::Duration};
 use web_sys::EventTarget;
+
+/// Longest `Peer.join` waits for the ICE servers (TURN) the joined server offers: one round
+/// trip on the new connection.
+const FIRST_ICE_SERVERS_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs the whole join; on success the node is connected to the server and holds a reservation.
 /// Returns it with its swarm streams, for the content service.
@@ -36,9 +44,18 @@ pub(crate) async fn join(
         .map_err(|_| format!("server unreachable: {server}/bootstrap did not answer in time"))
         .and_then(|fetched| fetched)
         .map_err(unreachable)?;
+    // The tab's own iceServers replace whatever servers offer (then it never asks them).
+    let base = options
+        .ice_servers
+        .clone()
+        .unwrap_or_else(|| bootstrap.ice_servers.clone());
     let rtc = options
-        .rtc_configuration()
+        .rtc_configuration(&base)
         .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+    let ice = IceConfig {
+        rtc: rtc.clone(),
+        initial: base,
+    };
     let (swarm, control, swarm_streams) =
         build_swarm(options.ping_interval(), rtc, options.connect_timeout()).map_err(internal)?;
     let membership = Membership::new(
@@ -66,9 +83,13 @@ pub(crate) async fn join(
             step: options.step_timeout(),
         },
         listeners: Vec::new(),
-        relays: RelayBook::new(&bootstrap.all_servers()),
+        relays: RelayBook::new(&bootstrap.all_servers(), page_scheme()),
+        ice_renewal: IceRenewal::new(options.ice_servers.is_none()),
+        ice,
+        ice_answers: IceAnswers::new(),
     };
     attach(&mut node, None).await.map_err(unreachable)?;
+    node.take_first_ice_servers(FIRST_ICE_SERVERS_WAIT).await;
     Ok((node, swarm_streams))
 }
 
@@ -106,6 +127,7 @@ async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String>
     node.listeners = vec![reservation, webrtc];
     node.server_addr = Some(server_addr);
     node.state.borrow_mut().server = server.peer_id;
+    node.ice_renewal.attached(now());
     Ok(())
 }
 
@@ -116,19 +138,26 @@ async fn connect_to_server(
     bootstrap: &Bootstrap,
     limit: Duration,
 ) -> Result<Multiaddr, String> {
-    let plan = bootstrap.browser_dial_plan();
+    let page = page_scheme();
+    let plan = bootstrap.browser_dial_plan(page);
     if plan.is_empty() {
-        return Err(
-            "no transport worked: the server lists no WebRTC-direct or WebSocket address".into(),
-        );
+        return Err(match page {
+            PageScheme::Https => "no transport worked: the server lists no WebRTC-direct or \
+                secure WebSocket (/tls/ws) address, and a page on https may not open plain ws:// \
+                to another host"
+                .into(),
+            PageScheme::Http => {
+                "no transport worked: the server lists no WebRTC-direct or WebSocket address".into()
+            }
+        });
     }
     let mut failures = Vec::new();
     for (kind, addr) in plan {
         match dial_one(node, &addr, limit).await {
             Ok(()) => return Ok(addr),
             Err(reason) => {
-                tracing::info!(transport = %kind, "dial to server failed: {reason}");
-                failures.push(format!("{kind}: {reason}"));
+                tracing::info!(transport = %kind, %addr, "dial to server failed: {reason}");
+                failures.push(format!("{kind} ({addr}): {reason}"));
             }
         }
     }

@@ -9,6 +9,7 @@ pub(crate) mod command;
 pub(crate) mod direct_links;
 pub(crate) mod echo;
 pub(crate) mod home;
+pub(crate) mod ice_servers;
 pub(crate) mod join;
 pub(crate) mod membership;
 pub(crate) mod providers;

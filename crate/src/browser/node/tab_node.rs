@@ -3,12 +3,14 @@
 use crate::browser::js::events::dispatch;
 use crate::browser::node::behaviour::{TabBehaviour, TabBehaviourEvent};
 use crate::browser::node::command::{Command, DialWaiter, ProvidersReply};
+use crate::browser::node::ice_servers::{IceAnswers, IceConfig};
 use crate::browser::node::tab_state::TabState;
 use crate::browser::transport::webrtc::WebRtcTransport;
 use crate::browser::transport::webrtc_direct::WebRtcDirectTransport;
 use crate::net::direct_dial::DirectDials;
 use crate::net::direct_streams::{self, IncomingStreams};
 use crate::net::home::Home;
+use crate::net::ice_renewal::IceRenewal;
 use crate::net::membership::Membership;
 use crate::net::providers::ProviderRecords;
 use crate::net::relay_book::RelayBook;
@@ -48,6 +50,12 @@ pub(crate) struct TabNode {
     pub(crate) timeouts: AttachTimeouts,
     /// The listeners (relay reservation, WebRTC) held at the home server.
     pub(crate) listeners: Vec<ListenerId>,
+    /// When to ask the home server for the ICE servers it offers.
+    pub(crate) ice_renewal: IceRenewal,
+    /// The configuration of new browser-to-browser peer connections.
+    pub(crate) ice: IceConfig,
+    /// The home server's answers about its ICE servers.
+    pub(crate) ice_answers: IceAnswers,
 }
 
 /// Swarm streams (`/peerfetch/swarm/1`): opened and accepted on direct links only, since they
@@ -153,7 +161,16 @@ impl TabNode {
                 ..
             } => {
                 let transport = TransportKind::of_endpoint(endpoint);
-                let info = state.opened(*connection_id, *peer_id, transport, endpoint.is_dialer());
+                let path = (transport == TransportKind::WebRtc)
+                    .then(|| crate::browser::transport::rtc::path_to(peer_id))
+                    .flatten();
+                let info = state.opened(
+                    *connection_id,
+                    *peer_id,
+                    transport,
+                    endpoint.is_dialer(),
+                    path,
+                );
                 tracing::info!(peer = %peer_id, %transport, "connection established");
                 drop(state);
                 dispatch(&self.events, "connection", &info);
@@ -207,6 +224,7 @@ impl TabNode {
     pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut ticks = gloo_timers::future::IntervalStream::new(1000).fuse();
         self.drive_membership();
+        self.ask_ice_servers_if_due(crate::browser::js::clock::now());
         loop {
             // Wakes when the next duplicate link's grace is over (never, if there is none).
             let duplicates_due = self.direct_dials.next_duplicate_due().map(|at| {
@@ -223,6 +241,9 @@ impl TabNode {
             futures::select! {
                 event = self.swarm.select_next_some() => self.handle(&event),
                 () = duplicates_due => self.close_duplicates(),
+                answer = self.ice_answers.received.next() => if let Some(answer) = answer {
+                    self.on_ice_answer(crate::browser::js::clock::now(), answer);
+                },
                 command = commands.next() => match command {
                     Some(Command::Connect(peer, reply)) => {
                         self.connect(peer, DialWaiter::Page(reply));
@@ -236,6 +257,7 @@ impl TabNode {
                     self.keep_home().await;
                     self.drive_membership();
                     self.renew_provider_records();
+                    self.ask_ice_servers_if_due(crate::browser::js::clock::now());
                 }
             }
         }

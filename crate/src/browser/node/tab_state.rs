@@ -1,5 +1,6 @@
 //! What the page can read about its tab: open connections, ping RTTs, the relay reservation.
 
+use crate::net::ice_path::IcePath;
 use crate::net::transport_kind::TransportKind;
 use crate::util::rtt_stats::RttStats;
 use libp2p::{swarm::ConnectionId, PeerId};
@@ -13,6 +14,9 @@ pub(crate) struct ConnectionInfo {
     pub(crate) peer: PeerId,
     pub(crate) transport: TransportKind,
     pub(crate) direction: &'static str,
+    /// For a direct browser-to-browser link: host, stun or turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) path: Option<IcePath>,
 }
 
 fn as_string<S: serde::Serializer>(peer: &PeerId, serializer: S) -> Result<S::Ok, S::Error> {
@@ -71,11 +75,13 @@ impl TabState {
         peer: PeerId,
         transport: TransportKind,
         dialer: bool,
+        path: Option<IcePath>,
     ) -> ConnectionInfo {
         let info = ConnectionInfo {
             peer,
             transport,
             direction: if dialer { "outbound" } else { "inbound" },
+            path,
         };
         self.connections.insert(id, info.clone());
         info

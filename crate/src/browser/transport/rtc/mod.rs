@@ -7,6 +7,8 @@ mod data_channel;
 pub(crate) use data_channel::live_data_channels;
 #[cfg(test)]
 pub(crate) mod local_pair;
+mod selected_path;
+pub(crate) use selected_path::{note_path, path_to};
 
 pub(crate) use connection::{
     close_all_peer_connections, live_peer_connections, Connection, ConnectionError, PeerConnection,

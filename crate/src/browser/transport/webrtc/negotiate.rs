@@ -3,11 +3,11 @@
 use crate::browser::js::clock::now;
 use crate::browser::js::error::js_message;
 use crate::browser::js::listener::JsListener;
-use crate::browser::transport::rtc::PeerConnection;
+use crate::browser::transport::rtc::{note_path, PeerConnection};
 use crate::signaling::session::{Input, Output, Role, SdpKind, Session, SignalingError};
 use futures::{channel::mpsc, io::ReadHalf, AsyncReadExt, AsyncWriteExt, FutureExt, StreamExt};
 use gloo_timers::future::TimeoutFuture;
-use libp2p::Stream;
+use libp2p::{PeerId, Stream};
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -33,10 +33,11 @@ impl From<JsValue> for NegotiationError {
     }
 }
 
-/// Negotiates a direct peer connection over `stream`; on success the stream is closed and the
+/// Negotiates a direct peer connection with `peer_id` over `stream`; on success the stream is closed and the
 /// connection is ready for streams. On failure everything created here is closed.
 pub(crate) async fn negotiate(
     role: Role,
+    peer_id: PeerId,
     stream: Stream,
     config: &RtcConfiguration,
     timeout: Duration,
@@ -109,6 +110,7 @@ pub(crate) async fn negotiate(
                     if let Some(channel) = init_channel {
                         channel.close();
                     }
+                    note_path(peer_id, &pc).await;
                     return Ok(peer);
                 }
             }

@@ -155,7 +155,7 @@ impl libp2p::core::Transport for WebRtcTransport {
                 .open_stream(peer, StreamProtocol::new(protocols::SIGNALING))
                 .await
                 .map_err(|e| WebRtcError::SignalingStream(e.to_string()))?;
-            let connection = negotiate(Role::Offerer, stream, &config, timeout).await?;
+            let connection = negotiate(Role::Offerer, peer, stream, &config, timeout).await?;
             Ok((peer, Connection::new(connection)))
         })
         .boxed())
@@ -184,7 +184,7 @@ impl libp2p::core::Transport for WebRtcTransport {
             let timeout = this.timeout;
             this.answering.push(
                 SendWrapper::new(async move {
-                    let result = negotiate(Role::Answerer, stream, &config, timeout).await;
+                    let result = negotiate(Role::Answerer, peer, stream, &config, timeout).await;
                     (peer, result.map(Connection::new).map_err(WebRtcError::from))
                 })
                 .boxed(),

@@ -1,0 +1,78 @@
+// Firefox (Debian's ESR, driven over WebDriver BiDi by puppeteer-core): joining, the mesh,
+// sharing a file, between Firefox tabs and with Chromium tabs, and loading the demo site
+// through the service worker from peers.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, launchFirefox, newLoggedPage, openTab, waitFor, shareAndDownload, logged as loggedWith } from "./harness.mjs";
+
+const MiB = 1024 * 1024;
+const browsers = [];
+const pages = [];
+after(async () => { for (const b of browsers) await b.close(); });
+const logged = (body) => loggedWith(pages, body, async () => {
+  for (const browser of browsers.splice(0)) await browser.close();
+});
+
+/** A tab in a new browser (`launch`: launchFirefox or launchBrowser), joined with `options`. */
+async function tabIn(launch, server, options) {
+  const browser = await launch();
+  browsers.push(browser);
+  const tab = await openTab(browser, server.url, options);
+  pages.push(tab);
+  const error = await tab.evaluate(() => window.joinError && `${window.joinError.code}: ${window.joinError.message}`);
+  assert.equal(error ?? undefined, undefined, "joined");
+  return tab;
+}
+
+test("Firefox tabs join, link in the mesh and share a file; Firefox and Chromium share both ways", { timeout: 180000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const started = Date.now();
+    const a = await tabIn(launchFirefox, server, { swarm: "firefox" });
+    console.log(`Firefox join: ${Date.now() - started} ms (browser start included)`);
+    const b = await tabIn(launchFirefox, server, { swarm: "firefox" });
+    const bId = await b.evaluate(() => peer.id);
+    await waitFor("Firefox A and B neighbours in the mesh", async () =>
+      (await a.evaluate(() => peer.connections())).some((c) => c.peer === bId && c.transport === "webrtc"));
+    const link = (await a.evaluate(() => peer.connections())).find((c) => c.peer === bId && c.transport === "webrtc");
+    // One network, but the server's STUN (on it too) may give the pair a server-reflexive end.
+    assert.ok(["host", "stun"].includes(link.path), `Firefox reports the path of its link: ${link.path}`);
+    console.log(`4 MiB Firefox → Firefox: ${await shareAndDownload(a, b, 4 * MiB + 3, 5)} ms`);
+
+    const c = await tabIn(launchBrowser, server, { swarm: "firefox" });
+    console.log(`4 MiB Firefox → Chromium: ${await shareAndDownload(a, c, 4 * MiB + 5, 6)} ms`);
+    console.log(`4 MiB Chromium → Firefox: ${await shareAndDownload(c, b, 4 * MiB + 7, 7)} ms`);
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("a Firefox visitor of the demo site gets it from a Chromium visitor through the service worker", { timeout: 180000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const loads = [];
+    for (const launch of [launchBrowser, launchFirefox]) {
+      const browser = await launch();
+      browsers.push(browser);
+      const page = await newLoggedPage(browser.context);
+      pages.push(page);
+      await page.goto(`${server.url}/cdn/?peerTimeout=5000`);
+      const load = await waitFor("the demo site to load", () => page.evaluate(() => window.siteLoad), 60000);
+      const offload = await page.evaluate(() => window.peerfetch.stats().offload);
+      const shown = await page.evaluate(() => ({
+        css: getComputedStyle(document.body).getPropertyValue("--site-css").trim(),
+        images: [...document.querySelectorAll("img")].map((img) => img.naturalWidth),
+      }));
+      console.log(`${launch.name}: ${JSON.stringify(load)}; ${offload.fromPeers} bytes from peers, ${offload.fromOrigin} from the origin`);
+      assert.ok(load.ok && load.peerfetch, "loaded with peerfetch");
+      assert.equal(shown.css, "loaded", "the stylesheet applied");
+      assert.deepEqual(shown.images, Array(8).fill(640), "every image decoded");
+      loads.push(offload);
+    }
+    const firefox = loads[1];
+    const total = firefox.fromPeers + firefox.fromOrigin + firefox.fromStore;
+    assert.ok(firefox.fromPeers >= 0.8 * total, `Firefox got ${Math.round(100 * firefox.fromPeers / total)} % from peers`);
+  } finally {
+    await server.stop();
+  }
+}));
