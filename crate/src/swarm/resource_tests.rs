@@ -49,10 +49,13 @@ impl Content {
         PieceLayout::of(&self.id).piece_count()
     }
 
-    fn encoded(&self, index: u32) -> Bytes {
+    fn piece(&self, index: u32) -> &[u8] {
         let range = PieceLayout::of(&self.id).piece_bytes(index).unwrap();
-        let data = &self.bytes[range.start as usize..range.end as usize];
-        encode_piece(&self.outboard, index, data).unwrap()
+        &self.bytes[range.start as usize..range.end as usize]
+    }
+
+    fn encoded(&self, index: u32) -> Bytes {
+        encode_piece(&self.outboard, index, self.piece(index)).unwrap()
     }
 }
 
@@ -328,6 +331,12 @@ fn the_resource_is_handed_out_only_once_every_piece_is_written() {
         }
     }
     assert_eq!(swarm.stage(), Some(Stage::Writing));
+    // Until written, the swarm keeps each piece's bytes (for a caller that needs them now).
+    assert_eq!(swarm.unwritten().len(), writes.len());
+    for (index, stored) in swarm.unwritten() {
+        let bytes = content.piece(*index);
+        assert_eq!(&stored[..bytes.len()], bytes);
+    }
     let last = writes.pop().unwrap();
     for index in writes {
         swarm.handle(3 * MS, Input::Written(index, Ok(())));
@@ -337,7 +346,8 @@ fn the_resource_is_handed_out_only_once_every_piece_is_written() {
     assert!(outputs(&mut swarm).contains(&Output::Assemble));
     swarm.handle(4 * MS, Input::Assembled);
     assert_eq!(swarm.stage(), None);
-    assert_eq!(swarm.written(), Bitfield::full(content.pieces()));
+    assert_eq!(swarm.have(), &Bitfield::full(content.pieces()));
+    assert!(swarm.unwritten().is_empty());
 }
 
 #[test]
@@ -431,7 +441,6 @@ fn a_piece_lost_from_storage_is_no_longer_held_or_offered() {
     let mut swarm = holding(&content);
     swarm.handle(MS, Input::Lost(1));
     assert!(!swarm.have().contains(1));
-    assert!(!swarm.written().contains(1));
     link_up(&mut swarm, MS, 1, 2, false);
     swarm.handle(
         MS,

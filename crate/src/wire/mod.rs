@@ -1,6 +1,6 @@
 //! Bytes on the wire: protocol ids, codecs and stream adapters, shared by tab and server.
 
-pub mod fin_ack_filter;
+pub mod incoming_frames;
 pub mod length_prefixed;
 pub mod protocols;
 pub mod rendezvous_wire;

@@ -48,6 +48,7 @@ impl TabNode {
                     let Some(ns) = self.namespace(&namespace) else {
                         continue;
                     };
+                    tracing::debug!(%namespace, "registering as provider");
                     let rendezvous = &mut self.swarm.behaviour_mut().rendezvous;
                     if let Err(e) = rendezvous.register(ns, server, Some(ttl)) {
                         tracing::warn!(%namespace, "cannot register as provider: {e}");

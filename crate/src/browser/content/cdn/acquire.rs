@@ -18,7 +18,7 @@ use web_sys::{Blob, BlobPropertyBag};
 
 use super::origin::{get_bytes, OriginPart};
 use super::Cdn;
-use crate::browser::content::service::{DownloadWaiter, Request, Watch};
+use crate::browser::content::service::{DownloadWaiter, HeldPieces, Request, Watch};
 use crate::browser::content::share::store_piece;
 use crate::browser::content::store::ContentMeta;
 use crate::browser::js::clock::now;
@@ -91,7 +91,7 @@ pub(crate) async fn obtain(
     }
     tracing::info!(%id, %url, "from the origin: {reason}");
     let held = held(&cdn, id).await?;
-    let from_peers = layout.bytes_in(&held).saturating_sub(from_store);
+    let from_peers = layout.bytes_in(&held.have).saturating_sub(from_store);
     let (blob, from_origin) = fetch_from_origin(&cdn, &url, &entry, &held).await?;
     let bytes = vec![
         (Source::Store, from_store),
@@ -180,8 +180,8 @@ async fn verified_in_store(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String>
     Ok(stored)
 }
 
-/// Pieces the service holds, verified and written.
-async fn held(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String> {
+/// Pieces the service holds: a download that just ended may still be writing some.
+async fn held(cdn: &Cdn, id: ContentId) -> Result<HeldPieces, String> {
     let (reply, held) = oneshot::channel();
     cdn.service
         .ask(Request::Held(id, reply))
@@ -222,14 +222,14 @@ async fn fetch_from_origin(
     cdn: &Rc<Cdn>,
     url: &str,
     entry: &ManifestEntry,
-    held: &Bitfield,
+    held: &HeldPieces,
 ) -> Result<(Blob, u64), String> {
     let id = entry.cid;
     let layout = PieceLayout::of(&id);
-    let wanted: Vec<_> = if held.count() == 0 {
+    let wanted: Vec<_> = if held.have.count() == 0 {
         vec![None]
     } else {
-        missing_ranges(&layout, held)
+        missing_ranges(&layout, &held.have)
             .into_iter()
             .map(Some)
             .collect()
@@ -244,21 +244,23 @@ async fn fetch_from_origin(
         let part = parts
             .iter()
             .find(|p| p.range.start <= bytes.start && bytes.end <= p.range.end);
-        let data = match part {
-            Some(part) => part
+        let piece_len = layout.piece_len(index) as usize;
+        let data = match (part, held.unwritten.get(&index)) {
+            (Some(part), _) => part
                 .bytes
                 .subarray(
                     (bytes.start - part.range.start) as u32,
                     (bytes.end - part.range.start) as u32,
                 )
                 .to_vec(),
-            None => {
+            (None, Some(stored)) => stored[..piece_len].to_vec(),
+            (None, None) => {
                 let mut stored = cdn
                     .store
                     .read_piece(&id, index)
                     .await
                     .map_err(|e| e.to_string())?;
-                stored.truncate(layout.piece_len(index) as usize);
+                stored.truncate(piece_len);
                 stored
             }
         };

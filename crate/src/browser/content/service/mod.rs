@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
 use js_sys::Function;
@@ -59,10 +60,19 @@ pub(crate) enum Request {
     /// site's current manifest names them). What a page stored earlier is not announced on its
     /// own: the server would learn a tab's whole download history at every visit.
     Serve(Vec<ContentId>),
-    /// Which pieces of a resource are verified and written (none if unknown to the service).
-    Held(ContentId, oneshot::Sender<Bitfield>),
+    /// Which pieces of a resource the service holds (none if it does not know the resource).
+    Held(ContentId, oneshot::Sender<HeldPieces>),
     /// Stop serving a resource and delete it.
     Remove(ContentId, oneshot::Sender<Result<(), PeerError>>),
+}
+
+/// The pieces of a resource the service holds: verified, and either written to the store or
+/// (just verified, a write under way) only in memory.
+pub(crate) struct HeldPieces {
+    /// Every piece verified.
+    pub(crate) have: Bitfield,
+    /// The stored form (the piece's bytes first) of those not written yet.
+    pub(crate) unwritten: HashMap<u32, Bytes>,
 }
 
 /// How the page reaches a running service.
@@ -269,8 +279,14 @@ impl ContentService {
             }
             Request::Held(id, reply) => {
                 let held = self.swarms.resource(&id).map_or_else(
-                    || Bitfield::empty(PieceLayout::of(&id).piece_count()),
-                    |swarm| swarm.written(),
+                    || HeldPieces {
+                        have: Bitfield::empty(PieceLayout::of(&id).piece_count()),
+                        unwritten: HashMap::new(),
+                    },
+                    |swarm| HeldPieces {
+                        have: swarm.have().clone(),
+                        unwritten: swarm.unwritten().clone(),
+                    },
                 );
                 let _ = reply.send(held);
             }
@@ -343,8 +359,9 @@ impl ContentService {
                 self.swarms.handle(now, id, Input::DialFailed(peer));
             }
             Report::Providers(id, answer) => {
-                if let Err(e) = &answer {
-                    tracing::info!(%id, "provider lookup failed: {e}");
+                match &answer {
+                    Ok(peers) => tracing::debug!(%id, providers = peers.len(), "provider lookup"),
+                    Err(e) => tracing::info!(%id, "provider lookup failed: {e}"),
                 }
                 self.swarms.handle(now, id, Input::Providers(answer));
             }

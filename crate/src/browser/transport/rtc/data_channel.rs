@@ -1,9 +1,18 @@
 //! An `RTCDataChannel` as `AsyncRead + AsyncWrite`, with its JS handlers installed the moment the
 //! channel is known (so no message is missed) and a send queue deep enough for throughput.
+//!
+//! A channel closes only once the remote has sent its last frame (`FIN` or `RESET`), or after
+//! [`LINGER_MS`]. Closing resets the SCTP stream, and the browser then gives its id to the next
+//! channel it opens. The server's SCTP (webrtc-rs 0.17) answers a reset with its own at once,
+//! ahead of data it had queued for the stream, and sends that data after: on a channel closed
+//! early (a stream dropped before its answer came), the old stream's bytes would reach the next
+//! stream with the same id (seen: a rendezvous answer read as a relay's reply). Past the remote's
+//! last frame nothing of the old stream is left to arrive.
 
-use crate::wire::fin_ack_filter::FinAckFilter;
+use crate::wire::incoming_frames::IncomingFrames;
 use bytes::BytesMut;
-use futures::{task::AtomicWaker, AsyncRead, AsyncWrite};
+use futures::{future, task::AtomicWaker, AsyncRead, AsyncWrite, FutureExt};
+use gloo_timers::future::TimeoutFuture;
 use send_wrapper::SendWrapper;
 use std::{
     cell::{Cell, RefCell},
@@ -22,6 +31,8 @@ pub(crate) const MAX_BUFFERED: u32 = 1024 * 1024;
 const LOW_WATER_MARK: u32 = 256 * 1024;
 /// Received bytes held for a reader that is not keeping up; past this the stream fails.
 const MAX_READ_BUFFER: usize = 4 * 1024 * 1024;
+/// Longest a dropped stream's channel stays open waiting for the remote's last frame.
+const LINGER_MS: u32 = 10_000;
 
 /// A data channel shared between a libp2p stream and its drop listener (hence `Clone`).
 /// libp2p wants streams to be `Send`; a tab is single-threaded, so the JS parts sit in a
@@ -39,8 +50,9 @@ struct Channel {
 #[derive(Default)]
 struct Shared {
     read_buffer: RefCell<BytesMut>,
-    /// Removes js-libp2p's `FIN_ACK` frames, which our framing crate does not know.
-    fin_acks: RefCell<FinAckFilter>,
+    /// Removes js-libp2p's `FIN_ACK` frames, which our framing crate does not know, and tells
+    /// when the remote's last frame came.
+    frames: RefCell<IncomingFrames>,
     overloaded: Cell<bool>,
     read_waker: AtomicWaker,
     write_waker: AtomicWaker,
@@ -50,6 +62,7 @@ struct Shared {
 /// The JS closures; dropping them with the last clone detaches them from the channel.
 struct Handlers {
     channel: RtcDataChannel,
+    shared: Rc<Shared>,
     keep_open: bool,
     _on_open: Closure<dyn FnMut(Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -69,18 +82,67 @@ pub(crate) fn live_data_channels() -> usize {
 impl Drop for Handlers {
     fn drop(&mut self) {
         LIVE.with(|live| live.set(live.get() - 1));
-        self.channel.set_onopen(None);
-        self.channel.set_onmessage(None);
-        self.channel.set_onbufferedamountlow(None);
-        self.channel.set_onclose(None);
-        if !self.keep_open
-            && !matches!(
-                self.channel.ready_state(),
-                RtcDataChannelState::Closing | RtcDataChannelState::Closed
-            )
-        {
-            self.channel.close();
+        detach(&self.channel);
+        if self.keep_open || !is_open(&self.channel) {
+            return;
         }
+        if self.shared.frames.borrow().remote_finished() {
+            self.channel.close();
+        } else {
+            wasm_bindgen_futures::spawn_local(close_after_last_frame(
+                self.channel.clone(),
+                self.shared.clone(),
+            ));
+        }
+    }
+}
+
+fn detach(channel: &RtcDataChannel) {
+    channel.set_onopen(None);
+    channel.set_onmessage(None);
+    channel.set_onbufferedamountlow(None);
+    channel.set_onclose(None);
+}
+
+fn is_open(channel: &RtcDataChannel) -> bool {
+    !matches!(
+        channel.ready_state(),
+        RtcDataChannelState::Closing | RtcDataChannelState::Closed
+    )
+}
+
+/// Keeps a dropped stream's channel open until the remote's last frame has come (or for
+/// [`LINGER_MS`]), discarding what arrives, then closes it.
+async fn close_after_last_frame(channel: RtcDataChannel, shared: Rc<Shared>) {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
+        let shared = shared.clone();
+        move |event: MessageEvent| {
+            let data = js_sys::Uint8Array::new(&event.data()).to_vec();
+            shared.frames.borrow_mut().push(&data, &mut BytesMut::new());
+            shared.read_waker.wake();
+        }
+    });
+    let on_close = Closure::<dyn FnMut(Event)>::new({
+        let shared = shared.clone();
+        move |_| shared.read_waker.wake()
+    });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    channel.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let last_frame = future::poll_fn(|cx| {
+        shared.read_waker.register(cx.waker());
+        if shared.frames.borrow().remote_finished() || !is_open(&channel) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    });
+    futures::select! {
+        () = last_frame.fuse() => {}
+        () = TimeoutFuture::new(LINGER_MS).fuse() => {}
+    }
+    detach(&channel);
+    if is_open(&channel) {
+        channel.close();
     }
 }
 
@@ -117,10 +179,7 @@ impl DataChannel {
                 if buffer.len() + data.length() as usize > MAX_READ_BUFFER {
                     shared.overloaded.set(true);
                 } else {
-                    shared
-                        .fin_acks
-                        .borrow_mut()
-                        .push(&data.to_vec(), &mut buffer);
+                    shared.frames.borrow_mut().push(&data.to_vec(), &mut buffer);
                 }
                 shared.read_waker.wake();
             }
@@ -144,6 +203,7 @@ impl DataChannel {
         Self(SendWrapper::new(Channel {
             handlers: Rc::new(Handlers {
                 channel: inner.clone(),
+                shared: shared.clone(),
                 keep_open,
                 _on_open: on_open,
                 _on_message: on_message,
