@@ -342,6 +342,15 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         &self.have
     }
 
+    /// Pieces verified and written.
+    pub fn written(&self) -> Bitfield {
+        let mut written = self.have.clone();
+        for index in self.unwritten.keys() {
+            written.remove(*index);
+        }
+        written
+    }
+
     /// Pieces verified but still on their way to storage, in their stored form (the piece's
     /// bytes first): until written, these are the only copy.
     pub fn unwritten(&self) -> &HashMap<u32, Bytes> {

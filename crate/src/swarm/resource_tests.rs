@@ -346,7 +346,7 @@ fn the_resource_is_handed_out_only_once_every_piece_is_written() {
     assert!(outputs(&mut swarm).contains(&Output::Assemble));
     swarm.handle(4 * MS, Input::Assembled);
     assert_eq!(swarm.stage(), None);
-    assert_eq!(swarm.have(), &Bitfield::full(content.pieces()));
+    assert_eq!(swarm.written(), Bitfield::full(content.pieces()));
     assert!(swarm.unwritten().is_empty());
 }
 
@@ -441,6 +441,7 @@ fn a_piece_lost_from_storage_is_no_longer_held_or_offered() {
     let mut swarm = holding(&content);
     swarm.handle(MS, Input::Lost(1));
     assert!(!swarm.have().contains(1));
+    assert!(!swarm.written().contains(1));
     link_up(&mut swarm, MS, 1, 2, false);
     swarm.handle(
         MS,
