@@ -242,6 +242,55 @@ test("when the only peer goes away mid-resource, just the missing parts come fro
   }
 }));
 
+test("a Range request for a resource not held is answered from the pieces it needs, before the rest has come", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  const path = "/cdn/assets/clip.webm";
+  const cid = manifest.resources[path].cid;
+  const clip = files[path];
+  const pieces = Math.ceil(clip.length / (1024 * 1024));
+  try {
+    // A seeder that uploads slowly, so pieces come one by one.
+    const seederBrowser = await launchBrowser();
+    browsers.push(seederBrowser);
+    const seeder = await openTab(seederBrowser, server.url, { swarm: "cdn-early", manifest: "/cdn/peerfetch-manifest.json", uploadLimitBytesPerSecond: 500_000 });
+    pages.push(seeder);
+    assert.equal(await seeder.evaluate(async (path) => (await peer.fetch(path)).headers.get("x-peerfetch-source"), path), "origin");
+    const before = (await originBytes(server)).paths[path] ?? 0;
+    const viewerBrowser = await launchBrowser();
+    browsers.push(viewerBrowser);
+    const viewer = await openTab(viewerBrowser, server.url, { swarm: "cdn-early", manifest: "/cdn/peerfetch-manifest.json", peerTimeoutMs: 10000 });
+    pages.push(viewer);
+    const ask = (range) => viewer.evaluate(async ({ path, range, cid }) => {
+      const started = performance.now();
+      const response = await peer.fetch(path, { headers: { range } });
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return {
+        status: response.status, range: response.headers.get("content-range"), source: response.headers.get("x-peerfetch-source"),
+        bytes: [...bytes], ms: performance.now() - started, held: peer.transfers().find((t) => t.cid === cid)?.pieces ?? 0,
+      };
+    }, { path, range, cid });
+    // The last 100 bytes need the last piece only: it is asked for first.
+    const tail = await ask("bytes=-100");
+    assert.equal(tail.status, 206);
+    assert.equal(tail.range, `bytes ${clip.length - 100}-${clip.length - 1}/${clip.length}`);
+    assert.deepEqual(Buffer.from(tail.bytes), clip.subarray(clip.length - 100));
+    assert.equal(tail.source, "peers");
+    assert.ok(tail.held < pieces, `answered with ${tail.held} of ${pieces} pieces held`);
+    // An open range, as a player seeking asks: answered from its start with what is held from there.
+    const seek = await ask("bytes=1500000-");
+    assert.equal(seek.status, 206);
+    const [first, last, len] = seek.range.match(/^bytes (\d+)-(\d+)\/(\d+)$/).slice(1).map(Number);
+    assert.deepEqual([first, len], [1_500_000, clip.length]);
+    assert.deepEqual(Buffer.from(seek.bytes), clip.subarray(first, last + 1), `bytes ${first}-${last}`);
+    const sent = ((await originBytes(server)).paths[path] ?? 0) - before;
+    assert.equal(sent, 0, "nothing of it came from the origin");
+    console.log(`early ranges: the last 100 bytes in ${tail.ms.toFixed(0)} ms (${tail.held} of ${pieces} pieces held); ` +
+      `bytes ${first}-${last} in ${seek.ms.toFixed(0)} ms (${seek.held} held)`);
+  } finally {
+    await server.stop();
+  }
+}));
+
 test("origin bytes that do not match the manifest reach the page as the origin sent them, and are never served onward", { timeout: 120000 }, logged(async () => {
   // A site whose photo changed after its manifest was written.
   const www = mkdtempSync(join(tmpdir(), "peerfetch-stale-"));

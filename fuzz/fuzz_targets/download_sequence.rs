@@ -80,6 +80,8 @@ enum Step {
     Garbled(u8),
     /// It sent a message.
     Says(u8, PeerMessage),
+    /// A reader waits for pieces `first..first + len`.
+    Prefer { first: u8, len: u8 },
     /// Time passes.
     Wait(Jump),
 }
@@ -166,6 +168,10 @@ impl Harness {
                 self.heard_from(peer);
                 self.note_claims(peer, &message);
                 self.download.handle(&peer, message, now);
+            }
+            Step::Prefer { first, len } => {
+                let (first, now) = (u32::from(*first), self.clock.now());
+                self.download.prefer(first..first + u32::from(*len), now);
             }
             Step::Wait(jump) => {
                 let timeouts = [

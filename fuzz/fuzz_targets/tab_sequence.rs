@@ -75,6 +75,8 @@ enum Step {
         patience_s: u8,
         seed: u8,
     },
+    /// A reader waits for pieces `first..first + len` of a resource.
+    Prefer { res: u8, first: u8, len: u8 },
     /// The page gives up its download.
     Cancel(u8),
     /// The tab drops a resource.
@@ -282,6 +284,11 @@ impl Harness {
                     seed: u64::from(*seed),
                 };
                 self.input(r, input);
+            }
+            Step::Prefer { res, first, len } => {
+                let first = u32::from(*first);
+                let r = self.res(*res);
+                self.input(r, Input::Prefer(first..first + u32::from(*len)));
             }
             Step::Cancel(res) => {
                 // The page stopped waiting: a hand-out under way is no longer awaited, and a

@@ -62,6 +62,11 @@ impl PieceLayout {
         (start < self.len).then(|| start..(start + PIECE_LEN).min(self.len))
     }
 
+    /// The piece holding byte `offset`.
+    pub fn piece_of(&self, offset: u64) -> u32 {
+        (offset / PIECE_LEN) as u32
+    }
+
     /// Length of piece `index` in bytes (0 past the end).
     pub fn piece_len(&self, index: u32) -> u64 {
         self.piece_bytes(index)

@@ -3,7 +3,8 @@
 //! [`Event`]s it returns: messages to send, verified pieces to store, peers to drop.
 //!
 //! - Rarest first: a peer is asked for the piece fewest peers hold, ties broken at random so
-//!   downloaders spread over the swarm.
+//!   downloaders spread over the swarm; pieces a reader waits for ([`Download::prefer`]) come
+//!   before any other, in order.
 //! - Pipelining: each peer keeps a window of requests sized to its measured rate (how much it
 //!   delivers in [`DownloadConfig::queue_target`]), so slow peers get less.
 //! - Endgame: once every obtainable piece is asked for, idle peers duplicate open requests; the
@@ -14,8 +15,9 @@
 //! - Lies: a piece failing verification bans its sender from this swarm at once; nothing it
 //!   sent is kept.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt::Debug;
+use std::ops::Range;
 use std::time::Duration;
 
 use rand::rngs::SmallRng;
@@ -137,6 +139,8 @@ pub struct Download<P> {
     have: Bitfield,
     /// Pieces not held, the candidates for requests.
     missing: Vec<u32>,
+    /// Missing pieces a reader waits for: asked for first, lowest first.
+    preferred: BTreeSet<u32>,
     peers: BTreeMap<P, Peer>,
     banned: BanList<P>,
     /// How many peers hold each piece.
@@ -163,6 +167,7 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
             layout,
             have,
             missing,
+            preferred: BTreeSet::new(),
             peers: BTreeMap::new(),
             banned: BanList::default(),
             availability: vec![0; layout.piece_count() as usize],
@@ -313,10 +318,20 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         for &piece in pieces {
             if piece < count && self.have.insert(piece) {
                 self.missing.retain(|m| *m != piece);
+                self.preferred.remove(&piece);
                 self.cancel_requests_for(piece);
             }
         }
         self.check_finished();
+        self.schedule(now);
+    }
+
+    /// A reader waits for `pieces` (a range of the resource being read in order): the missing
+    /// ones are asked for before any other piece, lowest first, as peers' windows open.
+    pub fn prefer(&mut self, pieces: Range<u32>, now: Duration) {
+        let pieces = pieces.start..pieces.end.min(self.layout.piece_count());
+        self.preferred
+            .extend(pieces.filter(|piece| !self.have.contains(*piece)));
         self.schedule(now);
     }
 
@@ -449,6 +464,7 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         let piece = verified.index();
         self.have.insert(piece);
         self.missing.retain(|m| *m != piece);
+        self.preferred.remove(&piece);
         self.events.push_back(Event::Verified(verified));
         self.cancel_requests_for(piece);
         for (other, state) in &self.peers {
@@ -524,6 +540,15 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         let has = self.peers[peer].has.as_ref()?;
         if self.missing.is_empty() {
             return None;
+        }
+        let unasked = |piece: &&u32| !self.holders.contains_key(*piece);
+        if let Some(&piece) = self
+            .preferred
+            .iter()
+            .filter(unasked)
+            .find(|piece| has.contains(**piece))
+        {
+            return Some(piece);
         }
         let start = self.rng.random_range(0..self.missing.len());
         let rotated = self.missing[start..].iter().chain(&self.missing[..start]);
@@ -654,6 +679,39 @@ mod tests {
         let asked = requests(&mut download);
         assert_eq!(asked.len(), 1);
         assert_eq!((asked[0].0, asked[0].2), ('c', 3));
+    }
+
+    #[test]
+    fn pieces_a_reader_waits_for_are_asked_for_first_in_order() {
+        let (data, id, outboard) = content(6);
+        let config = DownloadConfig {
+            initial_window: 1,
+            ..DownloadConfig::default()
+        };
+        let mut download = Download::new(id, Bitfield::empty(6), config);
+        download.prefer(3..5, T0);
+        download.add_peer('a', T0);
+        download.handle(&'a', have(6, &[0, 1, 2, 3, 4, 5]), T0);
+        // Answered one by one, the window growing as they come.
+        let mut open = requests(&mut download);
+        let mut asked = Vec::new();
+        while !open.is_empty() {
+            let (_, request, piece) = open.remove(0);
+            asked.push(piece);
+            let range = PieceLayout::of(&id).piece_bytes(piece).unwrap();
+            let bytes = &data[range.start as usize..range.end as usize];
+            let encoded = encode_piece(&outboard, piece, bytes).unwrap();
+            let message = SwarmMessage::Piece {
+                id: request,
+                piece,
+                encoded,
+            };
+            download.handle(&'a', message, T0);
+            open.extend(requests(&mut download));
+        }
+        assert_eq!(asked[..2], [3, 4], "{asked:?}");
+        assert_eq!(asked.len(), 6);
+        assert!(download.is_finished() && download.preferred.is_empty());
     }
 
     #[test]

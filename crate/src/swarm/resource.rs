@@ -24,6 +24,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::ops::Range;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -109,6 +110,9 @@ pub enum Input<P> {
         /// Randomness for the download.
         seed: u64,
     },
+    /// A reader waits for these pieces, in order (a `Range` request): while downloading, they
+    /// are asked for before any other.
+    Prefer(Range<u32>),
     /// The page gave up the download (the caller tells its waiters).
     Cancel,
     /// A stream to `peer` about this resource is open; `outbound` if this tab opened it.
@@ -442,6 +446,12 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             Input::Uploaded(peer, bytes) => {
                 self.upload_done(peer, bytes);
                 self.pump_uploads();
+            }
+            Input::Prefer(pieces) => {
+                if let Some(wanted) = self.wanted.as_mut() {
+                    wanted.download.prefer(pieces, now);
+                    self.drain_download(now);
+                }
             }
             Input::Tick => {
                 if let Some(wanted) = self.wanted.as_mut() {

@@ -79,6 +79,14 @@ pub(crate) struct ContentMeta {
     pub(crate) mime: Option<String>,
 }
 
+/// A stored piece that passed its check.
+pub(crate) struct CheckedPiece {
+    /// Its wire encoding, to upload.
+    pub(crate) encoded: Bytes,
+    /// Its bytes.
+    pub(crate) data: Bytes,
+}
+
 /// The tab's store of verified pieces.
 pub(crate) struct ContentStore {
     root: FileSystemDirectoryHandle,
@@ -221,10 +229,14 @@ impl ContentStore {
         Ok(Uint8Array::new(&buffer).to_vec())
     }
 
-    /// Piece `index` of `id` in its wire encoding, checked against the content id first: a
-    /// piece damaged on disk (or changed by another script of the origin) is removed, never
-    /// served, to a peer or to the page.
-    pub(crate) async fn read_verified(&self, id: &ContentId, index: u32) -> Result<Bytes, String> {
+    /// Piece `index` of `id`, checked against the content id first: a piece damaged on disk
+    /// (or changed by another script of the origin) is removed, never served, to a peer or to
+    /// the page.
+    pub(crate) async fn read_verified(
+        &self,
+        id: &ContentId,
+        index: u32,
+    ) -> Result<CheckedPiece, String> {
         let stored = self
             .read_piece(id, index)
             .await
@@ -234,7 +246,10 @@ impl ContentStore {
             .map_err(|e| e.to_string())
             .and_then(|encoded| {
                 verify_piece(id, index, &encoded)
-                    .map(|_| encoded)
+                    .map(|piece| CheckedPiece {
+                        encoded,
+                        data: piece.data().clone(),
+                    })
                     .map_err(|e| e.to_string())
             });
         if let Err(e) = &checked {

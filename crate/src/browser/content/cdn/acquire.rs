@@ -34,8 +34,9 @@ use crate::content::piece_layout::PieceLayout;
 
 /// Requests to the origin at once for one resource's missing parts.
 const ORIGIN_REQUESTS: usize = 4;
-/// How often a fetch from peers checks whether they still deliver.
-const CHECK_EVERY_MS: u32 = 100;
+/// How often a fetch from peers checks whether they still deliver (or, answering a range
+/// early, whether its pieces came).
+pub(super) const CHECK_EVERY_MS: u32 = 100;
 /// Largest resource put together in memory from origin parts; a larger one the origin serves
 /// directly (and it is not stored).
 const MAX_ASSEMBLED: u64 = 512 << 20;
@@ -90,6 +91,7 @@ pub(crate) async fn obtain(
         return Err(format!("{reason}; too large to put together from parts"));
     }
     tracing::info!(%id, %url, "from the origin: {reason}");
+    cdn.peers_gave_up(id);
     let held = held(&cdn, id).await?;
     let from_peers = layout.bytes_in(&held.have).saturating_sub(from_store);
     let (blob, from_origin) = fetch_from_origin(&cdn, &url, &entry, &held).await?;
@@ -181,7 +183,7 @@ async fn verified_in_store(cdn: &Cdn, id: ContentId) -> Result<Bitfield, String>
 }
 
 /// Pieces the service holds: a download that just ended may still be writing some.
-async fn held(cdn: &Cdn, id: ContentId) -> Result<HeldPieces, String> {
+pub(super) async fn held(cdn: &Cdn, id: ContentId) -> Result<HeldPieces, String> {
     let (reply, held) = oneshot::channel();
     cdn.service
         .ask(Request::Held(id, reply))

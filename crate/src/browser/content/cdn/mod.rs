@@ -4,6 +4,7 @@
 //! obtained is counted in the offload stats and announced with a `fetched` event.
 
 mod acquire;
+mod early;
 mod manifests;
 mod origin;
 mod response;
@@ -52,6 +53,8 @@ pub(crate) struct Cdn {
     manifests: manifests::Manifests,
     /// Resources being obtained, shared by every fetch of them meanwhile.
     obtaining: RefCell<HashMap<ContentId, Obtaining>>,
+    /// Resources being obtained whose peers gave up: the rest comes from the origin.
+    from_origin: RefCell<HashSet<ContentId>>,
     stats: RefCell<OffloadStats>,
     /// When bytes of any resource last came from peers.
     peer_activity: Rc<Cell<Duration>>,
@@ -89,6 +92,7 @@ impl Cdn {
             config,
             manifests: manifests::Manifests::default(),
             obtaining: RefCell::new(HashMap::new()),
+            from_origin: RefCell::new(HashSet::new()),
             stats: RefCell::new(OffloadStats::default()),
             peer_activity: Rc::new(Cell::new(Duration::ZERO)),
             verified: RefCell::new(HashSet::new()),
@@ -107,30 +111,44 @@ impl Cdn {
 
     /// Answers `request` (see the module docs).
     pub(crate) async fn fetch(self: Rc<Self>, request: Request) -> Result<Response, JsValue> {
-        let Some(Covered {
-            path,
-            entry,
-            version,
-        }) = self.covered(&request).await
-        else {
+        let Some(covered) = self.covered(&request).await else {
             return pass_through(&request).await;
         };
         let range = request.headers().get("range")?;
-        match self.obtain_once(request.url(), path, entry.clone()).await {
+        if let Some(header) = range.as_deref() {
+            if let Some(early) = early::answer(&self, &request, &covered, header).await? {
+                return Ok(early);
+            }
+        }
+        let Covered {
+            path,
+            entry,
+            version,
+        } = covered;
+        match self.obtaining(request.url(), path, entry.clone()).await {
             Ok(obtained) => respond(
                 &obtained.blob,
                 &entry.content_type,
                 range.as_deref(),
                 &source_label(&obtained.bytes),
             ),
-            Err(e) => {
-                tracing::warn!(url = %request.url(), "from the origin as is: {e}");
-                // The site may have been deployed again: the next fetch reads its manifest anew.
-                self.manifests
-                    .invalidate(&self.config.manifest_url, &version);
-                pass_through(&request).await
-            }
+            Err(e) => self.answer_as_origin_does(&request, &version, &e).await,
         }
+    }
+
+    /// Answers `request` as the origin does, the resource of manifest `version` having failed
+    /// with `error`.
+    async fn answer_as_origin_does(
+        &self,
+        request: &Request,
+        version: &str,
+        error: &str,
+    ) -> Result<Response, JsValue> {
+        tracing::warn!(url = %request.url(), "from the origin as is: {error}");
+        // The site may have been deployed again: the next fetch reads its manifest anew.
+        self.manifests
+            .invalidate(&self.config.manifest_url, version);
+        pass_through(request).await
     }
 
     /// Whether every stored piece of `id` was checked in this page.
@@ -202,14 +220,9 @@ impl Cdn {
         Ok(manifest)
     }
 
-    /// Obtains a resource once however many fetches ask for it meanwhile; counts it and
-    /// announces it when done.
-    async fn obtain_once(
-        self: &Rc<Self>,
-        url: String,
-        path: String,
-        entry: ManifestEntry,
-    ) -> Result<Obtained, String> {
+    /// Obtaining a resource, once however many fetches ask for it meanwhile; it is counted
+    /// and announced when done.
+    fn obtaining(self: &Rc<Self>, url: String, path: String, entry: ManifestEntry) -> Obtaining {
         let id = entry.cid;
         let existing = self.obtaining.borrow().get(&id).cloned();
         let obtaining = match existing {
@@ -220,6 +233,7 @@ impl Cdn {
                 let obtaining = async move {
                     let result = obtain(cdn.clone(), url.clone(), entry).await;
                     cdn.obtaining.borrow_mut().remove(&id);
+                    cdn.from_origin.borrow_mut().remove(&id);
                     if let Ok(obtained) = &result {
                         cdn.record(&url, &path, id, obtained, now().saturating_sub(started));
                     }
@@ -231,7 +245,17 @@ impl Cdn {
                 obtaining
             }
         };
-        obtaining.await
+        obtaining
+    }
+
+    /// The peers of `id` gave up: what is missing comes from the origin.
+    fn peers_gave_up(&self, id: ContentId) {
+        self.from_origin.borrow_mut().insert(id);
+    }
+
+    /// Whether what is missing of `id` is coming from the origin.
+    fn is_from_origin(&self, id: &ContentId) -> bool {
+        self.from_origin.borrow().contains(id)
     }
 
     fn record(&self, url: &str, path: &str, id: ContentId, obtained: &Obtained, took: Duration) {

@@ -26,7 +26,19 @@ pub(crate) struct OriginPart {
 
 /// Sends `request` (a copy of it carrying the bypass header) to the network.
 pub(crate) async fn pass_through(request: &Request) -> Result<Response, JsValue> {
+    pass_through_with_range(request, None).await
+}
+
+/// Sends `request` to the network as [`pass_through`] does, asking for bytes `range` (a
+/// `Range` header) instead of what it asks for.
+pub(crate) async fn pass_through_with_range(
+    request: &Request,
+    range: Option<&str>,
+) -> Result<Response, JsValue> {
     let copy = Request::new_with_request(request)?;
+    if let Some(range) = range {
+        copy.headers().set("range", range)?;
+    }
     mark_bypass(&copy)?;
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     JsFuture::from(window.fetch_with_request(&copy))

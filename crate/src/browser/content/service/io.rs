@@ -177,7 +177,10 @@ impl ServiceIo {
     pub(crate) fn read(&self, id: ContentId, upload: Upload<PeerId>) {
         let store = self.store.clone();
         self.spawn_reporting(async move {
-            let result = store.read_verified(&id, upload.piece).await;
+            let result = store
+                .read_verified(&id, upload.piece)
+                .await
+                .map(|piece| piece.encoded);
             Report::Read(id, upload, result)
         });
     }

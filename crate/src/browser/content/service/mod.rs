@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -54,6 +55,8 @@ pub(crate) enum Request {
     /// A caller stopped waiting for a resource (it dropped its end of the reply first); the
     /// download stops once nobody waits.
     Cancel(ContentId),
+    /// A reader waits for these pieces of a resource, in order: ask for them first.
+    Prefer(ContentId, Range<u32>),
     /// A stored piece was found damaged and removed.
     Lost(ContentId, u32),
     /// Serve again what the store holds of these resources (kept from an earlier visit: the
@@ -135,6 +138,8 @@ pub(crate) struct ServiceConfig {
 struct Pending {
     waiters: Waiters,
     not_found_after: Duration,
+    /// Pieces a reader waits for, to ask for first once the download starts.
+    prefer: Option<Range<u32>>,
 }
 
 /// What waiters get when the service stops.
@@ -269,6 +274,10 @@ impl ContentService {
                     self.swarms.handle(now, id, Input::Cancel);
                 }
             }
+            Request::Prefer(id, pieces) => match self.pending.get_mut(&id) {
+                Some(pending) => pending.prefer = Some(pieces),
+                None => self.swarms.handle(now, id, Input::Prefer(pieces)),
+            },
             Request::Lost(id, index) => self.swarms.handle(now, id, Input::Lost(index)),
             Request::Serve(ids) => {
                 let ids = ids
@@ -327,6 +336,7 @@ impl ContentService {
         let pending = self.pending.entry(id).or_insert_with(|| Pending {
             waiters: Waiters::default(),
             not_found_after,
+            prefer: None,
         });
         pending.waiters.add(reply, progress, watch);
         pending.not_found_after = not_found_after;
@@ -404,6 +414,9 @@ impl ContentService {
                     seed: (js_sys::Math::random() * u64::MAX as f64) as u64,
                 };
                 self.swarms.handle(now, id, download);
+                if let Some(pieces) = pending.prefer {
+                    self.swarms.handle(now, id, Input::Prefer(pieces));
+                }
             }
         }
     }
