@@ -15,7 +15,7 @@
 //! - Lies: a piece failing verification bans its sender from this swarm at once; nothing it
 //!   sent is kept.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Debug;
 use std::ops::Range;
 use std::time::Duration;
@@ -30,6 +30,9 @@ use crate::content::piece_proof::{verify_piece, VerifiedPiece};
 
 use super::ban_list::BanList;
 use super::message::{RejectReason, SwarmMessage};
+
+/// Ranges of pieces readers wait for that a download remembers; older ones are forgotten.
+pub const MAX_PREFERRED: usize = 8;
 
 /// Tuning of a [`Download`].
 #[derive(Debug, Clone)]
@@ -139,8 +142,9 @@ pub struct Download<P> {
     have: Bitfield,
     /// Pieces not held, the candidates for requests.
     missing: Vec<u32>,
-    /// Missing pieces a reader waits for: asked for first, lowest first.
-    preferred: BTreeSet<u32>,
+    /// Pieces readers wait for, the latest reader's first (at most [`MAX_PREFERRED`]): asked
+    /// for before any other, in order.
+    preferred: VecDeque<Range<u32>>,
     peers: BTreeMap<P, Peer>,
     banned: BanList<P>,
     /// How many peers hold each piece.
@@ -167,7 +171,7 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
             layout,
             have,
             missing,
-            preferred: BTreeSet::new(),
+            preferred: VecDeque::new(),
             peers: BTreeMap::new(),
             banned: BanList::default(),
             availability: vec![0; layout.piece_count() as usize],
@@ -318,21 +322,33 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         for &piece in pieces {
             if piece < count && self.have.insert(piece) {
                 self.missing.retain(|m| *m != piece);
-                self.preferred.remove(&piece);
                 self.cancel_requests_for(piece);
             }
         }
+        self.forget_held_preferences();
         self.check_finished();
         self.schedule(now);
     }
 
     /// A reader waits for `pieces` (a range of the resource being read in order): the missing
-    /// ones are asked for before any other piece, lowest first, as peers' windows open.
+    /// ones are asked for before any other piece, lowest first, as peers' windows open; before
+    /// those of earlier readers too (a player that seeks wants the new place first).
     pub fn prefer(&mut self, pieces: Range<u32>, now: Duration) {
         let pieces = pieces.start..pieces.end.min(self.layout.piece_count());
-        self.preferred
-            .extend(pieces.filter(|piece| !self.have.contains(*piece)));
+        if pieces.clone().all(|piece| self.have.contains(piece)) {
+            return;
+        }
+        self.preferred.retain(|range| *range != pieces);
+        self.preferred.push_front(pieces);
+        self.preferred.truncate(MAX_PREFERRED);
         self.schedule(now);
+    }
+
+    /// Drops the preferred ranges every piece of which is held.
+    fn forget_held_preferences(&mut self) {
+        let have = &self.have;
+        self.preferred
+            .retain(|range| range.clone().any(|piece| !have.contains(piece)));
     }
 
     /// Lets time pass: stalled peers lose their requests.
@@ -464,7 +480,7 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         let piece = verified.index();
         self.have.insert(piece);
         self.missing.retain(|m| *m != piece);
-        self.preferred.remove(&piece);
+        self.forget_held_preferences();
         self.events.push_back(Event::Verified(verified));
         self.cancel_requests_for(piece);
         for (other, state) in &self.peers {
@@ -541,13 +557,10 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
         if self.missing.is_empty() {
             return None;
         }
-        let unasked = |piece: &&u32| !self.holders.contains_key(*piece);
-        if let Some(&piece) = self
-            .preferred
-            .iter()
-            .filter(unasked)
-            .find(|piece| has.contains(**piece))
-        {
+        let wanted = |piece: &u32| {
+            !self.have.contains(*piece) && !self.holders.contains_key(piece) && has.contains(*piece)
+        };
+        if let Some(piece) = self.preferred.iter().flat_map(Clone::clone).find(wanted) {
             return Some(piece);
         }
         let start = self.rng.random_range(0..self.missing.len());
@@ -712,6 +725,34 @@ mod tests {
         assert_eq!(asked[..2], [3, 4], "{asked:?}");
         assert_eq!(asked.len(), 6);
         assert!(download.is_finished() && download.preferred.is_empty());
+    }
+
+    #[test]
+    fn the_latest_reader_comes_first() {
+        let (_, id, _) = content(10);
+        let config = DownloadConfig {
+            initial_window: 1,
+            ..DownloadConfig::default()
+        };
+        let mut download = Download::new(id, Bitfield::empty(10), config);
+        download.prefer(0..3, T0);
+        download.prefer(7..9, T0);
+        download.add_peer('a', T0);
+        download.handle(&'a', have(10, &(0..10).collect::<Vec<_>>()), T0);
+        assert_eq!(requests(&mut download)[0].2, 7, "the seek first");
+        // Older readers are forgotten past the bound; a range past the end is cut.
+        for start in 0..10 {
+            download.prefer(start..start + 1, T0);
+        }
+        assert_eq!(download.preferred.len(), MAX_PREFERRED);
+        download.prefer(9..100, T0);
+        assert_eq!(download.preferred[0], 9..10);
+        download.prefer(10..100, T0);
+        assert_eq!(
+            download.preferred[0],
+            9..10,
+            "nothing to ask for past the end"
+        );
     }
 
     #[test]

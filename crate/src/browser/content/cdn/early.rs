@@ -32,17 +32,15 @@ pub(super) async fn answer(
     request: &Request,
     covered: &Covered,
     header: &str,
-) -> Result<Option<Response>, JsValue> {
+) -> Option<Response> {
     let id = covered.entry.cid;
-    let Some(early) = EarlyRange::new(header, PieceLayout::of(&id)) else {
-        return Ok(None);
-    };
+    let early = EarlyRange::new(header, PieceLayout::of(&id))?;
     match answer_range(cdn, request, covered, header, early).await {
-        Ok(answer) => Ok(answer),
+        Ok(answer) => answer,
         Err(e) => {
             let url = request.url();
             tracing::warn!(%id, %url, "cannot answer the range early: {}", js_message(&e));
-            Ok(None)
+            None
         }
     }
 }
@@ -69,8 +67,13 @@ async fn answer_range(
         cdn.service.ask(prefer).await.map_err(|e| e.to_string())?;
         let now_held = held(cdn, id).await?;
         if let Some(part) = early.answerable(&now_held.have) {
-            let all_stored = early.pieces().all(|piece| at_first.have.contains(piece));
-            let source = if all_stored { "store" } else { "peers" };
+            let layout = PieceLayout::of(&id);
+            let mut answered = layout.piece_of(part.start)..=layout.piece_of(part.end - 1);
+            let source = if answered.all(|piece| at_first.have.contains(piece)) {
+                "store"
+            } else {
+                "peers"
+            };
             let body = read_part(cdn, id, &now_held, &part, &entry.content_type).await?;
             let len = id.len();
             return respond_partial(&body, &entry.content_type, &part, len, source).map(Some);
@@ -118,7 +121,14 @@ async fn read_part(
         let bytes = layout.piece_bytes(index).expect("within the resource");
         let data = match held.unwritten.get(&index) {
             Some(stored) => stored.slice(..(bytes.end - bytes.start) as usize),
-            None => cdn.store.read_verified(&id, index).await?.data,
+            None => match cdn.store.read_verified(&id, index).await {
+                Ok(piece) => piece.data,
+                Err(e) => {
+                    // Removed from the store: the service must not count it held any more.
+                    let _ = cdn.service.ask(ServiceRequest::Lost(id, index)).await;
+                    return Err(e.into());
+                }
+            },
         };
         let from = part.start.max(bytes.start) - bytes.start;
         let to = part.end.min(bytes.end) - bytes.start;

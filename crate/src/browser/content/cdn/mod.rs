@@ -116,7 +116,7 @@ impl Cdn {
         };
         let range = request.headers().get("range")?;
         if let Some(header) = range.as_deref() {
-            if let Some(early) = early::answer(&self, &request, &covered, header).await? {
+            if let Some(early) = early::answer(&self, &request, &covered, header).await {
                 return Ok(early);
             }
         }

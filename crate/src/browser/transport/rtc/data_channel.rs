@@ -74,25 +74,29 @@ thread_local! {
     static LIVE: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Data channels this page holds open through us.
+/// Data channels this page holds open through us (a dropped stream's too, while it waits for
+/// the remote's last frame).
 pub(crate) fn live_data_channels() -> usize {
     LIVE.with(Cell::get)
 }
 
 impl Drop for Handlers {
     fn drop(&mut self) {
-        LIVE.with(|live| live.set(live.get() - 1));
         detach(&self.channel);
-        if self.keep_open || !is_open(&self.channel) {
-            return;
-        }
-        if self.shared.frames.borrow().remote_finished() {
-            self.channel.close();
-        } else {
+        let lingers = !self.keep_open
+            && is_open(&self.channel)
+            && !self.shared.frames.borrow().remote_finished();
+        if lingers {
+            // Still open, and counted live, until the remote's last frame.
             wasm_bindgen_futures::spawn_local(close_after_last_frame(
                 self.channel.clone(),
                 self.shared.clone(),
             ));
+            return;
+        }
+        LIVE.with(|live| live.set(live.get() - 1));
+        if !self.keep_open && is_open(&self.channel) {
+            self.channel.close();
         }
     }
 }
@@ -114,6 +118,8 @@ fn is_open(channel: &RtcDataChannel) -> bool {
 /// Keeps a dropped stream's channel open until the remote's last frame has come (or for
 /// [`LINGER_MS`]), discarding what arrives, then closes it.
 async fn close_after_last_frame(channel: RtcDataChannel, shared: Rc<Shared>) {
+    // Nobody reads any more.
+    *shared.read_buffer.borrow_mut() = BytesMut::new();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
         let shared = shared.clone();
         move |event: MessageEvent| {
@@ -144,6 +150,7 @@ async fn close_after_last_frame(channel: RtcDataChannel, shared: Rc<Shared>) {
     if is_open(&channel) {
         channel.close();
     }
+    LIVE.with(|live| live.set(live.get() - 1));
 }
 
 impl DataChannel {
