@@ -14,6 +14,8 @@ cargo build --release -p peerfetch-server --example load
 # native client in six does not get its connection up yet, see docs/benchmarks.md.)
 PEERFETCH_LOAD_TRANSPORT=ws target/release/examples/load 5000 2000 200
 PEERFETCH_LOAD_TRANSPORT=wss target/release/examples/load 5000 2000 200
+# Server memory per real tab, over WebRTC-direct and over WSS.
+tests/in-netns.sh node bench/tabs.mjs
 tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
 # Link setup and throughput over the host, STUN and TURN paths of the simulated internet.

@@ -6,12 +6,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createHash, createPublicKey } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:https";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { startServer, launchBrowser, newLoggedPage, openTab, waitFor, shareAndDownload, logged as loggedWith, PUBLIC_IP, ROOT } from "./harness.mjs";
+import { makeCertificates } from "./certificates.mjs";
 
 /** Fixed ports, so that --external-address can name them: the test namespace is ours alone. */
 const HTTPS_PORT = 18443;
@@ -30,35 +30,6 @@ after(async () => {
   rmSync(temp, { recursive: true, force: true });
 });
 const logged = (body) => loggedWith(tabs, body);
-
-/**
- * A test CA and a certificate it signs for peerfetch.test and site.test (openssl, P-256), in
- * `dir`. Returns the chain and key files, the PEMs, and the base64 SHA-256 of the CA's public
- * key as Chromium's SPKI list wants it.
- */
-function makeCertificates(dir) {
-  const file = (name) => join(dir, name);
-  const openssl = (...args) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl("req", "-x509", ...ec, "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "2",
-    "-subj", "/CN=peerfetch test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign");
-  openssl("req", ...ec, "-keyout", file("leaf.key"), "-out", file("leaf.csr"), "-subj", "/CN=peerfetch.test");
-  writeFileSync(file("leaf.ext"), "subjectAltName=DNS:peerfetch.test,DNS:site.test\nextendedKeyUsage=serverAuth\n");
-  openssl("x509", "-req", "-in", file("leaf.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"),
-    "-CAcreateserial", "-out", file("leaf.pem"), "-days", "2", "-extfile", file("leaf.ext"));
-  const caPem = readFileSync(file("ca.pem"), "utf8");
-  const leafPem = readFileSync(file("leaf.pem"), "utf8");
-  writeFileSync(file("chain.pem"), leafPem + caPem);
-  const spki = createPublicKey(caPem).export({ type: "spki", format: "der" });
-  return {
-    chain: file("chain.pem"),
-    keyFile: file("leaf.key"),
-    cert: leafPem + caPem,
-    key: readFileSync(file("leaf.key"), "utf8"),
-    caSpki: createHash("sha256").update(spki).digest("base64"),
-  };
-}
 
 /** A browser in `home` that resolves the test names to the public address and trusts the test CA. */
 async function browserIn(home) {
@@ -156,12 +127,12 @@ test("an HTTPS site on another origin offloads through an HTTPS peerfetch server
   }
 }));
 
-test("from behind NATs a tab joins over WebRTC-direct, and over WSS (never plain ws from https) where UDP to the server is blocked; the two link and share", { timeout: 180000 }, logged(async () => {
+test("from behind NATs a tab joins over WSS where the server has TLS, and over WebRTC-direct where TCP to it is blocked (never plain ws from https); the two link and share", { timeout: 180000 }, logged(async () => {
   const server = await httpsServer();
-  nftIn("cone2", `table inet no_udp_to_server {
+  nftIn("cone2", `table inet no_wss_to_server {
   chain forward {
     type filter hook forward priority filter;
-    oifname "wan" ip daddr ${PUBLIC_IP} udp dport ${WEBRTC_DIRECT_PORT} drop
+    oifname "wan" ip daddr ${PUBLIC_IP} tcp dport ${WSS_PORT} reject with tcp reset
   }
 }
 `);
@@ -178,17 +149,17 @@ test("from behind NATs a tab joins over WebRTC-direct, and over WSS (never plain
       console.log(`${home}: to the server over ${transport}`);
       joined.push({ tab, transport });
     }
-    assert.equal(joined[0].transport, "webrtc-direct", "UDP open: WebRTC-direct");
-    assert.equal(joined[1].transport, "websocket", "UDP blocked: a WebSocket");
-    // Tried in order: WebRTC-direct (blocked), then WSS, which worked; plain ws (listed first
+    assert.equal(joined[0].transport, "websocket", "the server has TLS: WSS");
+    assert.equal(joined[1].transport, "webrtc-direct", "WSS blocked: WebRTC-direct");
+    // Tried in order: WSS (blocked), then WebRTC-direct, which worked; plain ws (listed first
     // in /bootstrap) never, as an https page may not open ws:// to another host.
     const failures = joined[1].tab.consoleLog.filter((l) => /dial to server failed/.test(l));
     console.log(`cone2's failed dials: ${failures.join(" | ")}`);
     assert.equal(failures.length, 1, "one failed dial");
-    assert.match(failures[0], new RegExp(`/udp/${WEBRTC_DIRECT_PORT}/webrtc-direct`));
+    assert.match(failures[0], new RegExp(`/tcp/${WSS_PORT}/tls/ws`));
     console.log(`4 MiB shared: ${await shareAndDownload(joined[0].tab, joined[1].tab, 4 * 1024 * 1024, 5)} ms`);
   } finally {
-    nftIn("cone2", "delete table inet no_udp_to_server\n");
+    nftIn("cone2", "delete table inet no_wss_to_server\n");
     await server.stop();
   }
 }));

@@ -55,10 +55,12 @@ impl Bootstrap {
     }
 
     /// The addresses a browser on a `page` can use, in the order it should try them:
-    /// WebRTC-direct first (UDP, no head-of-line blocking, no TLS needed), then WebSocket over
-    /// TLS, then plain WebSocket, which a page on https may use only to loopback (browsers
-    /// block any other `ws://` there as mixed content). Addresses of other transports and
-    /// addresses for another peer are left out.
+    /// WebSocket over TLS first where the server has it (the server holds a tab over WSS for a
+    /// fraction of the memory a WebRTC-direct connection takes: its DTLS, SCTP and ICE state;
+    /// see docs/benchmarks.md), then WebRTC-direct (UDP, no certificate needed), then plain
+    /// WebSocket, which a page on https may use only to loopback (browsers block any other
+    /// `ws://` there as mixed content). Addresses of other transports and addresses for
+    /// another peer are left out.
     pub fn browser_dial_plan(&self, page: PageScheme) -> Vec<(TransportKind, Multiaddr)> {
         let mut plan: Vec<(TransportKind, Multiaddr)> = self
             .addrs
@@ -74,8 +76,8 @@ impl Bootstrap {
             })
             .collect();
         plan.sort_by_key(|(kind, addr)| match kind {
-            TransportKind::WebRtcDirect => 0,
-            _ if is_secure_websocket(addr) => 1,
+            _ if is_secure_websocket(addr) => 0,
+            TransportKind::WebRtcDirect => 1,
             _ => 2,
         });
         plan
@@ -151,7 +153,7 @@ mod tests {
     }
 
     #[test]
-    fn dial_plan_prefers_webrtc_direct_and_skips_unusable_addresses() {
+    fn without_wss_webrtc_direct_comes_first_and_unusable_addresses_are_skipped() {
         let rtc = addr(&format!(
             "/ip4/127.0.0.1/udp/9090/webrtc-direct/certhash/{CERTHASH}"
         ));
@@ -170,6 +172,31 @@ mod tests {
         );
         assert_eq!(plan[0].1, rtc.with(Protocol::P2p(server())));
         assert_eq!(plan[1].1, ws.with(Protocol::P2p(server())));
+    }
+
+    #[test]
+    fn wss_comes_before_webrtc_direct_where_the_server_has_it() {
+        let rtc = addr(&format!(
+            "/ip4/203.0.113.5/udp/9090/webrtc-direct/certhash/{CERTHASH}"
+        ));
+        let wss = addr("/dns4/peerfetch.example/tcp/443/tls/ws");
+        let ws = addr("/dns4/peerfetch.example/tcp/80/ws");
+        let doc = Bootstrap::new(server(), [ws, rtc, wss]);
+        for page in [PageScheme::Http, PageScheme::Https] {
+            let kinds: Vec<_> = doc
+                .browser_dial_plan(page)
+                .iter()
+                .map(|(kind, addr)| (*kind, is_secure_websocket(addr)))
+                .take(2)
+                .collect();
+            assert_eq!(
+                kinds,
+                [
+                    (TransportKind::WebSocket, true),
+                    (TransportKind::WebRtcDirect, false)
+                ]
+            );
+        }
     }
 
     #[test]

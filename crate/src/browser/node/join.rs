@@ -131,8 +131,8 @@ async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String>
     Ok(())
 }
 
-/// Tries each address of the dial plan in turn (WebRTC-direct first) and returns the one that
-/// connected.
+/// Tries each address of the dial plan in turn (WSS first where the server has it) and returns
+/// the one that connected.
 async fn connect_to_server(
     node: &mut TabNode,
     bootstrap: &Bootstrap,
