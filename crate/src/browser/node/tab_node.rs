@@ -7,6 +7,7 @@ use crate::browser::node::ice_servers::{IceAnswers, IceConfig};
 use crate::browser::node::tab_state::TabState;
 use crate::browser::transport::webrtc::WebRtcTransport;
 use crate::browser::transport::webrtc_direct::WebRtcDirectTransport;
+use crate::browser::transport::websocket::Rechecked;
 use crate::net::direct_dial::DirectDials;
 use crate::net::direct_streams::{self, IncomingStreams};
 use crate::net::home::Home;
@@ -119,11 +120,12 @@ pub(crate) fn build_swarm(
         })
         .map_err(|e| e.to_string())?
         .with_other_transport(|key| {
-            Ok(websocket_websys::Transport::default()
+            let websocket = websocket_websys::Transport::default()
                 .upgrade(Version::V1Lazy)
                 .authenticate(noise::Config::new(key)?)
                 .multiplex(yamux::Config::default())
-                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))))
+                .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)));
+            Ok(Rechecked(websocket))
         })
         .map_err(|e| e.to_string())?
         .with_behaviour(|key| TabBehaviour::new(key, relay, streams, swarm_streams, ping_interval))
