@@ -220,6 +220,17 @@ export async function openTab(browser, url, options = {}) {
   return page;
 }
 
+/**
+ * `openTab`, then fails the test unless the tab joined, with the join error and the tab's last
+ * console lines (a join that fails now and then must say why in the CI log).
+ */
+export async function joinedTab(browser, url, options = {}) {
+  const tab = await openTab(browser, url, options);
+  const error = await tab.evaluate(() => window.joinError && `${window.joinError.code}: ${window.joinError.message}`);
+  assert.equal(error, undefined, `the tab joined; its console:\n${tab.consoleLog.slice(-40).join("\n")}`);
+  return tab;
+}
+
 /** Waits until `predicate(page)` is truthy, polling; throws with `what` after `ms`. */
 export async function waitFor(what, predicate, ms = 15000) {
   const deadline = Date.now() + ms;

@@ -1,7 +1,7 @@
 // Swarm discovery and the bounded mesh: real tabs, real server, rendezvous + /webrtc.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, openTab, waitFor } from "./harness.mjs";
+import { startServer, launchBrowser, joinedTab, waitFor } from "./harness.mjs";
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
@@ -15,8 +15,8 @@ test("eight tabs in one swarm and two in another each reach their degree within 
   const degree = 4;
   try {
     const x = [];
-    for (let i = 0; i < 8; i++) x.push(await openTab(browser, server.url, { swarm: "x", meshDegree: degree, maxDegree: 6 }));
-    const y = [await openTab(browser, server.url, { swarm: "y", meshDegree: degree }), await openTab(browser, server.url, { swarm: "y", meshDegree: degree })];
+    for (let i = 0; i < 8; i++) x.push(await joinedTab(browser, server.url, { swarm: "x", meshDegree: degree, maxDegree: 6 }));
+    const y = [await joinedTab(browser, server.url, { swarm: "y", meshDegree: degree }), await joinedTab(browser, server.url, { swarm: "y", meshDegree: degree })];
     const ids = new Map();
     for (const tab of [...x, ...y]) ids.set(tab, await tab.evaluate(() => peer.id));
     const xIds = new Set(x.map((t) => ids.get(t)));
