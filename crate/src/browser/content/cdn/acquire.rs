@@ -34,9 +34,6 @@ use crate::content::piece_layout::PieceLayout;
 
 /// Requests to the origin at once for one resource's missing parts.
 const ORIGIN_REQUESTS: usize = 4;
-/// How often a fetch from peers checks whether they still deliver (or, answering a range
-/// early, whether its pieces came).
-pub(super) const CHECK_EVERY_MS: u32 = 100;
 /// Largest resource put together in memory from origin parts; a larger one the origin serves
 /// directly (and it is not stored).
 const MAX_ASSEMBLED: u64 = 512 << 20;
@@ -122,6 +119,7 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
             activity: vec![activity.clone()],
             arriving: vec![cdn.peer_activity.clone()],
             offered: Some(offered.clone()),
+            verified: vec![cdn.changed.clone()],
         },
         reply,
     };
@@ -129,13 +127,28 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
         .ask(Request::Download(id, waiter))
         .await
         .map_err(|e| e.to_string())?;
+    cdn.changed.notify(usize::MAX);
     let patience = PeerPatience {
         timeout: cdn.config.peer_timeout,
         started,
     };
     let mut blob = blob.fuse();
     loop {
-        let mut check = TimeoutFuture::new(CHECK_EVERY_MS).fuse();
+        // News from peers only moves the moment to give up later: sleep until then, look again.
+        let (own, any) = (activity.get(), cdn.peer_activity.get());
+        let gives_up_at = patience.gives_up_at(offered.get(), own, any);
+        let now = now();
+        if now >= gives_up_at {
+            drop(blob);
+            let _ = cdn.service.ask(Request::Cancel(id)).await;
+            let waited = |since: Duration| now.saturating_sub(since).as_millis();
+            return Err(match offered.get() {
+                None => format!("no peer offered it in {} ms", waited(started)),
+                Some(at) => format!("no byte came from peers for {} ms", waited(own.max(at))),
+            });
+        }
+        let sleep = (gives_up_at - now).as_millis().clamp(1, u32::MAX.into()) as u32;
+        let mut wake = TimeoutFuture::new(sleep).fuse();
         futures::select! {
             result = blob => {
                 return match result {
@@ -143,19 +156,7 @@ async fn fetch_from_peers(cdn: &Cdn, entry: &ManifestEntry) -> Result<Blob, Stri
                     Err(_) => Err("the peer closed".to_owned()),
                 };
             }
-            _ = check => {
-                let now = now();
-                let (own, any) = (activity.get(), cdn.peer_activity.get());
-                if patience.exhausted(now, offered.get(), own, any) {
-                    drop(blob);
-                    let _ = cdn.service.ask(Request::Cancel(id)).await;
-                    let waited = |since: Duration| now.saturating_sub(since).as_millis();
-                    return Err(match offered.get() {
-                        None => format!("no peer offered it in {} ms", waited(started)),
-                        Some(at) => format!("no byte came from peers for {} ms", waited(own.max(at))),
-                    });
-                }
-            }
+            _ = wake => {}
         }
     }
 }

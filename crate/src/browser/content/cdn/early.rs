@@ -8,12 +8,11 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use futures::FutureExt;
-use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, BlobPropertyBag, Request, Response};
 
-use super::acquire::{held, CHECK_EVERY_MS};
+use super::acquire::held;
 use super::origin::pass_through_with_range;
 use super::response::{respond, respond_partial};
 use super::{source_label, Cdn, Covered};
@@ -63,6 +62,8 @@ async fn answer_range(
     wasm_bindgen_futures::spawn_local(obtaining.clone().map(drop));
     let mut obtaining = obtaining.fuse();
     loop {
+        // Listening before looking: what changes while we look wakes us.
+        let changed = cdn.changed.listen();
         let prefer = ServiceRequest::Prefer(id, early.pieces());
         cdn.service.ask(prefer).await.map_err(|e| e.to_string())?;
         let now_held = held(cdn, id).await?;
@@ -83,7 +84,6 @@ async fn answer_range(
                 .await
                 .map(Some);
         }
-        let mut check = TimeoutFuture::new(CHECK_EVERY_MS).fuse();
         futures::select! {
             result = obtaining => {
                 // Done before the range's pieces were seen: answer from the whole resource.
@@ -99,7 +99,7 @@ async fn answer_range(
                     }
                 };
             }
-            _ = check => {}
+            _ = changed.fuse() => {}
         }
     }
 }

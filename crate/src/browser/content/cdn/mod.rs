@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
 
+use event_listener::Event;
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use serde_json::json;
 use wasm_bindgen::JsValue;
@@ -58,6 +59,9 @@ pub(crate) struct Cdn {
     stats: RefCell<OffloadStats>,
     /// When bytes of any resource last came from peers.
     peer_activity: Rc<Cell<Duration>>,
+    /// Notified whenever a resource being obtained moves on: a piece of it verified, its
+    /// download asked for, its peers given up on. Early range answers wait on it.
+    changed: Rc<Event>,
     /// Resources whose stored pieces were all checked in this page.
     verified: RefCell<HashSet<ContentId>>,
     /// The version of the manifest in use.
@@ -95,6 +99,7 @@ impl Cdn {
             from_origin: RefCell::new(HashSet::new()),
             stats: RefCell::new(OffloadStats::default()),
             peer_activity: Rc::new(Cell::new(Duration::ZERO)),
+            changed: Rc::new(Event::new()),
             verified: RefCell::new(HashSet::new()),
             version: RefCell::new(None),
         });
@@ -251,6 +256,7 @@ impl Cdn {
     /// The peers of `id` gave up: what is missing comes from the origin.
     fn peers_gave_up(&self, id: ContentId) {
         self.from_origin.borrow_mut().insert(id);
+        self.changed.notify(usize::MAX);
     }
 
     /// Whether what is missing of `id` is coming from the origin.

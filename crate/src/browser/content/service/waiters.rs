@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use event_listener::Event;
 use futures::channel::oneshot;
 use js_sys::Function;
 use serde_json::json;
@@ -28,6 +29,8 @@ pub(crate) struct Watch {
     pub(crate) arriving: Vec<Rc<Cell<Duration>>>,
     /// Set once: when a peer first offered pieces the download lacks.
     pub(crate) offered: Option<Rc<Cell<Option<Duration>>>>,
+    /// Notified whenever verified bytes of the resource arrive.
+    pub(crate) verified: Vec<Rc<Event>>,
 }
 
 /// One caller waiting: its promise, its progress callback, the cells it watches.
@@ -63,8 +66,14 @@ impl Waiters {
     /// Notes that a piece of the resource arrived and was verified at `now`.
     pub(crate) fn touch(&self, now: Duration) {
         let watches = self.waiters.iter().map(|w| &w.watch);
-        for cell in watches.flat_map(|w| w.activity.iter().chain(&w.arriving)) {
+        for cell in watches
+            .clone()
+            .flat_map(|w| w.activity.iter().chain(&w.arriving))
+        {
             cell.set(now);
+        }
+        for event in watches.flat_map(|w| &w.verified) {
+            event.notify(usize::MAX);
         }
     }
 
