@@ -166,7 +166,10 @@ impl Discovery {
                 respond(swarm, channel, Response::Registered(answer));
                 match result {
                     Ok(accepted) => {
-                        if accepted.first_in_namespace {
+                        // A server with no other server in its network has nobody to tell
+                        // (a provider record costs about 5 KiB per namespace, measured).
+                        let networked = !self.servers.allowed().is_empty();
+                        if accepted.first_in_namespace && networked {
                             announce(swarm, &namespace);
                         }
                         Outcome::Registered

@@ -249,6 +249,12 @@ async fn metrics_are_served_for_prometheus() {
     }
     let held = "peerfetch_map_entries{map=\"registrations\"}";
     assert_eq!(server.metric(held).await, 3.0);
+    let provided = "peerfetch_map_entries{map=\"kad_provided_keys\"}";
+    assert_eq!(
+        server.metric(provided).await,
+        0.0,
+        "a server alone in its network announces its namespaces to nobody"
+    );
     assert_eq!(
         server
             .metric("peerfetch_map_entries{map=\"registration_rate_buckets\"}")
