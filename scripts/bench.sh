@@ -6,14 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build-wasm.sh
+# The package's size, raw and compressed, as a first visitor downloads it.
+node bench/package.mjs
 cargo build --release -p peerfetch-server
 cargo build --release -p peerfetch --example verify_speed
 cargo build --release -p peerfetch-server --example load
 # 5000 native clients against one server (loopback), then a restart under that load, over
 # WebSocket and over WSS. (WebRTC-direct: PEERFETCH_LOAD_TRANSPORT=webrtc-direct; about one
 # native client in six does not get its connection up yet, see docs/benchmarks.md.)
-PEERFETCH_LOAD_TRANSPORT=ws target/release/examples/load 5000 2000 200
-PEERFETCH_LOAD_TRANSPORT=wss target/release/examples/load 5000 2000 200
+PEERFETCH_LOAD_TRANSPORT=ws target/release/examples/load 5000 2000 100
+PEERFETCH_LOAD_TRANSPORT=wss target/release/examples/load 5000 2000 100
 # Server memory per real tab, over WebRTC-direct and over WSS.
 tests/in-netns.sh node bench/tabs.mjs
 tests/in-netns.sh node bench/webrtc.mjs

@@ -6,7 +6,9 @@
 #     internet tests), iproute2 and nftables (test network
 #     namespaces, NAT routers of the simulated internet) and
 #     ffmpeg (the demo site's video)
-#   - the npm test tooling (playwright-core, which never downloads a browser)
+#   - the npm test tooling (playwright-core, which never downloads a browser) and wasm-opt
+#     (the npm package binaryen)
+#   - zopfli (the gzipped copies of the wasm package)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,7 @@ command -v unshare >/dev/null || missing+=(util-linux)
 command -v nft >/dev/null || missing+=(nftables)
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+command -v zopfli >/dev/null || missing+=(zopfli)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -37,6 +40,7 @@ if ! command -v ffmpeg >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
 fi
 
-if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/wasm-opt ] ||
+  [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

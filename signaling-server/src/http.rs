@@ -21,7 +21,8 @@ use tower_http::{
 };
 
 /// The public router: `www_dir` at `/` (bytes sent counted in `origin_bytes`), `pkg_dir` at
-/// `/pkg/` and the bootstrap document. A folder that does not exist (the compile-time default
+/// `/pkg/` (each file's `.br` or `.gz` copy sent instead where the request accepts it) and the
+/// bootstrap document. A folder that does not exist (the compile-time default
 /// of an installed binary points into the checkout it was built from) is logged once and its
 /// paths answer 404; `/bootstrap` and libp2p work all the same.
 pub fn router(
@@ -79,6 +80,9 @@ struct Folder {
     env: &'static str,
     /// What it should point at.
     hint: &'static str,
+    /// Whether files have compressed copies beside them (`FILE.br`, `FILE.gz`), sent with their
+    /// `Content-Encoding` to requests that accept it.
+    precompressed: bool,
 }
 
 impl Folder {
@@ -88,6 +92,7 @@ impl Folder {
         flag: "--www-dir",
         env: "PEERFETCH_WWW_DIR",
         hint: "a copy of the repository's www/",
+        precompressed: false,
     };
     const PKG: Self = Self {
         what: "wasm package",
@@ -95,13 +100,27 @@ impl Folder {
         flag: "--pkg-dir",
         env: "PEERFETCH_PKG_DIR",
         hint: "the output of scripts/build-wasm.sh (target/pkg)",
+        // scripts/build-wasm.sh writes them: the wasm is 1.8 MB, 0.5 MB as brotli.
+        precompressed: true,
     };
 
     /// A router serving `dir`; when `dir` is not a folder, one that answers 404 with a short
     /// text, after one log line saying what is off and how to turn it on.
     fn serve(&self, dir: &Path) -> Router {
         if dir.is_dir() {
-            return Router::new().fallback_service(ServeDir::new(dir));
+            let files = ServeDir::new(dir);
+            if !self.precompressed {
+                return Router::new().fallback_service(files);
+            }
+            // The Content-Type is the plain file's (`application/wasm`, which
+            // `WebAssembly.instantiateStreaming` requires); a file without a copy is sent plain.
+            let files = files.precompressed_br().precompressed_gzip();
+            return Router::new()
+                .fallback_service(files)
+                .layer(SetResponseHeaderLayer::appending(
+                    header::VARY,
+                    HeaderValue::from_static("accept-encoding"),
+                ));
         }
         let problem = if dir.exists() {
             "is not a folder"
