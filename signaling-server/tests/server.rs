@@ -140,7 +140,7 @@ async fn relay_reservation_is_accepted_and_limits_are_enforced() {
     assert!(!third, "the reservation past --max-reservations is refused");
     let refused =
         "peerfetch_refusals_total{request=\"relay_reservation\",reason=\"ResourceLimitExceeded\"}";
-    assert_eq!(server.metric(refused).await, 1.0);
+    assert_eq!(server.counter_reaching(refused, 1.0).await, 1.0);
     server.stop().await;
 }
 
@@ -204,9 +204,9 @@ async fn metrics_are_served_for_prometheus() {
     }
     assert_eq!(server.metric("peerfetch_swarm_registrations").await, 3.0);
     let refused = "peerfetch_refusals_total{request=\"registration\",reason=\"Unavailable\"}";
-    assert_eq!(server.metric(refused).await, 1.0);
+    assert_eq!(server.counter_reaching(refused, 1.0).await, 1.0);
     let accepted = "libp2p_relay_events_total{event=\"ReservationReqAccepted\"}";
-    assert_eq!(server.metric(accepted).await, 1.0);
+    assert_eq!(server.counter_reaching(accepted, 1.0).await, 1.0);
     let incoming = "libp2p_swarm_connections_incoming_total{protocols=\"/ip4/tcp/ws\"}";
     assert!(server.metric(incoming).await >= 1.0);
     let text = response.text().await.expect("text");
@@ -284,7 +284,7 @@ async fn connections_per_ip_are_bounded_and_refusals_counted() {
         "the third from 127.0.0.1 is denied"
     );
     let refused = "peerfetch_refusals_total{request=\"connection\",reason=\"per-ip limit\"}";
-    assert_eq!(server.metric(refused).await, 1.0);
+    assert_eq!(server.counter_reaching(refused, 1.0).await, 1.0);
     // A slot freed by a client leaving is given to the next.
     drop(held.remove(0));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -312,7 +312,7 @@ async fn reservation_requests_are_rate_limited_per_peer() {
     );
     let refused =
         "peerfetch_refusals_total{request=\"relay_reservation\",reason=\"ResourceLimitExceeded\"}";
-    assert_eq!(server.metric(refused).await, 1.0);
+    assert_eq!(server.counter_reaching(refused, 1.0).await, 1.0);
     server.stop().await;
 }
 

@@ -80,6 +80,20 @@ impl ServerProcess {
         value.unwrap_or_else(|| panic!("no {name} in:\n{text}"))
     }
 
+    /// The value of the counter sample `name` once it reads `expected`, or after 5 s: the server
+    /// counts an event once its own loop has taken it, which may be after the client saw its
+    /// effect (a refusal reaches the client before the server's loop counts it).
+    pub async fn counter_reaching(&self, name: &str, expected: f64) -> f64 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let value = self.counter(name).await;
+            if value == expected || tokio::time::Instant::now() >= deadline {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The value of the counter sample `name` at the admin `GET /metrics`: 0 until it is
     /// first counted (a labelled sample appears then).
     pub async fn counter(&self, name: &str) -> f64 {
