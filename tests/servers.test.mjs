@@ -28,27 +28,32 @@ async function tabOfItsOwn(server, options) {
 
 const bootstrap = async (server) => (await fetch(`${server.url}/bootstrap`)).json();
 
-/**
- * Starts servers A, B (joining A) and C (joining B), each told the network's peer ids (from
- * `peerfetch-server id`), and waits until each lists the two others.
- */
-async function threeServers() {
+/** Key files and peer ids (from `peerfetch-server id`) for the servers `names` of one network. */
+function networkKeys(names) {
   const keys = mkdtempSync(join(tmpdir(), "peerfetch-network-"));
-  const keyFiles = ["A", "B", "C"].map((name) => join(keys, `${name}.key.json`));
+  const keyFiles = names.map((name) => join(keys, `${name}.key.json`));
   const ids = keyFiles.map((keyFile) => execFileSync(SERVER_BIN, ["--key-file", keyFile, "id"], { encoding: "utf8" }).trim());
-  const servers = [];
-  for (const [i, name] of ["A", "B", "C"].entries()) {
-    const previous = servers.at(-1);
-    const args = ids.flatMap((id) => ["--network-peer-id", id]);
-    if (previous) {
-      const ws = (await bootstrap(previous)).addrs.find((a) => a.includes("/ws/"));
-      args.push("--peer", ws);
-    }
-    const server = await startServer({ args, keyFile: keyFiles[i] });
-    assert.equal((await bootstrap(server)).peer_id, ids[i], "the id `peerfetch-server id` printed");
-    server.name = name;
-    servers.push(server);
+  return { names, keyFiles, ids };
+}
+
+/** Starts server `i` of the network `keys` (told every peer id), joining `previous` if given. */
+async function startMember(keys, i, previous) {
+  const args = keys.ids.flatMap((id) => ["--network-peer-id", id]);
+  if (previous) {
+    const ws = (await bootstrap(previous)).addrs.find((a) => a.includes("/ws/"));
+    args.push("--peer", ws);
   }
+  const server = await startServer({ args, keyFile: keys.keyFiles[i] });
+  assert.equal((await bootstrap(server)).peer_id, keys.ids[i], "the id `peerfetch-server id` printed");
+  server.name = keys.names[i];
+  return server;
+}
+
+/** Starts servers A, B (joining A) and C (joining B), and waits until each lists the two others. */
+async function threeServers() {
+  const keys = networkKeys(["A", "B", "C"]);
+  const servers = [];
+  for (const i of keys.names.keys()) servers.push(await startMember(keys, i, servers.at(-1)));
   for (const server of servers) {
     await waitFor(`${server.name} to list the other servers`,
       async () => (await bootstrap(server)).servers?.length === 2, 20000);
@@ -129,4 +134,30 @@ test("a server killed mid-download: the download finishes and its tabs move to a
   await startDownload(newcomer, cid);
   assert.equal(await newcomer.evaluate(() => window.fetched), sha, "the moved tab serves the file");
   running = running.filter((s) => s !== b);
+}, stopAll));
+
+test("a server that came up after a tab joined: the tab asks /bootstrap again and reaches that server's tabs", { timeout: 120000 }, logged(async () => {
+  const keys = networkKeys(["A", "B"]);
+  const a = await startMember(keys, 0);
+  running = [a];
+  const swarm = "fed-late";
+  const early = await tabOfItsOwn(a, { swarm });
+  assert.equal((await bootstrap(a)).servers?.length ?? 0, 0, "A alone when the tab joined");
+  const b = await startMember(keys, 1, a);
+  running.push(b);
+  await waitFor("A to list B", async () => (await bootstrap(a)).servers?.length === 1, 20000);
+  // The late tab dials nobody (meshDegree 0), so a link between them is the early tab's doing:
+  // through B's relay, which the early tab's first bootstrap document did not list.
+  const late = await tabOfItsOwn(b, { swarm, meshDegree: 0, maxDegree: 4 });
+  const lateId = await late.evaluate(() => peer.id);
+  const started = Date.now();
+  await waitFor("the early tab to link to the late one", async () => {
+    const direct = await early.evaluate(() => peer.connections().filter((c) => c.transport === "webrtc").map((c) => c.peer));
+    return direct.includes(lateId);
+  }, 30000);
+  console.log(`reached a tab of a server that came up later in ${Date.now() - started} ms`);
+  const sha = await makeFile(late, 2 * MiB + 5, 7);
+  const cid = await late.evaluate(() => peer.share(window.original));
+  await startDownload(early, cid);
+  assert.equal(await early.evaluate(() => window.fetched), sha, "the early tab gets the late one's file");
 }, stopAll));

@@ -35,6 +35,11 @@ impl Home {
         }
     }
 
+    /// The network's servers as a newer bootstrap document lists them.
+    pub fn update(&mut self, servers: Vec<Bootstrap>) {
+        self.servers = servers;
+    }
+
     /// Whether the network has more than one server.
     pub fn has_alternatives(&self) -> bool {
         self.servers.len() > 1

@@ -34,6 +34,7 @@ impl TabNode {
             self.relays
                 .learn(record.peer_id(), record.addresses(), home);
         }
+        self.ask_network_if_due();
     }
 
     /// Starts (or joins) a direct connection attempt to `peer`.

@@ -10,6 +10,7 @@ use crate::browser::js::timeout::with_timeout;
 use crate::browser::node::behaviour::TabBehaviourEvent;
 use crate::browser::node::bootstrap_request::request_bootstrap;
 use crate::browser::node::ice_servers::{IceAnswers, IceConfig};
+use crate::browser::node::network_servers::NetworkAnswers;
 use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, SwarmStreams, TabNode};
 use crate::browser::node::tab_state::TabState;
 use crate::error::{ErrorCode, PeerError};
@@ -84,6 +85,8 @@ pub(crate) async fn join(
         },
         listeners: Vec::new(),
         relays: RelayBook::new(&bootstrap.all_servers(), page_scheme()),
+        bootstrap_url: server.to_owned(),
+        network_answers: NetworkAnswers::new(),
         ice_renewal: IceRenewal::new(options.ice_servers.is_none()),
         ice,
         ice_answers: IceAnswers::new(),

@@ -12,6 +12,7 @@ pub(crate) mod home;
 pub(crate) mod ice_servers;
 pub(crate) mod join;
 pub(crate) mod membership;
+pub(crate) mod network_servers;
 pub(crate) mod providers;
 pub(crate) mod tab_node;
 pub(crate) mod tab_state;

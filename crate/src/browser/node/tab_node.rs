@@ -4,6 +4,7 @@ use crate::browser::js::events::dispatch;
 use crate::browser::node::behaviour::{TabBehaviour, TabBehaviourEvent};
 use crate::browser::node::command::{Command, DialWaiter, ProvidersReply};
 use crate::browser::node::ice_servers::{IceAnswers, IceConfig};
+use crate::browser::node::network_servers::NetworkAnswers;
 use crate::browser::node::tab_state::TabState;
 use crate::browser::transport::webrtc::WebRtcTransport;
 use crate::browser::transport::webrtc_direct::WebRtcDirectTransport;
@@ -43,6 +44,10 @@ pub(crate) struct TabNode {
     pub(crate) direct_dials: DirectDials<DialWaiter>,
     /// Which server relays to tabs attached elsewhere.
     pub(crate) relays: RelayBook,
+    /// The server the page joined through, asked for the network's servers again.
+    pub(crate) bootstrap_url: String,
+    /// Its answers.
+    pub(crate) network_answers: NetworkAnswers,
     pub(crate) membership: Membership,
     pub(crate) providers: ProviderRecords<ProvidersReply>,
     /// The home server and the others to move to.
@@ -245,6 +250,9 @@ impl TabNode {
                 () = duplicates_due => self.close_duplicates(),
                 answer = self.ice_answers.received.next() => if let Some(answer) = answer {
                     self.on_ice_answer(crate::browser::js::clock::now(), answer);
+                },
+                document = self.network_answers.received.next() => if let Some(document) = document {
+                    self.on_network(document);
                 },
                 command = commands.next() => match command {
                     Some(Command::Connect(peer, reply)) => {
