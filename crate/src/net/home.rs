@@ -40,11 +40,6 @@ impl Home {
         self.servers = servers;
     }
 
-    /// Whether the network has more than one server.
-    pub fn has_alternatives(&self) -> bool {
-        self.servers.len() > 1
-    }
-
     /// The servers to try, in order: `lost` (the server just lost) last.
     pub fn attempt_order(&self, lost: Option<PeerId>) -> Vec<Bootstrap> {
         let mut servers = self.servers.clone();
@@ -92,7 +87,6 @@ mod tests {
             .map(|s| s.peer_id)
             .collect();
         assert_eq!(order, [b, c, a]);
-        assert!(home.has_alternatives());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Connection policy, sans-IO: how a tab reaches servers and other tabs, whom it links to, and
 //! when it retries. The decisions live here; `browser/` carries them out.
 
+pub mod attach;
 pub mod backoff;
 pub mod bootstrap;
 pub mod direct_dial;

@@ -5,64 +5,14 @@
 
 use crate::browser::js::clock::now;
 use crate::browser::js::timeout::with_timeout;
+use crate::browser::node::ice_config::{IceAnswer, IceOutcome};
 use crate::browser::node::tab_node::TabNode;
 use crate::net::ice_server::{IceOffer, IceRequest, IceServer, MAX_ICE_OFFER_BYTES};
 use crate::wire::protocols::ICE_SERVERS;
-use futures::channel::mpsc;
 use futures::{AsyncReadExt, AsyncWriteExt, SinkExt, StreamExt};
 use libp2p::{PeerId, StreamProtocol};
 use libp2p_stream::{Control, OpenStreamError};
 use std::time::Duration;
-use web_sys::RtcConfiguration;
-
-/// What asking a server gave, and which server it was.
-pub(crate) struct IceAnswer {
-    server: PeerId,
-    outcome: IceOutcome,
-}
-
-/// What a server answered.
-enum IceOutcome {
-    /// Its ICE servers.
-    Offer(IceOffer),
-    /// The server does not speak the protocol (an older one).
-    Unavailable,
-    /// The request failed.
-    Failed(String),
-}
-
-/// The configuration of new browser-to-browser peer connections (one JS object, shared with the
-/// WebRTC transport) and the ICE servers of the bootstrap document (or of the `iceServers`
-/// option) it starts with.
-pub(crate) struct IceConfig {
-    pub(crate) rtc: RtcConfiguration,
-    pub(crate) initial: Vec<IceServer>,
-}
-
-impl IceConfig {
-    /// New peer connections use `servers`.
-    fn use_servers(&self, servers: &[IceServer]) -> Result<(), String> {
-        let servers = crate::browser::js::value::to_plain_js(&servers)
-            .map_err(|e| format!("cannot set ICE servers: {e}"))?;
-        self.rtc.set_ice_servers(&servers);
-        Ok(())
-    }
-}
-
-/// Answers on their way back to the tab: one in flight per server asked (a move asks the new
-/// one).
-pub(crate) struct IceAnswers {
-    sender: mpsc::Sender<IceAnswer>,
-    pub(crate) received: mpsc::Receiver<IceAnswer>,
-}
-
-impl IceAnswers {
-    /// Nothing asked yet.
-    pub(crate) fn new() -> Self {
-        let (sender, received) = mpsc::channel(1);
-        Self { sender, received }
-    }
-}
 
 impl TabNode {
     /// Asks the home server for its ICE servers if [`IceRenewal`] says it is time; the answer
@@ -73,7 +23,7 @@ impl TabNode {
         }
         let server = self.state.borrow().server;
         let control = self.control.clone();
-        let mut answers = self.ice_answers.sender.clone();
+        let mut answers = self.ice_answers.sender();
         wasm_bindgen_futures::spawn_local(async move {
             let outcome = ask(control, server).await;
             let _ = answers.send(IceAnswer { server, outcome }).await;

@@ -1,20 +1,20 @@
 //! Joining: fetch `/bootstrap`, reach a server of the network over the best transport that
 //! works (the one asked first, then the others it lists), reserve a relay slot. Every step is
-//! bounded in time and fails with a message naming the step. [`attach`] is also how a tab
-//! moves to another server when its own goes away.
+//! bounded in time and fails with a message naming the step ([`Attach`] decides the order and
+//! the messages). [`attach`] is also how a tab moves to another server when its own goes away.
 
 use crate::browser::api::join_options::JoinOptions;
 use crate::browser::js::clock::now;
 use crate::browser::js::page::page_scheme;
 use crate::browser::js::timeout::with_timeout;
+use crate::browser::node::answers::Answers;
 use crate::browser::node::behaviour::TabBehaviourEvent;
 use crate::browser::node::bootstrap_request::request_bootstrap;
-use crate::browser::node::ice_servers::{IceAnswers, IceConfig};
-use crate::browser::node::network_servers::NetworkAnswers;
+use crate::browser::node::ice_config::IceConfig;
 use crate::browser::node::tab_node::{build_swarm, AttachTimeouts, SwarmStreams, TabNode};
 use crate::browser::node::tab_state::TabState;
 use crate::error::{ErrorCode, PeerError};
-use crate::net::bootstrap::{Bootstrap, PageScheme};
+use crate::net::attach::{Attach, Step};
 use crate::net::home::Home;
 use crate::net::ice_renewal::IceRenewal;
 use crate::net::membership::Membership;
@@ -86,10 +86,10 @@ pub(crate) async fn join(
         listeners: Vec::new(),
         relays: RelayBook::new(&bootstrap.all_servers(), page_scheme()),
         bootstrap_url: server.to_owned(),
-        network_answers: NetworkAnswers::new(),
+        network_answers: Answers::new(),
         ice_renewal: IceRenewal::new(options.ice_servers.is_none()),
         ice,
-        ice_answers: IceAnswers::new(),
+        ice_answers: Answers::new(),
     };
     attach(&mut node, None).await.map_err(unreachable)?;
     node.take_first_ice_servers(FIRST_ICE_SERVERS_WAIT).await;
@@ -98,73 +98,54 @@ pub(crate) async fn join(
 
 /// Attaches the tab to the first server of its network that takes it, leaving `avoid` (the
 /// server just lost) for last: connected, a relay slot reserved, and listening for WebRTC
-/// connections signalled through it. Returns the server's peer id.
+/// connections signalled through it ([`Attach`] decides what to try next). Returns the
+/// server's peer id.
 pub(crate) async fn attach(node: &mut TabNode, avoid: Option<PeerId>) -> Result<PeerId, String> {
-    let mut failures = Vec::new();
-    for server in node.home.attempt_order(avoid) {
-        match attach_to(node, &server).await {
-            Ok(()) => return Ok(server.peer_id),
-            Err(reason) if !node.home.has_alternatives() => return Err(reason),
-            Err(reason) => failures.push(format!("{}: {reason}", server.peer_id)),
-        }
+    let (mut attach, mut step) = Attach::start(node.home.attempt_order(avoid), page_scheme());
+    loop {
+        step = match step {
+            Step::Dial { kind, addr } => {
+                let dialed = dial_one(node, &addr, node.timeouts.dial).await;
+                if let Err(reason) = &dialed {
+                    tracing::info!(transport = %kind, %addr, "dial to server failed: {reason}");
+                }
+                attach.dialed(dialed)
+            }
+            Step::Reserve { server, addr } => {
+                let reserved = reserve_and_listen(node, server, addr.clone()).await;
+                attach.reserved(server, addr, reserved)
+            }
+            Step::Attached { server, addr } => {
+                // Only now does it become the tab's server (in `stats()` and events).
+                node.server_addr = Some(addr);
+                node.state.borrow_mut().server = server;
+                node.ice_renewal.attached(now());
+                return Ok(server);
+            }
+            Step::Failed(reason) => return Err(reason),
+        };
     }
-    Err(format!("no server took us: {}", failures.join("; ")))
 }
 
-/// Attaches to `server`; only then does it become the tab's server (in `stats()` and events).
-async fn attach_to(node: &mut TabNode, server: &Bootstrap) -> Result<(), String> {
-    let server_addr = connect_to_server(node, server, node.timeouts.dial).await?;
+/// Reserves a relay slot at `server` (connected at `server_addr`) and listens for WebRTC
+/// connections through it: other tabs reach us at `<server>/p2p-circuit/webrtc/p2p/<us>`.
+async fn reserve_and_listen(
+    node: &mut TabNode,
+    server: PeerId,
+    server_addr: Multiaddr,
+) -> Result<(), String> {
     let step_timeout = node.timeouts.step;
-    let reservation =
-        reserve_relay_slot(node, server.peer_id, server_addr.clone(), step_timeout).await?;
-    // Other tabs reach us at <server>/p2p-circuit/webrtc/p2p/<us>.
+    let reservation = reserve_relay_slot(node, server, server_addr.clone(), step_timeout).await?;
     let webrtc = node
         .swarm
         .listen_on(
             server_addr
-                .clone()
                 .with(Protocol::P2pCircuit)
                 .with(Protocol::WebRTC),
         )
         .map_err(|e| format!("cannot accept WebRTC connections: {e}"))?;
     node.listeners = vec![reservation, webrtc];
-    node.server_addr = Some(server_addr);
-    node.state.borrow_mut().server = server.peer_id;
-    node.ice_renewal.attached(now());
     Ok(())
-}
-
-/// Tries each address of the dial plan in turn (WSS first where the server has it) and returns
-/// the one that connected.
-async fn connect_to_server(
-    node: &mut TabNode,
-    bootstrap: &Bootstrap,
-    limit: Duration,
-) -> Result<Multiaddr, String> {
-    let page = page_scheme();
-    let plan = bootstrap.browser_dial_plan(page);
-    if plan.is_empty() {
-        return Err(match page {
-            PageScheme::Https => "no transport worked: the server lists no WebRTC-direct or \
-                secure WebSocket (/tls/ws) address, and a page on https may not open plain ws:// \
-                to another host"
-                .into(),
-            PageScheme::Http => {
-                "no transport worked: the server lists no WebRTC-direct or WebSocket address".into()
-            }
-        });
-    }
-    let mut failures = Vec::new();
-    for (kind, addr) in plan {
-        match dial_one(node, &addr, limit).await {
-            Ok(()) => return Ok(addr),
-            Err(reason) => {
-                tracing::info!(transport = %kind, %addr, "dial to server failed: {reason}");
-                failures.push(format!("{kind} ({addr}): {reason}"));
-            }
-        }
-    }
-    Err(format!("no transport worked: {}", failures.join("; ")))
 }
 
 async fn dial_one(node: &mut TabNode, addr: &Multiaddr, limit: Duration) -> Result<(), String> {

@@ -3,12 +3,14 @@
 //! direct links to other tabs, moving to another server; plus the echo and throughput test
 //! protocols.
 
+pub(crate) mod answers;
 pub(crate) mod behaviour;
 pub(crate) mod bootstrap_request;
 pub(crate) mod command;
 pub(crate) mod direct_links;
 pub(crate) mod echo;
 pub(crate) mod home;
+pub(crate) mod ice_config;
 pub(crate) mod ice_servers;
 pub(crate) mod join;
 pub(crate) mod membership;

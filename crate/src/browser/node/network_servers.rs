@@ -5,28 +5,12 @@
 //! [`RelayBook`]: crate::net::relay_book::RelayBook
 //! [`Home`]: crate::net::home::Home
 
-use futures::channel::mpsc;
 use futures::SinkExt;
 
 use crate::browser::js::clock::now;
 use crate::browser::node::bootstrap_request::request_bootstrap;
 use crate::browser::node::tab_node::TabNode;
 use crate::net::bootstrap::Bootstrap;
-
-/// Where the answers to those requests come back to the run loop (one at a time: the book
-/// asks at most once a minute).
-pub(crate) struct NetworkAnswers {
-    sender: mpsc::Sender<Bootstrap>,
-    pub(crate) received: mpsc::Receiver<Bootstrap>,
-}
-
-impl NetworkAnswers {
-    /// Nothing asked yet.
-    pub(crate) fn new() -> Self {
-        let (sender, received) = mpsc::channel(1);
-        Self { sender, received }
-    }
-}
 
 impl TabNode {
     /// Fetches the bootstrap document again if the relay book asks for it.
@@ -35,7 +19,7 @@ impl TabNode {
             return;
         }
         let url = self.bootstrap_url.clone();
-        let mut answers = self.network_answers.sender.clone();
+        let mut answers = self.network_answers.sender();
         wasm_bindgen_futures::spawn_local(async move {
             match request_bootstrap(&url).await {
                 Ok(document) => {

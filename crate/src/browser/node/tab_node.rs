@@ -1,14 +1,15 @@
 //! The tab's libp2p swarm and how its events update [`TabState`] and reach the page.
 
 use crate::browser::js::events::dispatch;
+use crate::browser::node::answers::Answers;
 use crate::browser::node::behaviour::{TabBehaviour, TabBehaviourEvent};
 use crate::browser::node::command::{Command, DialWaiter, ProvidersReply};
-use crate::browser::node::ice_servers::{IceAnswers, IceConfig};
-use crate::browser::node::network_servers::NetworkAnswers;
+use crate::browser::node::ice_config::{IceAnswer, IceConfig};
 use crate::browser::node::tab_state::TabState;
 use crate::browser::transport::webrtc::WebRtcTransport;
 use crate::browser::transport::webrtc_direct::WebRtcDirectTransport;
 use crate::browser::transport::websocket::Rechecked;
+use crate::net::bootstrap::Bootstrap;
 use crate::net::direct_dial::DirectDials;
 use crate::net::direct_streams::{self, IncomingStreams};
 use crate::net::home::Home;
@@ -46,8 +47,8 @@ pub(crate) struct TabNode {
     pub(crate) relays: RelayBook,
     /// The server the page joined through, asked for the network's servers again.
     pub(crate) bootstrap_url: String,
-    /// Its answers.
-    pub(crate) network_answers: NetworkAnswers,
+    /// Its answers: the bootstrap document asked for again.
+    pub(crate) network_answers: Answers<Bootstrap>,
     pub(crate) membership: Membership,
     pub(crate) providers: ProviderRecords<ProvidersReply>,
     /// The home server and the others to move to.
@@ -61,7 +62,7 @@ pub(crate) struct TabNode {
     /// The configuration of new browser-to-browser peer connections.
     pub(crate) ice: IceConfig,
     /// The home server's answers about its ICE servers.
-    pub(crate) ice_answers: IceAnswers,
+    pub(crate) ice_answers: Answers<IceAnswer>,
 }
 
 /// Swarm streams (`/peerfetch/swarm/1`): opened and accepted on direct links only, since they
