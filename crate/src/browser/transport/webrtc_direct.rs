@@ -139,7 +139,7 @@ async fn dial(
         local_fingerprint,
     )
     .await?;
-    Ok((remote, Connection::new(peer)))
+    Ok((remote, Connection::after_remote_opens(peer)))
 }
 
 /// A peer connection with a fresh ECDSA P-256 certificate, as libp2p WebRTC expects.

@@ -6,6 +6,7 @@
 //! exists are lost, leaving those streams to time out after 10 s (the ping stall we measured).
 
 use super::data_channel::DataChannel;
+use super::outbound_hold::{OutboundHold, RemoteOpened};
 use crate::wire::sticky_eof::StickyEof;
 use futures::{channel::mpsc, stream::FuturesUnordered, Future, StreamExt};
 use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
@@ -73,6 +74,8 @@ pub(crate) struct PeerConnection {
     inner: RtcPeerConnection,
     inbound: Option<mpsc::Receiver<DataChannel>>,
     state_waker: Rc<Cell<Option<Waker>>>,
+    /// Set when the remote opens its first stream (see [`OutboundHold`]).
+    remote_opened: Rc<RemoteOpened>,
     /// The SCTP transport, once the connection is up (watched for the remote's close).
     sctp: Option<SctpTransport>,
     _on_data_channel: Closure<dyn FnMut(RtcDataChannelEvent)>,
@@ -83,7 +86,9 @@ impl PeerConnection {
     /// Takes ownership of `inner` and starts collecting the channels the remote opens.
     pub(crate) fn new(inner: RtcPeerConnection) -> Self {
         let (mut sender, receiver) = mpsc::channel(MAX_PENDING_INBOUND);
-        let on_data_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(
+        let remote_opened: Rc<RemoteOpened> = Rc::default();
+        let on_data_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new({
+            let remote_opened = remote_opened.clone();
             move |event: RtcDataChannelEvent| {
                 let channel = event.channel();
                 // js-libp2p's dialer (and ours) opens an `init` channel only to get a data
@@ -96,8 +101,9 @@ impl PeerConnection {
                 if sender.try_send(channel).is_err() {
                     tracing::warn!("remote opened more than {MAX_PENDING_INBOUND} unaccepted streams; dropping one");
                 }
-            },
-        );
+                remote_opened.mark();
+            }
+        });
         inner.set_ondatachannel(Some(on_data_channel.as_ref().unchecked_ref()));
         let state_waker: Rc<Cell<Option<Waker>>> = Rc::default();
         let on_state_change = Closure::<dyn FnMut(Event)>::new({
@@ -114,6 +120,7 @@ impl PeerConnection {
             inner,
             inbound: Some(receiver),
             state_waker,
+            remote_opened,
             sctp: None,
             _on_data_channel: on_data_channel,
             on_state_change,
@@ -180,6 +187,8 @@ pub(crate) struct Connection {
     inbound: SendWrapper<mpsc::Receiver<DataChannel>>,
     drop_listeners: SendWrapper<FuturesUnordered<DropListener<DataChannel>>>,
     idle_waker: Option<Waker>,
+    /// Holds outbound streams until the remote opened one (WebRTC-direct dialers only).
+    hold: Option<SendWrapper<OutboundHold>>,
     /// Running while the peer connection is `disconnected`; the connection ends if it fires.
     disconnected_grace: Option<SendWrapper<gloo_timers::future::TimeoutFuture>>,
 }
@@ -190,13 +199,27 @@ pub(crate) struct Connection {
 const DISCONNECTED_GRACE_MS: u32 = 3000;
 
 impl Connection {
-    pub(crate) fn new(mut peer: PeerConnection) -> Self {
+    /// A connection whose streams open as soon as asked for: both sides had their `datachannel`
+    /// handlers before the handshake (tab to tab).
+    pub(crate) fn new(peer: PeerConnection) -> Self {
+        Self::with_hold(peer, false)
+    }
+
+    /// A connection whose outbound streams wait for the remote's first stream, or a few seconds
+    /// ([`OutboundHold`]): a WebRTC-direct dialer's, whose server installs its handler late.
+    pub(crate) fn after_remote_opens(peer: PeerConnection) -> Self {
+        Self::with_hold(peer, true)
+    }
+
+    fn with_hold(mut peer: PeerConnection, hold: bool) -> Self {
         let inbound = peer
             .inbound
             .take()
             .expect("a peer connection is upgraded once");
         peer.watch_sctp();
+        let hold = hold.then(|| SendWrapper::new(OutboundHold::new(peer.remote_opened.clone())));
         Self {
+            hold,
             peer: SendWrapper::new(peer),
             inbound: SendWrapper::new(inbound),
             drop_listeners: SendWrapper::new(FuturesUnordered::new()),
@@ -257,8 +280,12 @@ impl StreamMuxer for Connection {
 
     fn poll_outbound(
         mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Result<DataStream, ConnectionError>> {
+        if let Some(hold) = &mut self.hold {
+            futures::ready!(hold.poll_released(cx));
+            self.hold = None;
+        }
         let channel = DataChannel::new(self.peer.inner.create_data_channel(""));
         Poll::Ready(Ok(self.stream(channel)))
     }
@@ -322,6 +349,32 @@ mod tests {
         let mut got = [0u8; 5];
         accepted.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"first");
+    }
+
+    /// A WebRTC-direct dialer opens no stream before the remote has opened one (our server
+    /// would drop it), then opens them at once.
+    #[wasm_bindgen_test]
+    async fn a_held_connection_opens_streams_only_after_the_remote_opened_one() {
+        let remote = RtcPeerConnection::new().expect("peer connection");
+        let local = PeerConnection::new(RtcPeerConnection::new().expect("peer connection"));
+        let _section = remote.create_data_channel("init");
+        local_pair::connect(&remote, local.js())
+            .await
+            .expect("local pair connects");
+        let mut connection = Connection::after_remote_opens(local);
+        let mut outbound =
+            futures::future::poll_fn(|cx| Pin::new(&mut connection).poll_outbound(cx));
+        let early = futures::future::select(&mut outbound, TimeoutFuture::new(300)).await;
+        assert!(
+            matches!(early, futures::future::Either::Right(_)),
+            "an outbound stream opened before the remote opened any"
+        );
+        let _identify = remote.create_data_channel("");
+        let opened = futures::future::select(outbound, TimeoutFuture::new(1500)).await;
+        assert!(
+            matches!(opened, futures::future::Either::Left((Ok(_), _))),
+            "still held 1.5 s after the remote opened a stream"
+        );
     }
 
     /// A peer that closes its peer connection (the mesh dropping a link, a duplicate losing)

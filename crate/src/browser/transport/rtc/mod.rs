@@ -4,6 +4,7 @@
 
 pub(crate) mod connection;
 mod data_channel;
+mod outbound_hold;
 pub(crate) use data_channel::live_data_channels;
 #[cfg(test)]
 pub(crate) mod local_pair;
