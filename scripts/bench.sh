@@ -20,6 +20,8 @@ PEERFETCH_LOAD_TRANSPORT=wss target/release/examples/load 5000 2000 100
 tests/in-netns.sh node bench/tabs.mjs
 tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
+# Private shares: sealed against plain downloads in the same run, and WebCrypto's AES-GCM rate.
+tests/in-netns.sh node bench/private.mjs
 # Link setup and throughput over the host, STUN and TURN paths of the simulated internet.
 tests/in-netns.sh node bench/internet.mjs
 scripts/build-cdn-site.sh

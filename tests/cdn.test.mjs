@@ -7,7 +7,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, launchBrowser, newLoggedPage, openTab, waitFor, ROOT, SERVER_BIN, logged as loggedWith } from "./harness.mjs";
+import { startServer, launchBrowser, newLoggedPage, openTab, waitFor, corruptingTab, ROOT, SERVER_BIN, logged as loggedWith } from "./harness.mjs";
 
 const ASSETS = join(ROOT, "www/cdn/assets");
 const files = Object.fromEntries(readdirSync(ASSETS).map((name) => [`/cdn/assets/${name}`, readFileSync(join(ASSETS, name))]));
@@ -134,16 +134,13 @@ test("video seeking through the service worker gets the right ranges", { timeout
 
 test("a peer serving tampered data is banned and the page still gets correct bytes", { timeout: 120000 }, logged(async () => {
   const server = await startServer();
-  // The liar's page comes from a second server serving the test-only build; it joins the first.
-  const liarOrigin = await startServer({ args: ["--pkg-dir", join(ROOT, "target/pkg-corrupt")] });
   const manifestUrl = `${server.url}/cdn/peerfetch-manifest.json`;
   const path = "/cdn/assets/clip.webm";
   const cid = manifest.resources[path].cid;
+  const { tab: liar, browser: liarBrowser, origin: liarOrigin } = await corruptingTab(server, { swarm: "cdn-liar", manifest: manifestUrl });
+  browsers.push(liarBrowser);
+  pages.push(liar);
   try {
-    const liarBrowser = await launchBrowser();
-    browsers.push(liarBrowser);
-    const liar = await openTab(liarBrowser, liarOrigin.url, { server: server.url, swarm: "cdn-liar", manifest: manifestUrl, corruptUploads: true });
-    pages.push(liar);
     const fromOrigin = await liar.evaluate(async (url) => (await peer.fetch(url)).headers.get("x-peerfetch-source"), `${server.url}${path}`);
     assert.equal(fromOrigin, "origin");
     const viewerBrowser = await launchBrowser();

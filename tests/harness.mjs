@@ -231,6 +231,24 @@ export async function joinedTab(browser, url, options = {}) {
   return tab;
 }
 
+/**
+ * A liar: a tab of its own browser that corrupts every piece it uploads (the test-only build
+ * `target/pkg-corrupt`, whose page a second server serves), joined with `options` to `server`'s
+ * network. Resolves to `{ tab, browser, origin }`; the caller closes `browser` and stops `origin`.
+ */
+export async function corruptingTab(server, options) {
+  const origin = await startServer({ args: ["--pkg-dir", join(ROOT, "target/pkg-corrupt")] });
+  const browser = await launchBrowser();
+  try {
+    const tab = await joinedTab(browser, origin.url, { ...options, server: server.url, corruptUploads: true });
+    return { tab, browser, origin };
+  } catch (error) {
+    await browser.close();
+    await origin.stop();
+    throw error;
+  }
+}
+
 /** Waits until `predicate(page)` is truthy, polling; throws with `what` after `ms`. */
 export async function waitFor(what, predicate, ms = 15000) {
   const deadline = Date.now() + ms;

@@ -16,7 +16,7 @@ async function browserPage() {
   return newLoggedPage(browser.context);
 }
 
-test("share a file from the page, open its link in another browser, save it", { timeout: 120000 }, async () => {
+test("share a file from the page (private by default), open its link in another browser, save it", { timeout: 120000 }, async () => {
   const server = await startServer();
   const dir = mkdtempSync(join(tmpdir(), "peerfetch-share-page-"));
   try {
@@ -30,7 +30,7 @@ test("share a file from the page, open its link in another browser, save it", { 
     await sender.setInputFiles("#file", path);
     await sender.waitForSelector("#share-link-row:not([hidden])", { timeout: 30000 });
     const link = await sender.inputValue("#link");
-    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/#[0-9a-f]{64}-3146505&name=holiday\+photos\.bin&type=/);
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/#[0-9a-f]{64}-\d+&k=[A-Za-z0-9_-]{43}$/, "a private link: the key, no name");
     assert.equal(await sender.evaluate(() => document.getElementById("share-progress").value), 1);
 
     const receiver = await browserPage();
@@ -39,12 +39,19 @@ test("share a file from the page, open its link in another browser, save it", { 
       const logs = [sender, receiver].map((p) => p.consoleLog.filter((l) => /WARN|ERROR|content_service/.test(l)).slice(-20).join("\n"));
       throw new Error(`${error.message}\nreceiver says: ${await receiver.textContent("#receive-status")}\nsender log:\n${logs[0]}\nreceiver log:\n${logs[1]}`);
     });
-    assert.match(await receiver.textContent("#receive-status"), /Downloaded and verified holiday photos\.bin/);
+    assert.match(await receiver.textContent("#receive-status"), /Downloaded, verified and decrypted holiday photos\.bin/);
     assert.equal(await receiver.textContent("#receive-name"), "holiday photos.bin");
     const [download] = await Promise.all([receiver.waitForEvent("download"), receiver.click("#save")]);
     assert.equal(download.suggestedFilename(), "holiday photos.bin");
     const saved = readFileSync(await download.path());
     assert.equal(createHash("sha256").update(saved).digest("hex"), createHash("sha256").update(content).digest("hex"));
+
+    // Unticked, the link is public: it names the file, and its content id is the file's own.
+    await sender.uncheck("#private");
+    await sender.setInputFiles("#file", []);
+    await sender.setInputFiles("#file", path);
+    await sender.waitForFunction(() => /&name=/.test(document.getElementById("link").value), null, { timeout: 30000 });
+    assert.match(await sender.inputValue("#link"), /#[0-9a-f]{64}-3146505&name=holiday\+photos\.bin&type=/);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -2,8 +2,7 @@
 // content addressing, verified multi-peer download, churn, a lying peer, reload and resume.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startServer, launchBrowser, openTab, waitFor, ROOT, makeFile, logged as loggedWith } from "./harness.mjs";
+import { startServer, launchBrowser, openTab, waitFor, corruptingTab, makeFile, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
@@ -165,15 +164,11 @@ test("a tab announces only what its page uses: a file stored on an earlier visit
 
 test("a tab serving corrupted pieces is detected and banned; the download is still correct", { timeout: 120000 }, logged(async () => {
   const server = await startServer();
-  // The liar's page comes from a second server serving the test-only build; it joins the first.
-  const liarOrigin = await startServer({ args: ["--pkg-dir", join(ROOT, "target/pkg-corrupt")] });
+  const { tab: liar, browser: liarBrowser, origin: liarOrigin } = await corruptingTab(server, { swarm: "share-liar" });
+  browsers.push(liarBrowser);
+  tabs.push(liar);
   try {
     const a = await tabOfItsOwn(server, { swarm: "share-liar", uploadLimitBytesPerSecond: 4_000_000 });
-    const liarBrowser = await launchBrowser();
-    browsers.push(liarBrowser);
-    const liar = await openTab(liarBrowser, liarOrigin.url, { server: server.url, swarm: "share-liar", corruptUploads: true });
-    tabs.push(liar);
-    assert.equal(await liar.evaluate(() => String(window.joinError)), "undefined");
     const b = await tabOfItsOwn(server, { swarm: "share-liar" });
     const sha = await makeFile(a, 16 * MiB, 16);
     assert.equal(await makeFile(liar, 16 * MiB, 16), sha);

@@ -1,23 +1,30 @@
 // The demo page: join the mesh, share a dropped file by link, download the file a link names.
-// A link is `<origin>/#<content id>&name=<file name>&type=<MIME type>[&swarm=<swarm>]`.
+// A link is `<origin>/#<content id>&k=<key>[&swarm=<swarm>]` for a private (sealed) file, whose
+// name and type are sealed with it, or `<origin>/#<content id>&name=<file name>&type=<MIME
+// type>[&swarm=<swarm>]`. Browsers never send the fragment (after `#`) to the server.
 import init, { Peer } from "/peerfetch-auto.js";
 
 const $ = (id) => document.getElementById(id);
 
 const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-/** The content id and file details a link carries, or null. */
+/** The content id, key and file details a link carries, or null. */
 function parseLink(hash) {
   const [cid, ...rest] = hash.replace(/^#/, "").split("&");
   if (!cid) return null;
   const params = new URLSearchParams(rest.join("&"));
-  return { cid, name: params.get("name") ?? "download", type: params.get("type") ?? "", swarm: params.get("swarm") };
+  const key = params.get("k") ?? undefined;
+  const name = params.get("name") ?? (key ? "a private file" : "download");
+  return { cid, key, name, type: params.get("type") ?? "", swarm: params.get("swarm") };
 }
 
-function linkFor(cid, file, swarm) {
-  const params = new URLSearchParams({ name: file.name || "file", type: file.type || "application/octet-stream" });
+/** The link to a share: `shared` is a content id, or `{ cid, key }` for a private share. */
+function linkFor(shared, file, swarm) {
+  const params = typeof shared === "string"
+    ? new URLSearchParams({ name: file.name || "file", type: file.type || "application/octet-stream" })
+    : new URLSearchParams({ k: shared.key });
   if (swarm !== "demo") params.set("swarm", swarm);
-  return `${location.origin}/#${cid}&${params}`;
+  return `${location.origin}/#${typeof shared === "string" ? shared : shared.cid}&${params}`;
 }
 
 function renderMesh(peer) {
@@ -49,15 +56,17 @@ async function share(peer, file, swarm) {
   $("share-link-row").hidden = true;
   $("share-status").className = "";
   try {
-    const cid = await peer.share(file, {
+    const shared = await peer.share(file, {
+      encrypt: $("private").checked,
       onProgress: ({ phase, bytes, total }) => {
         $("share-progress").value = total ? bytes / total : 1;
         $("share-status").textContent = `${phase === "hashing" ? "Hashing" : "Storing"} ${file.name}: ${megabytes(bytes)} of ${megabytes(total)}`;
       },
     });
     $("share-progress").value = 1;
-    $("share-status").textContent = `Shared ${file.name} (${megabytes(file.size)}).`;
-    $("link").value = linkFor(cid, file, swarm);
+    const how = typeof shared === "string" ? "" : ", encrypted";
+    $("share-status").textContent = `Shared ${file.name} (${megabytes(file.size)}${how}).`;
+    $("link").value = linkFor(shared, file, swarm);
     $("share-link-row").hidden = false;
   } catch (error) {
     $("share-status").textContent = `Could not share ${file.name}: ${error.message}`;
@@ -71,8 +80,7 @@ async function receive(peer, link) {
   const status = $("receive-status");
   try {
     const blob = await peer.download(link.cid, {
-      name: link.name,
-      type: link.type,
+      ...(link.key ? { key: link.key } : { name: link.name, type: link.type }),
       timeoutMs: 20000,
       onProgress: ({ bytes, total, bytesPerSecond, peers }) => {
         $("receive-progress").value = total ? bytes / total : 1;
@@ -80,21 +88,26 @@ async function receive(peer, link) {
       },
     });
     $("receive-progress").value = 1;
-    status.textContent = `Downloaded and verified ${link.name} (${megabytes(blob.size)}).`;
+    // A private file is a `File` named by its sealed name.
+    const name = blob.name ?? link.name;
+    $("receive-name").textContent = name;
+    status.textContent = `Downloaded, verified${link.key ? " and decrypted" : ""} ${name} (${megabytes(blob.size)}).`;
     const save = $("save");
     save.hidden = false;
     save.onclick = () => {
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
-      a.download = link.name;
+      a.download = name;
       a.click();
       setTimeout(() => URL.revokeObjectURL(a.href), 60000);
     };
   } catch (error) {
     status.className = "error";
-    status.textContent = error.code === "ERR_NOT_FOUND"
-      ? "No peer has this file right now. Ask the sender to keep their tab open, then reload."
-      : `Download failed: ${error.message}`;
+    status.textContent = {
+      ERR_NOT_FOUND: "No peer has this file right now. Ask the sender to keep their tab open, then reload.",
+      ERR_KEY_NEEDED: "This file is private and the link has no key: ask the sender for the whole link.",
+      ERR_WRONG_KEY: "The link's key does not open this file: ask the sender for the link again.",
+    }[error.code] ?? `Download failed: ${error.message}`;
   }
 }
 

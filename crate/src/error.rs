@@ -28,13 +28,17 @@ pub enum ErrorCode {
     Storage,
     /// The peer is closed.
     Closed,
+    /// The content is sealed and no key was given (the link's `k=` is missing).
+    KeyNeeded,
+    /// The key given does not open the sealed content.
+    WrongKey,
     /// A failure that is peerfetch's own (please report it).
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::NotFound,
         ErrorCode::Cancelled,
         ErrorCode::QuotaFull,
@@ -46,6 +50,8 @@ impl ErrorCode {
         ErrorCode::NoStorage,
         ErrorCode::Storage,
         ErrorCode::Closed,
+        ErrorCode::KeyNeeded,
+        ErrorCode::WrongKey,
         ErrorCode::Internal,
     ];
 
@@ -63,6 +69,8 @@ impl ErrorCode {
             ErrorCode::NoStorage => "ERR_NO_STORAGE",
             ErrorCode::Storage => "ERR_STORAGE",
             ErrorCode::Closed => "ERR_CLOSED",
+            ErrorCode::KeyNeeded => "ERR_KEY_NEEDED",
+            ErrorCode::WrongKey => "ERR_WRONG_KEY",
             ErrorCode::Internal => "ERR_INTERNAL",
         }
     }

@@ -166,6 +166,7 @@ impl Discovery {
                 respond(swarm, channel, Response::Registered(answer));
                 match result {
                     Ok(accepted) => {
+                        tracing::debug!(%peer, %namespace, ttl = accepted.ttl, "registered");
                         // A server with no other server in its network has nobody to tell
                         // (a provider record costs about 5 KiB per namespace, measured).
                         let networked = !self.servers.allowed().is_empty();

@@ -7,6 +7,7 @@ import type {
   PeerEvent,
   PeerfetchError,
   PeerStats,
+  PrivateShare,
   TransferInfo,
 } from "../../target/pkg/peerfetch.js";
 
@@ -27,6 +28,11 @@ export async function example(file: File): Promise<void> {
     const code: ErrorCode = (error as PeerfetchError).code;
     if (code === "ERR_NOT_FOUND" || code === "ERR_CANCELLED") console.log("try later");
   }
+  const { cid: sealed, key }: PrivateShare = await peer.share(file, { encrypt: true });
+  const opened: Blob = await alone.download(sealed, { key });
+  const either: string | PrivateShare = await peer.share(file, { encrypt: Math.random() < 0.5 });
+  console.log(either);
+  console.log(opened.size);
   const held: boolean = await peer.has(cid);
   await peer.remove(cid);
 
@@ -54,8 +60,10 @@ export async function example(file: File): Promise<void> {
   await Peer.join({ swram: "typo" });
   // @ts-expect-error: download resolves to a Blob
   const notText: string = await peer.download(cid);
+  // @ts-expect-error: a private share resolves to { cid, key }
+  const notCid: string = await peer.share(file, { encrypt: true });
   // @ts-expect-error: not an error code
   const wrong: ErrorCode = "ERR_TYPO";
   // @ts-expect-error: stats has no such field
-  console.log(stats.bandwidth, notText, wrong);
+  console.log(stats.bandwidth, notText, notCid, wrong);
 }

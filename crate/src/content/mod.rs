@@ -8,9 +8,11 @@
 pub mod bitfield;
 pub mod content_hasher;
 pub mod content_id;
+pub mod content_meta;
 pub mod piece_layout;
 pub mod piece_proof;
 pub mod quota;
+pub mod sealed;
 pub mod stored_piece;
 pub mod verify_speed;
 

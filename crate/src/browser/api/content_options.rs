@@ -8,19 +8,24 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
 use crate::browser::content::store::ContentMeta;
+use crate::content::sealed::ShareKey;
 
 /// How long a download waits for a first provider by default.
 const DEFAULT_NOT_FOUND_AFTER: Duration = Duration::from_secs(15);
 
-/// `share(file, { name, type, onProgress })`.
+/// `share(file, { name, type, encrypt, onProgress })`.
 pub(crate) struct ShareOptions {
     pub(crate) meta: ContentMeta,
+    /// Seal the file under a fresh key (`encrypt: true`).
+    pub(crate) encrypt: bool,
     pub(crate) on_progress: Option<Function>,
 }
 
-/// `download(cid, { name, type, onProgress, timeoutMs, signal })`.
+/// `download(cid, { name, type, key, onProgress, timeoutMs, signal })`.
 pub(crate) struct DownloadOptions {
     pub(crate) meta: ContentMeta,
+    /// Opens sealed content (`key`: the link's `k=` text).
+    pub(crate) key: Option<ShareKey>,
     pub(crate) on_progress: Option<Function>,
     /// Give up when no peer has the resource for this long (`timeoutMs`, default 15000).
     pub(crate) not_found_after: Duration,
@@ -29,8 +34,13 @@ pub(crate) struct DownloadOptions {
 
 impl ShareOptions {
     pub(crate) fn read(options: &JsValue) -> Result<Self, String> {
+        let encrypt = match field(options, "encrypt") {
+            None => false,
+            Some(value) => value.as_bool().ok_or("encrypt must be a boolean")?,
+        };
         Ok(Self {
             meta: meta(options)?,
+            encrypt,
             on_progress: callback(options, "onProgress")?,
         })
     }
@@ -53,8 +63,12 @@ impl DownloadOptions {
                     .map_err(|_| "signal must be an AbortSignal".to_owned())?,
             ),
         };
+        let key = text(options, "key")?
+            .map(|text| ShareKey::parse(&text).map_err(|e| format!("invalid key: {e}")))
+            .transpose()?;
         Ok(Self {
             meta: meta(options)?,
+            key,
             on_progress: callback(options, "onProgress")?,
             not_found_after,
             signal,

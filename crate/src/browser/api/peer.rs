@@ -6,10 +6,13 @@ use crate::browser::api::types::{
     DownloadOptionsArg, JoinOptionsArg, RequestInitArg, ShareOptionsArg,
 };
 use crate::browser::content::cdn::{pass_through, Cdn};
+use crate::browser::content::cipher::{fresh_key, Cipher};
+use crate::browser::content::open_sealed::opened;
 use crate::browser::content::service::{
     ContentService, DownloadWaiter, Request, ServiceHandle, TransferInfo,
 };
 use crate::browser::content::share::share_blob;
+use crate::browser::content::share_source::ShareSource;
 use crate::browser::content::store::{ContentStore, StoreError};
 use crate::browser::js::error::js_message;
 use crate::browser::js::events::dispatch;
@@ -202,9 +205,12 @@ impl Peer {
     }
 
     /// Hashes `file` (a `File` or `Blob`), stores it and serves it to other tabs; resolves to
-    /// its content id. `options`: `{ name, type, onProgress }`, where `onProgress` gets
-    /// `{ phase: "hashing" | "storing", bytes, total }`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    /// its content id. `options`: `{ name, type, encrypt, onProgress }`, where `onProgress` gets
+    /// `{ phase: "hashing" | "storing", bytes, total }`. With `encrypt: true` the file, its name
+    /// and type are sealed under a fresh key, and it resolves to `{ cid, key }`: the content id
+    /// names the sealed bytes, and only a holder of `key` can open them. Its TypeScript
+    /// signatures (one per `encrypt`) are in `types.rs`.
+    #[wasm_bindgen(skip_typescript)]
     pub fn share(&self, file: web_sys::Blob, options: Option<ShareOptionsArg>) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -218,23 +224,45 @@ impl Peer {
             if meta.mime.is_none() && !file.type_().is_empty() {
                 meta.mime = Some(file.type_());
             }
-            let id = share_blob(&content.store, &file, options.on_progress.as_ref()).await?;
+            let (source, key) = if options.encrypt {
+                let internal = |e: String| PeerError::new(ErrorCode::Internal, e);
+                let key = fresh_key().map_err(|e| internal(e.to_string()))?;
+                let cipher = Cipher::new(&key)
+                    .await
+                    .map_err(|e| internal(e.to_string()))?;
+                let source = ShareSource::sealed(file, &meta, cipher)
+                    .map_err(|e| PeerError::new(ErrorCode::InvalidArgument, e))?;
+                (source, Some(key))
+            } else {
+                (ShareSource::Plain(file), None)
+            };
+            let id = share_blob(&content.store, &source, options.on_progress.as_ref()).await?;
+            // Kept in this tab only (its transfers list), never sent.
             content
                 .store
                 .write_meta(&id, &meta)
                 .await
                 .map_err(PeerError::from)?;
             let _ = content.service.ask(Request::Shared(id, meta)).await;
-            Ok(JsValue::from_str(&id.to_string()))
+            let cid = id.to_string();
+            match key {
+                None => Ok(JsValue::from_str(&cid)),
+                Some(key) => Ok(to_plain_js(&serde_json::json!({
+                    "cid": cid,
+                    "key": key.to_link_text(),
+                }))?),
+            }
         })
     }
 
     /// Downloads the resource `cid` from the tabs that have it, verifying every piece; resolves
-    /// to a `Blob` once all of it is verified and stored. `options`: `{ name, type, onProgress,
-    /// timeoutMs, signal }`; `onProgress` gets `{ bytes, total, bytesPerSecond, peers }`.
-    /// Rejects with an `Error` whose `code` is `ERR_NOT_FOUND`, `ERR_QUOTA_FULL`,
-    /// `ERR_CANCELLED`, `ERR_INVALID_ARGUMENT`, `ERR_INVALID_OPTIONS`, `ERR_NO_STORAGE` or
-    /// `ERR_STORAGE`.
+    /// to a `Blob` once all of it is verified and stored. `options`: `{ name, type, key,
+    /// onProgress, timeoutMs, signal }`; `onProgress` gets `{ bytes, total, bytesPerSecond,
+    /// peers }`. Sealed content (`share(file, { encrypt: true })`) resolves to a `File` opened
+    /// with `key`; the store keeps (and seeds) it sealed. Rejects with an `Error` whose `code` is
+    /// `ERR_NOT_FOUND`, `ERR_QUOTA_FULL`, `ERR_CANCELLED`, `ERR_INVALID_ARGUMENT`,
+    /// `ERR_INVALID_OPTIONS`, `ERR_NO_STORAGE`, `ERR_STORAGE`, `ERR_KEY_NEEDED` (sealed, no key)
+    /// or `ERR_WRONG_KEY`.
     #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
     pub fn download(&self, cid: String, options: Option<DownloadOptionsArg>) -> js_sys::Promise {
         let content = self.content.clone();
@@ -258,6 +286,7 @@ impl Peer {
                 )),
                 None => None,
             };
+            let fallback = options.meta.clone();
             let waiter = DownloadWaiter {
                 meta: options.meta,
                 progress: options.on_progress,
@@ -273,7 +302,7 @@ impl Peer {
             let mut blob = blob.fuse();
             futures::select! {
                 result = blob => match result {
-                    Ok(Ok(blob)) => Ok(blob.into()),
+                    Ok(Ok(blob)) => Ok(opened(blob, options.key.as_ref(), &fallback).await?.into()),
                     Ok(Err(e)) => Err(e.into()),
                     Err(_) => Err(PeerError::new(ErrorCode::Cancelled, "cancelled: the peer closed").into()),
                 },

@@ -25,6 +25,8 @@ export type ErrorCode =
     | "ERR_NO_STORAGE"
     | "ERR_STORAGE"
     | "ERR_CLOSED"
+    | "ERR_KEY_NEEDED"
+    | "ERR_WRONG_KEY"
     | "ERR_INTERNAL";
 
 /** One entry of `iceServers`, as in `RTCConfiguration`. */
@@ -83,7 +85,20 @@ export interface ShareOptions {
     name?: string;
     /** MIME type to record; default the `Blob`'s type. */
     type?: string;
+    /**
+     * Seal the file, its name and type under a fresh key (AES-256-GCM); `share` then resolves
+     * to a `PrivateShare`. Default false.
+     */
+    encrypt?: boolean;
     onProgress?: (progress: ShareProgress) => void;
+}
+
+/** What `share(file, { encrypt: true })` resolves to. */
+export interface PrivateShare {
+    /** The content id of the sealed bytes (what peers see and verify). */
+    cid: string;
+    /** The key that opens them (base64url): put it in the link's fragment only. */
+    key: string;
 }
 
 /** What `download`'s `onProgress` gets. */
@@ -99,6 +114,8 @@ export interface DownloadProgress {
 export interface DownloadOptions {
     name?: string;
     type?: string;
+    /** The key of sealed content (a `PrivateShare`'s `key`, the link's `k=`). */
+    key?: string;
     onProgress?: (progress: DownloadProgress) => void;
     /** Give up with `ERR_NOT_FOUND` when no reachable peer has it for this long; default 15000. */
     timeoutMs?: number;
@@ -225,6 +242,19 @@ export interface PeerEventMap {
 
 /** An event of `peer.events`: `event.detail` is `PeerEventMap[K]`. */
 export type PeerEvent<K extends keyof PeerEventMap> = CustomEvent<PeerEventMap[K]>;
+
+/** `Peer.share`, whose result follows its `encrypt` option (merged into the class `Peer`). */
+export interface Peer {
+    /**
+     * Hashes `file`, stores it and serves it to other tabs; resolves to its content id. With
+     * `encrypt: true` the file, its name and type are sealed under a fresh key first, and it
+     * resolves to `{ cid, key }`: only a holder of `key` can open the content.
+     */
+    share(file: Blob, options: ShareOptions & { encrypt: true }): Promise<PrivateShare>;
+    share(file: Blob, options?: ShareOptions & { encrypt?: false }): Promise<string>;
+    /** `encrypt` known only at run time: a content id or a `PrivateShare`. */
+    share(file: Blob, options?: ShareOptions): Promise<string | PrivateShare>;
+}
 "#;
 
 #[wasm_bindgen]

@@ -1,36 +1,32 @@
-//! Sharing a `Blob` (a dropped `File`): hash it into its content id, then store its pieces with
-//! their proofs. The blob is read twice in 1 MiB slices, never whole into wasm memory.
+//! Sharing a file (a dropped `File`, or a `Blob`), plain or sealed: hash its content into the
+//! content id, then store its pieces with their proofs. The file is read twice, piece by piece
+//! ([`ShareSource`]), never whole into wasm memory.
 
-use js_sys::{Function, Uint8Array};
+use js_sys::Function;
 use serde_json::json;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::Blob;
 
+use crate::browser::content::share_source::ShareSource;
 use crate::browser::content::store::{ContentStore, StoreError};
-use crate::browser::js::error::js_message;
 use crate::browser::js::value::to_plain_js;
 use crate::content::content_hasher::ContentHasher;
 use crate::content::content_id::ContentId;
-use crate::content::piece_layout::{PieceLayout, PIECE_LEN};
+use crate::content::piece_layout::PieceLayout;
 use crate::content::piece_proof::{encode_piece, PieceError};
 use crate::content::stored_piece::stored_from_encoded;
 use crate::content::Outboard;
 use crate::error::{ErrorCode, PeerError};
 
-/// Bytes read from the blob per slice while hashing.
-const HASH_SLICE: u64 = 4 * PIECE_LEN;
-
-/// Hashes `blob` and stores every piece not yet stored. `progress` (if any) is called with
+/// Hashes `source`'s content and stores every piece not yet stored. `progress` (if any) is called with
 /// `{ phase: "hashing" | "storing", bytes, total }`. A file that cannot be read, is too large,
 /// or changes while it is shared is an invalid argument.
 pub(crate) async fn share_blob(
     store: &ContentStore,
-    blob: &Blob,
+    source: &ShareSource,
     progress: Option<&Function>,
 ) -> Result<ContentId, PeerError> {
     let bad_file = |e: String| PeerError::new(ErrorCode::InvalidArgument, e);
-    let total = blob.size() as u64;
+    let total = source.len();
     let report = |phase: &str, bytes: u64| {
         if let Some(progress) = progress {
             let detail = json!({ "phase": phase, "bytes": bytes, "total": total });
@@ -39,21 +35,21 @@ pub(crate) async fn share_blob(
         }
     };
     let mut hasher = ContentHasher::new(total).map_err(|e| bad_file(e.to_string()))?;
-    let mut offset = 0;
-    while offset < total {
-        let end = (offset + HASH_SLICE).min(total);
-        let data = read(blob, offset, end).await.map_err(bad_file)?;
+    let pieces = PieceLayout::with_len(total);
+    for index in 0..pieces.piece_count() {
+        let data = source.piece(index).await.map_err(bad_file)?;
         hasher.update(&data).map_err(|e| bad_file(e.to_string()))?;
-        offset = end;
-        report("hashing", offset);
+        report(
+            "hashing",
+            pieces.piece_bytes(index).map_or(total, |r| r.end),
+        );
     }
     let (id, outboard) = hasher.finish().map_err(|e| bad_file(e.to_string()))?;
-    let layout = PieceLayout::of(&id);
     let stored = store.pieces(&id).await?;
-    for index in 0..layout.piece_count() {
-        let range = layout.piece_bytes(index).expect("index below the count");
+    for index in 0..pieces.piece_count() {
+        let range = pieces.piece_bytes(index).expect("index below the count");
         if !stored.contains(index) {
-            let data = read(blob, range.start, range.end).await.map_err(bad_file)?;
+            let data = source.piece(index).await.map_err(bad_file)?;
             store_piece(store, &id, &outboard, index, &data)
                 .await
                 .map_err(|e| match e {
@@ -93,14 +89,4 @@ pub(crate) async fn store_piece(
     let encoded = encode_piece(outboard, index, data).map_err(KeepPieceError::Mismatch)?;
     let stored = stored_from_encoded(&layout, index, &encoded).map_err(KeepPieceError::Mismatch)?;
     Ok(store.write_piece(id, index, &stored).await?)
-}
-
-/// Bytes `start..end` of `blob`.
-async fn read(blob: &Blob, start: u64, end: u64) -> Result<Vec<u8>, String> {
-    let failed = |e: JsValue| format!("cannot read the file: {}", js_message(&e));
-    let slice = blob
-        .slice_with_f64_and_f64(start as f64, end as f64)
-        .map_err(failed)?;
-    let buffer = JsFuture::from(slice.array_buffer()).await.map_err(failed)?;
-    Ok(Uint8Array::new(&buffer).to_vec())
 }

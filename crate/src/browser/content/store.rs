@@ -20,7 +20,6 @@ use bytes::Bytes;
 use std::cell::Cell;
 
 use js_sys::{Array, AsyncIterator, Promise, Uint8Array};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -32,6 +31,7 @@ use web_sys::{
 use crate::browser::js::error::{js_error_name, js_message};
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
+pub(crate) use crate::content::content_meta::ContentMeta;
 use crate::content::piece_layout::PieceLayout;
 
 const ROOT_DIR: &str = "peerfetch";
@@ -66,17 +66,6 @@ impl From<StoreError> for PeerError {
         };
         PeerError::new(code, error.to_string())
     }
-}
-
-/// What is known about a resource besides its bytes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ContentMeta {
-    /// File name, if it came from a file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) name: Option<String>,
-    /// MIME type, if known.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub(crate) mime: Option<String>,
 }
 
 /// A stored piece that passed its check.

@@ -1,0 +1,101 @@
+// Private shares: a file sealed under a key that only the link carries. Peers without the key
+// verify and seed the ciphertext; only a tab with the key opens it; the server never sees the
+// file's name or bytes.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, joinedTab, corruptingTab, makeFile, logged as loggedWith } from "./harness.mjs";
+
+const MiB = 1024 * 1024;
+const NAME = "secret-holiday-plans.pdf";
+const browsers = [];
+const tabs = [];
+after(async () => { for (const b of browsers) await b.close(); });
+const logged = (body) => loggedWith(tabs, body);
+
+/** A tab in a browser of its own (its own Origin Private File System). */
+async function tabOfItsOwn(server, options) {
+  const browser = await launchBrowser();
+  browsers.push(browser);
+  const tab = await joinedTab(browser, server.url, options);
+  tabs.push(tab);
+  return tab;
+}
+
+/** `window.original` (from `makeFile`) renamed `NAME`, shared sealed: resolves to `{ cid, key }`. */
+const sharePrivately = (tab) => tab.evaluate((name) => {
+  const file = new File([window.original], name, { type: "application/pdf" });
+  return peer.share(file, { encrypt: true });
+}, NAME);
+
+/** Downloads `cid` with `options`; resolves to `{ sha256, size, name, type }` or the error as `code: message`. */
+const download = (tab, cid, options = {}) => tab.evaluate(async ({ cid, options }) => {
+  try {
+    const file = await peer.download(cid, { timeoutMs: 10000, ...options });
+    const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+    const sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    return { sha256, size: file.size, name: file.name, type: file.type };
+  } catch (e) {
+    return `${e.code}: ${e.message}`;
+  }
+}, { cid, options });
+
+/** A well-formed key that is not the share's. */
+const OTHER_KEY = Buffer.alloc(32, 7).toString("base64url");
+
+test("a private share: a tab without the key seeds the ciphertext to a tab with it; a missing or wrong key fails cleanly; the server never sees the name", { timeout: 120000 }, logged(async () => {
+  const server = await startServer({ args: ["--log-level", "debug"] });
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "private" });
+    const b = await tabOfItsOwn(server, { swarm: "private" });
+    const size = 3 * MiB + 777;
+    const sha = await makeFile(a, size, 18);
+    const { cid, key } = await sharePrivately(a);
+    assert.match(key, /^[A-Za-z0-9_-]{43}$/);
+    const [hash, sealedLen] = cid.split("-");
+    assert.match(hash, /^[0-9a-f]{64}$/);
+    assert.ok(Number(sealedLen) > size, "the content id names the sealed bytes, longer than the file");
+
+    assert.match(await download(b, cid), /^ERR_KEY_NEEDED: encrypted: key needed/);
+    assert.equal(await b.evaluate((cid) => peer.has(cid), cid), true, "B keeps the sealed bytes and seeds them");
+    assert.match(await download(b, cid, { key: OTHER_KEY }), /^ERR_WRONG_KEY: wrong key/);
+    assert.match(await download(b, cid, { key: "short" }), /^ERR_INVALID_OPTIONS: invalid key/);
+
+    // A leaves: C can only get the file from B, which never had the key.
+    await a.evaluate(() => peer.close());
+    const c = await tabOfItsOwn(server, { swarm: "private" });
+    const got = await download(c, cid, { key });
+    assert.deepEqual(got, { sha256: sha, size, name: NAME, type: "application/pdf" }, "byte-exact, named as A named it");
+    const bId = await b.evaluate(() => peer.id);
+    const sources = await c.evaluate((cid) => peer.transfers().find((t) => t.cid === cid).peers, cid);
+    assert.ok(sources.some((p) => p.peer === bId && p.bytesReceived === Number(sealedLen)), `every sealed byte came from B: ${JSON.stringify(sources)}`);
+
+    const logs = server.logs();
+    assert.match(logs, new RegExp(`registered .*namespace=private/c/${hash}`), "the server's debug log shows each registration");
+    assert.ok(!logs.includes("secret-holiday"), "the file's name is not in the server's log");
+  } finally {
+    await server.stop();
+  }
+}));
+
+test("a tab serving tampered ciphertext is banned; the private file still arrives byte-exact", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  const { tab: liar, browser: liarBrowser, origin: liarOrigin } = await corruptingTab(server, { swarm: "private-liar" });
+  browsers.push(liarBrowser);
+  tabs.push(liar);
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "private-liar", uploadLimitBytesPerSecond: 4_000_000 });
+    const sha = await makeFile(a, 16 * MiB, 19);
+    const { cid, key } = await sharePrivately(a);
+    // The liar fetches the sealed bytes without the key, then serves them altered.
+    assert.match(await download(liar, cid), /^ERR_KEY_NEEDED/);
+    const b = await tabOfItsOwn(server, { swarm: "private-liar" });
+    const got = await download(b, cid, { key });
+    assert.equal(got.sha256, sha, "only verified bytes were kept");
+    const liarId = await liar.evaluate(() => peer.id);
+    const transfer = await b.evaluate((cid) => peer.transfers().find((t) => t.cid === cid), cid);
+    assert.deepEqual(transfer.banned, [liarId], "the liar is banned");
+  } finally {
+    await liarOrigin.stop();
+    await server.stop();
+  }
+}));
