@@ -6,6 +6,7 @@
 //! and its decoder, so this module only chooses sizes and feeds bytes in and out.
 
 pub mod bitfield;
+pub mod collection;
 pub mod content_hasher;
 pub mod content_id;
 pub mod content_meta;
