@@ -21,11 +21,38 @@ async function tabOfItsOwn(server, options) {
   return tab;
 }
 
+/** A marker the test file carries: no byte a keyless peer stores may show it. */
+const MARKER = "TOP-SECRET-MARKER";
+
 /** `window.original` (from `makeFile`) renamed `NAME`, shared sealed: resolves to `{ cid, key }`. */
 const sharePrivately = (tab) => tab.evaluate((name) => {
   const file = new File([window.original], name, { type: "application/pdf" });
   return peer.share(file, { encrypt: true });
 }, NAME);
+
+/** Whether any piece `tab` stored for `cid` holds `text` (read straight from its OPFS). */
+const storedBytesShow = (tab, cid, text) => tab.evaluate(async ({ cid, text }) => {
+  const root = await navigator.storage.getDirectory();
+  const dir = await (await root.getDirectoryHandle("peerfetch")).getDirectoryHandle(cid);
+  const needle = new TextEncoder().encode(text);
+  for await (const [, handle] of dir.entries()) {
+    if (handle.kind !== "file") continue;
+    const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+    for (let i = bytes.indexOf(needle[0]); i !== -1; i = bytes.indexOf(needle[0], i + 1)) {
+      if (needle.every((b, j) => bytes[i + j] === b)) return true;
+    }
+  }
+  return false;
+}, { cid, text });
+
+/** `window.original` with `MARKER` written at its start. */
+const markFile = (tab) => tab.evaluate(async (marker) => {
+  const bytes = new Uint8Array(await window.original.arrayBuffer());
+  bytes.set(new TextEncoder().encode(marker));
+  window.original = new File([bytes], "random.bin");
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}, MARKER);
 
 /** Downloads `cid` with `options`; resolves to `{ sha256, size, name, type }` or the error as `code: message`. */
 const download = (tab, cid, options = {}) => tab.evaluate(async ({ cid, options }) => {
@@ -48,17 +75,27 @@ test("a private share: a tab without the key seeds the ciphertext to a tab with 
     const a = await tabOfItsOwn(server, { swarm: "private" });
     const b = await tabOfItsOwn(server, { swarm: "private" });
     const size = 3 * MiB + 777;
-    const sha = await makeFile(a, size, 18);
+    await makeFile(a, size, 18);
+    const sha = await markFile(a);
     const { cid, key } = await sharePrivately(a);
     assert.match(key, /^[A-Za-z0-9_-]{43}$/);
+    const again = await sharePrivately(a);
+    assert.ok(again.key !== key && again.cid !== cid, "the same file shared again gets a fresh key and other sealed bytes");
     const [hash, sealedLen] = cid.split("-");
     assert.match(hash, /^[0-9a-f]{64}$/);
     assert.ok(Number(sealedLen) > size, "the content id names the sealed bytes, longer than the file");
 
     assert.match(await download(b, cid), /^ERR_KEY_NEEDED: encrypted: key needed/);
     assert.equal(await b.evaluate((cid) => peer.has(cid), cid), true, "B keeps the sealed bytes and seeds them");
+    assert.equal(await storedBytesShow(b, cid, MARKER), false, "B's stored bytes do not show the file");
+    assert.equal(await storedBytesShow(b, cid, "secret-holiday"), false, "nor its name");
+    assert.equal(await storedBytesShow(b, cid, "peerfetch/seal/1"), true, "(the check reads B's stored pieces)");
     assert.match(await download(b, cid, { key: OTHER_KEY }), /^ERR_WRONG_KEY: wrong key/);
     assert.match(await download(b, cid, { key: "short" }), /^ERR_INVALID_OPTIONS: invalid key/);
+    const plainCid = await a.evaluate(() => peer.share(new Blob(["plain bytes"])));
+    assert.match(await download(b, plainCid, { key }), /^ERR_INVALID_ARGUMENT: not encrypted/);
+    assert.match(await a.evaluate(() => peer.share(new Blob(["x"]), { encrypt: "yes" }).then(String, (e) => `${e.code}: ${e.message}`)), /^ERR_INVALID_OPTIONS: encrypt must be a boolean/);
+    assert.match(await a.evaluate(() => peer.share(new Blob(["peerfetch/seal/1 and more"])).then(String, (e) => `${e.code}: ${e.message}`)), /^ERR_INVALID_ARGUMENT: the file starts like sealed content/);
 
     // A leaves: C can only get the file from B, which never had the key.
     await a.evaluate(() => peer.close());

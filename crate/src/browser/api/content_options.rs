@@ -7,7 +7,7 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
-use crate::browser::content::store::ContentMeta;
+use crate::content::content_meta::ContentMeta;
 use crate::content::sealed::ShareKey;
 
 /// How long a download waits for a first provider by default.

@@ -11,7 +11,7 @@ use crate::browser::content::open_sealed::opened;
 use crate::browser::content::service::{
     ContentService, DownloadWaiter, Request, ServiceHandle, TransferInfo,
 };
-use crate::browser::content::share::share_blob;
+use crate::browser::content::share::hash_and_store;
 use crate::browser::content::share_source::ShareSource;
 use crate::browser::content::store::{ContentStore, StoreError};
 use crate::browser::js::error::js_message;
@@ -230,13 +230,16 @@ impl Peer {
                 let cipher = Cipher::new(&key)
                     .await
                     .map_err(|e| internal(e.to_string()))?;
-                let source = ShareSource::sealed(file, &meta, cipher)
-                    .map_err(|e| PeerError::new(ErrorCode::InvalidArgument, e))?;
+                let source = ShareSource::sealed(file, &meta, &key, cipher)
+                    .map_err(|e| PeerError::new(ErrorCode::InvalidArgument, e.to_string()))?;
                 (source, Some(key))
             } else {
-                (ShareSource::Plain(file), None)
+                let source = ShareSource::plain(file)
+                    .await
+                    .map_err(|e| PeerError::new(ErrorCode::InvalidArgument, e))?;
+                (source, None)
             };
-            let id = share_blob(&content.store, &source, options.on_progress.as_ref()).await?;
+            let id = hash_and_store(&content.store, &source, options.on_progress.as_ref()).await?;
             // Kept in this tab only (its transfers list), never sent.
             content
                 .store

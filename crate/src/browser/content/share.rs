@@ -17,10 +17,11 @@ use crate::content::stored_piece::stored_from_encoded;
 use crate::content::Outboard;
 use crate::error::{ErrorCode, PeerError};
 
-/// Hashes `source`'s content and stores every piece not yet stored. `progress` (if any) is called with
-/// `{ phase: "hashing" | "storing", bytes, total }`. A file that cannot be read, is too large,
-/// or changes while it is shared is an invalid argument.
-pub(crate) async fn share_blob(
+/// Hashes `source`'s content and stores every piece not yet stored. `progress` (if any) is
+/// called with `{ phase: "hashing" | "storing", bytes, total }` (`total`: bytes of the content,
+/// the sealed ones for a private share). A file that cannot be read, is too large, or changes
+/// while it is shared is an invalid argument.
+pub(crate) async fn hash_and_store(
     store: &ContentStore,
     source: &ShareSource,
     progress: Option<&Function>,

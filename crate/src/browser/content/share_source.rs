@@ -10,7 +10,10 @@ use crate::browser::js::blob::blob_bytes;
 use crate::browser::js::error::js_message;
 use crate::content::content_meta::ContentMeta;
 use crate::content::piece_layout::PieceLayout;
-use crate::content::sealed::{encode_meta, SealedLayout};
+use crate::content::sealed::{
+    encode_meta, header, is_sealed, SealedLayout, SealedLayoutError, SealedMetaError, ShareKey,
+    MAGIC,
+};
 
 /// A file to share, and how.
 pub(crate) enum ShareSource {
@@ -22,20 +25,52 @@ pub(crate) enum ShareSource {
         /// The encoded [`ContentMeta`] that starts the plaintext.
         meta: Vec<u8>,
         layout: SealedLayout,
+        /// The clear start of piece 0.
+        header: Vec<u8>,
         cipher: Cipher,
     },
 }
 
+/// Why a file cannot be sealed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SealError {
+    /// Its name and type are too long.
+    #[error(transparent)]
+    Meta(#[from] SealedMetaError),
+    /// It is too large.
+    #[error(transparent)]
+    Layout(#[from] SealedLayoutError),
+}
+
 impl ShareSource {
-    /// `blob` sealed with `cipher`, named by `meta`; too large a file is refused.
-    pub(crate) fn sealed(blob: Blob, meta: &ContentMeta, cipher: Cipher) -> Result<Self, String> {
-        let meta = encode_meta(meta).map_err(|e| e.to_string())?;
-        let layout = SealedLayout::for_plain(meta.len() as u64 + blob.size() as u64)
-            .map_err(|e| e.to_string())?;
+    /// `blob` as it is; refused if it starts like sealed content, which downloads would take
+    /// for sealed and never hand out without a key.
+    pub(crate) async fn plain(blob: Blob) -> Result<Self, String> {
+        let start = read(&blob, 0, (MAGIC.len() as u64).min(blob.size() as u64)).await?;
+        if is_sealed(&start) {
+            return Err(
+                "the file starts like sealed content (peerfetch/seal/1): share it with \
+                 encrypt: true"
+                    .into(),
+            );
+        }
+        Ok(Self::Plain(blob))
+    }
+
+    /// `blob` sealed under `key` (imported as `cipher`), named by `meta`.
+    pub(crate) fn sealed(
+        blob: Blob,
+        meta: &ContentMeta,
+        key: &ShareKey,
+        cipher: Cipher,
+    ) -> Result<Self, SealError> {
+        let meta = encode_meta(meta)?;
+        let layout = SealedLayout::for_plain(meta.len() as u64 + blob.size() as u64)?;
         Ok(Self::Sealed {
             blob,
             meta,
             layout,
+            header: header(key).to_vec(),
             cipher,
         })
     }
@@ -61,19 +96,15 @@ impl ShareSource {
                 blob,
                 meta,
                 layout,
+                header,
                 cipher,
             } => {
-                let plain = layout.plain_range(index).ok_or("no such piece")?;
-                // The plaintext is `meta`, then the file: take this block's share of each.
-                let meta_len = meta.len() as u64;
-                let mut block = meta
-                    .get(plain.start.min(meta_len) as usize..plain.end.min(meta_len) as usize)
-                    .unwrap_or_default()
-                    .to_vec();
-                let file_start = plain.start.max(meta_len) - meta_len;
-                let file_end = plain.end.max(meta_len) - meta_len;
-                if file_end > file_start {
-                    block.extend_from_slice(&read(blob, file_start, file_end).await?);
+                let (meta_part, file_part) = layout
+                    .block_parts(index, meta.len() as u64)
+                    .ok_or("no such piece")?;
+                let mut block = meta[meta_part].to_vec();
+                if !file_part.is_empty() {
+                    block.extend_from_slice(&read(blob, file_part.start, file_part.end).await?);
                 }
                 let sealed = cipher
                     .seal(
@@ -83,7 +114,8 @@ impl ShareSource {
                     )
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok([SealedLayout::clear_prefix(index), &sealed].concat())
+                let header = &header[..SealedLayout::header_len(index)];
+                Ok([header, &sealed].concat())
             }
         }
     }

@@ -31,7 +31,7 @@ use web_sys::{
 use crate::browser::js::error::{js_error_name, js_message};
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
-pub(crate) use crate::content::content_meta::ContentMeta;
+use crate::content::content_meta::ContentMeta;
 use crate::content::piece_layout::PieceLayout;
 
 const ROOT_DIR: &str = "peerfetch";

@@ -1,5 +1,5 @@
-//! Small bridges to JS: reading blobs, the clock fed to state machines, error messages, events on the page's
-//! `EventTarget`, DOM listeners, the page's scheme, plain JS values, timeouts.
+//! Small bridges to JS: reading blobs, the clock fed to state machines, error messages, events
+//! on the page's `EventTarget`, DOM listeners, the page's scheme, plain JS values, timeouts.
 
 pub(crate) mod blob;
 pub(crate) mod clock;

@@ -2,18 +2,16 @@
 
 use std::ops::Range;
 
+use super::sealed_header::{HEADER_LEN, MAGIC};
 use crate::content::content_id::MAX_CONTENT_LEN;
 use crate::content::piece_layout::PIECE_LEN;
-
-/// The clear start of sealed content (format version 1).
-pub const MAGIC: [u8; 16] = *b"peerfetch/seal/1";
 
 /// Bytes of an AES-GCM tag, at the end of every block.
 pub const TAG_LEN: u64 = 16;
 
-const MAGIC_LEN: u64 = MAGIC.len() as u64;
-/// Plaintext bytes in block 0, which shares piece 0 with [`MAGIC`].
-const FIRST_CAPACITY: u64 = PIECE_LEN - MAGIC_LEN - TAG_LEN;
+const CLEAR_LEN: u64 = HEADER_LEN as u64;
+/// Plaintext bytes in block 0, which shares piece 0 with the clear header.
+const FIRST_CAPACITY: u64 = PIECE_LEN - CLEAR_LEN - TAG_LEN;
 /// Plaintext bytes in every later block.
 const CAPACITY: u64 = PIECE_LEN - TAG_LEN;
 
@@ -56,7 +54,7 @@ impl SealedLayout {
     /// The layout of `sealed_len` bytes of sealed content.
     pub fn of_sealed(sealed_len: u64) -> Result<Self, SealedLayoutError> {
         let not_sealed = SealedLayoutError::NotSealedLength(sealed_len);
-        if !(MAGIC_LEN + TAG_LEN..=MAX_CONTENT_LEN).contains(&sealed_len) {
+        if !(CLEAR_LEN + TAG_LEN..=MAX_CONTENT_LEN).contains(&sealed_len) {
             return Err(not_sealed);
         }
         let blocks = sealed_len.div_ceil(PIECE_LEN);
@@ -65,7 +63,7 @@ impl SealedLayout {
         if blocks > 1 && last_piece <= TAG_LEN {
             return Err(not_sealed);
         }
-        let plain_len = sealed_len - MAGIC_LEN - TAG_LEN * blocks;
+        let plain_len = sealed_len - CLEAR_LEN - TAG_LEN * blocks;
         Self::for_plain(plain_len).map_err(|_| not_sealed)
     }
 
@@ -74,9 +72,9 @@ impl SealedLayout {
         self.plain_len
     }
 
-    /// Sealed bytes: [`MAGIC`], then every block's ciphertext and tag.
+    /// Sealed bytes: the clear header, then every block's ciphertext and tag.
     pub fn sealed_len(&self) -> u64 {
-        MAGIC_LEN + self.plain_len + TAG_LEN * u64::from(self.blocks)
+        CLEAR_LEN + self.plain_len + TAG_LEN * u64::from(self.blocks)
     }
 
     /// Blocks, the same as the sealed content's pieces.
@@ -98,28 +96,32 @@ impl SealedLayout {
     }
 
     /// Where block `index` (ciphertext, then tag) lies in the sealed content: all of piece
-    /// `index`, except [`MAGIC`] at the start of piece 0.
+    /// `index`, except the clear header at the start of piece 0.
     pub fn sealed_range(&self, index: u32) -> Option<Range<u64>> {
         let plain = self.plain_range(index)?;
         let start = match index {
-            0 => MAGIC_LEN,
+            0 => CLEAR_LEN,
             i => u64::from(i) * PIECE_LEN,
         };
         Some(start..start + (plain.end - plain.start) + TAG_LEN)
     }
 
-    /// The clear bytes piece `index` starts with, before its block: [`MAGIC`] for piece 0.
-    pub fn clear_prefix(index: u32) -> &'static [u8] {
+    /// Bytes of clear header piece `index` starts with, before its block.
+    pub fn header_len(index: u32) -> usize {
         if index == 0 {
-            &MAGIC
+            HEADER_LEN
         } else {
-            &[]
+            0
         }
     }
 
-    /// Whether content whose piece 0 is `first_piece` is sealed (starts with [`MAGIC`]).
-    pub fn is_sealed(first_piece: &[u8]) -> bool {
-        first_piece.starts_with(&MAGIC)
+    /// What block `index` seals when the plaintext is `meta_len` bytes of metadata, then the
+    /// file: its share of the metadata, and its share of the file.
+    pub fn block_parts(&self, index: u32, meta_len: u64) -> Option<(Range<usize>, Range<u64>)> {
+        let plain = self.plain_range(index)?;
+        let meta = plain.start.min(meta_len) as usize..plain.end.min(meta_len) as usize;
+        let file = plain.start.max(meta_len) - meta_len..plain.end.max(meta_len) - meta_len;
+        Some((meta, file))
     }
 
     /// Block `index`'s nonce: the index, big-endian, in the last 8 of 12 bytes.
@@ -170,8 +172,9 @@ mod tests {
                 let piece = pieces.piece_bytes(index).unwrap();
                 prop_assert_eq!(sealed.end - sealed.start, plain.end - plain.start + TAG_LEN);
                 prop_assert_eq!(sealed.end, piece.end);
-                prop_assert_eq!(sealed.start, piece.start + if index == 0 { MAGIC_LEN } else { 0 });
-                let previous_end = index.checked_sub(1).map_or(0, |i| layout.plain_range(i).unwrap().end);
+                prop_assert_eq!(sealed.start, piece.start + if index == 0 { CLEAR_LEN } else { 0 });
+                let previous_end =
+                    index.checked_sub(1).map_or(0, |i| layout.plain_range(i).unwrap().end);
                 prop_assert_eq!(plain.start, previous_end);
             }
             prop_assert_eq!(layout.plain_range(layout.blocks() - 1).unwrap().end, plain_len);
@@ -188,13 +191,23 @@ mod tests {
 
     #[test]
     fn lengths_that_no_plaintext_seals_to_are_refused() {
-        for len in [0, 31, PIECE_LEN + 1, PIECE_LEN + TAG_LEN] {
+        for len in [
+            0,
+            CLEAR_LEN + TAG_LEN - 1,
+            PIECE_LEN + 1,
+            PIECE_LEN + TAG_LEN,
+        ] {
             assert_eq!(
                 SealedLayout::of_sealed(len),
                 Err(SealedLayoutError::NotSealedLength(len))
             );
         }
-        assert_eq!(SealedLayout::of_sealed(32).unwrap().plain_len(), 0);
+        assert_eq!(
+            SealedLayout::of_sealed(CLEAR_LEN + TAG_LEN)
+                .unwrap()
+                .plain_len(),
+            0
+        );
         assert_eq!(
             SealedLayout::of_sealed(PIECE_LEN + TAG_LEN + 1)
                 .unwrap()
@@ -205,12 +218,30 @@ mod tests {
 
     #[test]
     fn too_much_plaintext_is_refused() {
-        let largest = MAX_CONTENT_LEN - MAGIC_LEN - TAG_LEN * (MAX_CONTENT_LEN / PIECE_LEN);
+        let largest = MAX_CONTENT_LEN - CLEAR_LEN - TAG_LEN * (MAX_CONTENT_LEN / PIECE_LEN);
         assert!(SealedLayout::for_plain(largest).is_ok());
         assert_eq!(
             SealedLayout::for_plain(largest + 1),
             Err(SealedLayoutError::TooLarge(largest + 1))
         );
+    }
+
+    #[test]
+    fn each_block_seals_its_share_of_the_metadata_then_the_file() {
+        let meta_len = 100;
+        let layout = SealedLayout::for_plain(meta_len + 2 * PIECE_LEN).unwrap();
+        let (meta, file) = layout.block_parts(0, meta_len).unwrap();
+        assert_eq!((meta, file), (0..100, 0..FIRST_CAPACITY - meta_len));
+        let (meta, file) = layout.block_parts(1, meta_len).unwrap();
+        assert_eq!(meta.len(), 0);
+        assert_eq!(file.start, FIRST_CAPACITY - meta_len);
+        assert_eq!(file.end - file.start, CAPACITY);
+        let last = layout.blocks() - 1;
+        assert_eq!(
+            layout.block_parts(last, meta_len).unwrap().1.end,
+            2 * PIECE_LEN
+        );
+        assert_eq!(layout.block_parts(last + 1, meta_len), None);
     }
 
     #[test]

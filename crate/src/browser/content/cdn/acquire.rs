@@ -20,7 +20,6 @@ use super::origin::{get_bytes, OriginPart};
 use super::Cdn;
 use crate::browser::content::service::{DownloadWaiter, HeldPieces, Request, Watch};
 use crate::browser::content::share::store_piece;
-use crate::browser::content::store::ContentMeta;
 use crate::browser::js::clock::now;
 use crate::browser::js::error::js_message;
 use crate::cdn::manifest::ManifestEntry;
@@ -30,6 +29,7 @@ use crate::cdn::peer_patience::PeerPatience;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_hasher::ContentHasher;
 use crate::content::content_id::ContentId;
+use crate::content::content_meta::ContentMeta;
 use crate::content::piece_layout::PieceLayout;
 
 /// Requests to the origin at once for one resource's missing parts.

@@ -12,11 +12,12 @@ use futures::SinkExt;
 use libp2p::{PeerId, Stream};
 
 use crate::browser::content::link::LinkWriter;
-use crate::browser::content::store::{ContentMeta, ContentStore, StoreError};
+use crate::browser::content::store::{ContentStore, StoreError};
 use crate::browser::js::clock::now;
 use crate::browser::node::command::Command;
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
+use crate::content::content_meta::ContentMeta;
 use crate::error::PeerError;
 use crate::swarm::message::SwarmMessage;
 use crate::swarm::upload_queue::Upload;
