@@ -7,12 +7,12 @@
 import { readdirSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, launchBrowser, waitFor, ROOT } from "../tests/harness.mjs";
+import { median } from "./stats.mjs";
 
 const VISITORS = Number(process.env.BENCH_CDN_VISITORS ?? 10);
 const BASELINE_ROUNDS = 5;
 const ASSETS = join(ROOT, "www/cdn/assets");
 const SITE_BYTES = readdirSync(ASSETS).reduce((sum, name) => sum + statSync(join(ASSETS, name)).size, 0);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, digits = 3) => Number(x.toFixed(digits));
 
 const browsers = [];

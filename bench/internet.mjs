@@ -8,11 +8,11 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, startTurn, launchBrowser, openTab, ROOT, PUBLIC_IP } from "../tests/harness.mjs";
+import { median } from "./stats.mjs";
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 32 * 1024 * 1024);
 const FRESH_TABS = 5;
 const ROUNDS = 3;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const turn = await startTurn();
 const server = await startServer({

@@ -8,11 +8,11 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, launchBrowser, openTab, ROOT } from "../tests/harness.mjs";
 import { rawThroughput } from "./raw-channel.mjs";
+import { median } from "./stats.mjs";
 
 const MiB = 1024 * 1024;
 const BYTES = Number(process.env.BENCH_FILE_BYTES ?? 64 * MiB);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const range = (xs) => [Math.min(...xs), Math.max(...xs)].map((x) => Number(x.toFixed(1)));
 
 const browsers = [];

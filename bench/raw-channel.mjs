@@ -1,13 +1,16 @@
 // The baseline every throughput figure is compared with: a plain JS RTCDataChannel between the
 // same two tabs, in the same run.
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+import { median } from "./stats.mjs";
 
 /**
  * Raw RTCDataChannel from tab `a` to tab `b` (signalled through this script): `bytes` bytes in
  * `size`-byte messages, keeping at most 1 MiB queued; the median MB/s of `rounds` rounds.
  */
-export async function rawThroughput(a, b, { size, bytes, rounds }) {
+export const rawThroughput = async (a, b, options) => median(await rawThroughputRounds(a, b, options));
+
+/** `rawThroughput`'s MB/s of each round. */
+export async function rawThroughputRounds(a, b, { size, bytes, rounds }) {
   const offer = await a.evaluate(async () => {
     const pc = new RTCPeerConnection();
     window.rawPc = pc;
@@ -60,5 +63,5 @@ export async function rawThroughput(a, b, { size, bytes, rounds }) {
   }
   await a.evaluate(() => window.rawPc.close());
   await b.evaluate(() => window.rawPc.close());
-  return median(results);
+  return results;
 }

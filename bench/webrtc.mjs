@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { startServer, launchBrowser, openTab, ROOT } from "../tests/harness.mjs";
 import { bundleJsPeer, openJsTab } from "../tests/js-libp2p/tab.mjs";
 import { rawThroughput } from "./raw-channel.mjs";
+import { median } from "./stats.mjs";
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024);
 const ROUNDS = 3;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Twenty short-lived tabs each open a circuit to A; allow them all at once.
 const server = await startServer({ args: ["--max-circuits-per-peer", "64"] });

@@ -22,6 +22,15 @@ tests/in-netns.sh node bench/webrtc.mjs
 tests/in-netns.sh node bench/files.mjs
 # Private shares: sealed against plain downloads in the same run, and WebCrypto's AES-GCM rate.
 tests/in-netns.sh node bench/private.mjs
+# The same scenarios with WebTorrent and with peerfetch, side by side in one run. WebTorrent and
+# its tracker are the bench's own packages (bench/webtorrent/package.json), installed without
+# their dependencies' install scripts, which fail here and which the bench does not need
+# (bench/webtorrent/install.mjs says why).
+if [ ! -d bench/webtorrent/node_modules/webtorrent ] ||
+  [ bench/webtorrent/package-lock.json -nt bench/webtorrent/node_modules/.package-lock.json ]; then
+  npm ci --prefix bench/webtorrent --ignore-scripts --no-audit --no-fund
+fi
+tests/in-netns.sh node bench/webtorrent.mjs
 # Link setup and throughput over the host, STUN and TURN paths of the simulated internet.
 tests/in-netns.sh node bench/internet.mjs
 scripts/build-cdn-site.sh
