@@ -136,3 +136,47 @@ test("a tab serving tampered ciphertext is banned; the private file still arrive
     await server.stop();
   }
 }));
+
+test("several files under one link: the index lists them, each downloads with its own key; a plain collection needs no key", { timeout: 120000 }, logged(async () => {
+  const server = await startServer();
+  try {
+    const a = await tabOfItsOwn(server, { swarm: "collection" });
+    const b = await tabOfItsOwn(server, { swarm: "collection" });
+    const made = await a.evaluate(async () => {
+      const sizes = { "a.txt": 10, "photo.jpg": 1024 * 1024 + 5, "empty.bin": 0 };
+      window.files = Object.entries(sizes).map(([name, size]) => {
+        const bytes = new Uint8Array(size);
+        for (let i = 0; i < size; i++) bytes[i] = (i * 7 + name.length) & 255;
+        return new File([bytes], name, { type: name.endsWith(".txt") ? "text/plain" : "" });
+      });
+      const digests = {};
+      for (const file of window.files) {
+        const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+        digests[file.name] = [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("");
+      }
+      return { sizes, digests };
+    });
+    const { cid, key } = await a.evaluate(() => peer.shareFiles(window.files, { encrypt: true, name: "holiday" }));
+    const listing = await b.evaluate(({ cid, key }) => peer.openCollection(cid, { key }), { cid, key });
+    assert.equal(listing.name, "holiday");
+    assert.deepEqual(listing.files.map((f) => [f.path, f.size]), Object.entries(made.sizes));
+    assert.ok(listing.files.every((f) => /^[A-Za-z0-9_-]{43}$/.test(f.key) && f.key !== key), "each file has a key of its own");
+    for (const file of listing.files) {
+      const got = await download(b, file.cid, { key: file.key });
+      assert.equal(got.sha256, made.digests[file.path], `${file.path} byte-exact`);
+      assert.equal(got.name, file.path);
+    }
+    assert.match(await b.evaluate((cid) => peer.openCollection(cid).then(() => "opened", (e) => `${e.code}: ${e.message}`), cid), /^ERR_KEY_NEEDED/);
+
+    const plain = await a.evaluate(() => peer.shareFiles(window.files));
+    assert.equal(typeof plain, "string");
+    const plainListing = await b.evaluate((cid) => peer.openCollection(cid), plain);
+    assert.deepEqual(plainListing.files.map((f) => [f.path, f.key]), Object.keys(made.sizes).map((p) => [p, null]));
+    const notIndex = await a.evaluate(() => peer.share(new Blob(["just a file"])));
+    assert.match(await b.evaluate((cid) => peer.openCollection(cid).then(() => "opened", (e) => `${e.code}: ${e.message}`), notIndex), /^ERR_INVALID_ARGUMENT: not a collection/);
+    const duplicate = await a.evaluate(() => peer.shareFiles([new File(["x"], "same"), new File(["y"], "same")]).then(() => "shared", (e) => `${e.code}: ${e.message}`));
+    assert.match(duplicate, /^ERR_INVALID_ARGUMENT: two files in the collection have the path "same"/);
+  } finally {
+    await server.stop();
+  }
+}));

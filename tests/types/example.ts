@@ -2,6 +2,7 @@
 // `@ts-expect-error` line must be an error (so the types are not `any`).
 import init, { Peer, measureVerification } from "../../target/pkg/peerfetch.js";
 import type {
+  CollectionInfo,
   DownloadProgress,
   ErrorCode,
   PeerEvent,
@@ -31,6 +32,9 @@ export async function example(file: File): Promise<void> {
   const { cid: sealed, key }: PrivateShare = await peer.share(file, { encrypt: true });
   const opened: Blob = await alone.download(sealed, { key });
   const either: string | PrivateShare = await peer.share(file, { encrypt: Math.random() < 0.5 });
+  const set: PrivateShare = await peer.shareFiles([file], { encrypt: true, name: "holiday" });
+  const listing: CollectionInfo = await alone.openCollection(set.cid, { key: set.key });
+  for (const entry of listing.files) await alone.download(entry.cid, { key: entry.key ?? undefined });
   console.log(either);
   console.log(opened.size);
   const held: boolean = await peer.has(cid);

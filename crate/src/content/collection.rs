@@ -95,15 +95,8 @@ struct IndexFile {
 impl Collection {
     /// A collection of `files`, checked as a receiver will check it.
     pub fn new(files: Vec<CollectionFile>) -> Result<Self, CollectionError> {
-        if files.is_empty() || files.len() > MAX_FILES {
-            return Err(CollectionError::FileCount(files.len()));
-        }
-        let mut paths = HashSet::new();
+        check_paths(files.iter().map(|f| f.path.as_str()))?;
         for file in &files {
-            check_path(&file.path)?;
-            if !paths.insert(file.path.as_str()) {
-                return Err(CollectionError::DuplicatePath(file.path.clone()));
-            }
             let fits = match file.key {
                 None => file.size == file.cid.len(),
                 Some(_) => file.size < file.cid.len(),
@@ -179,6 +172,24 @@ impl Collection {
             .collect::<Result<Vec<_>, CollectionError>>()?;
         Self::new(files)
     }
+}
+
+/// Checks the paths of a collection's files before anything is shared: 1 to [`MAX_FILES`] of
+/// them, each safe, no two alike.
+pub fn check_paths<'a>(
+    paths: impl ExactSizeIterator<Item = &'a str>,
+) -> Result<(), CollectionError> {
+    if paths.len() == 0 || paths.len() > MAX_FILES {
+        return Err(CollectionError::FileCount(paths.len()));
+    }
+    let mut seen = HashSet::new();
+    for path in paths {
+        check_path(path)?;
+        if !seen.insert(path) {
+            return Err(CollectionError::DuplicatePath(path.to_owned()));
+        }
+    }
+    Ok(())
 }
 
 /// A path is safe when it stays inside whatever folder the receiver puts it in, on any system.

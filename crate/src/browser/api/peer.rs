@@ -1,18 +1,13 @@
 //! `Peer`, the class the page uses.
 
+use crate::browser::api::content::Content;
 use crate::browser::api::content_options::{DownloadOptions, ShareOptions};
 use crate::browser::api::join_options::JoinOptions;
 use crate::browser::api::types::{
     DownloadOptionsArg, JoinOptionsArg, RequestInitArg, ShareOptionsArg,
 };
 use crate::browser::content::cdn::{pass_through, Cdn};
-use crate::browser::content::cipher::{fresh_key, Cipher};
-use crate::browser::content::open_sealed::opened;
-use crate::browser::content::service::{
-    ContentService, DownloadWaiter, Request, ServiceHandle, TransferInfo,
-};
-use crate::browser::content::share::hash_and_store;
-use crate::browser::content::share_source::ShareSource;
+use crate::browser::content::service::{ContentService, Request, TransferInfo};
 use crate::browser::content::store::{ContentStore, StoreError};
 use crate::browser::js::error::js_message;
 use crate::browser::js::events::dispatch;
@@ -24,11 +19,9 @@ use crate::browser::node::join::join;
 use crate::browser::node::tab_state::TabState;
 use crate::browser::node::throughput;
 use crate::content::content_id::ContentId;
+use crate::content::sealed::ShareKey;
 use crate::error::{ErrorCode, PeerError};
-use futures::{
-    channel::{mpsc, oneshot},
-    FutureExt, StreamExt,
-};
+use futures::channel::{mpsc, oneshot};
 use libp2p::PeerId;
 use libp2p_stream::Control;
 use std::{cell::RefCell, rc::Rc, sync::Once};
@@ -52,14 +45,6 @@ pub struct Peer {
 const INSECURE_CONTEXT: &str = "insecure context: peerfetch needs the Origin Private File System \
 and WebCrypto, which browsers give only to secure contexts; serve the page over https (or from \
 localhost)";
-
-/// The tab's content store, the service serving and fetching from it, and `fetch`'s side.
-#[derive(Clone)]
-struct Content {
-    store: Rc<ContentStore>,
-    service: ServiceHandle,
-    cdn: Rc<Cdn>,
-}
 
 #[wasm_bindgen]
 impl Peer {
@@ -224,37 +209,10 @@ impl Peer {
             if meta.mime.is_none() && !file.type_().is_empty() {
                 meta.mime = Some(file.type_());
             }
-            let (source, key) = if options.encrypt {
-                let internal = |e: String| PeerError::new(ErrorCode::Internal, e);
-                let key = fresh_key().map_err(|e| internal(e.to_string()))?;
-                let cipher = Cipher::new(&key)
-                    .await
-                    .map_err(|e| internal(e.to_string()))?;
-                let source = ShareSource::sealed(file, &meta, &key, cipher)
-                    .map_err(|e| PeerError::new(ErrorCode::InvalidArgument, e.to_string()))?;
-                (source, Some(key))
-            } else {
-                let source = ShareSource::plain(file)
-                    .await
-                    .map_err(|e| PeerError::new(ErrorCode::InvalidArgument, e))?;
-                (source, None)
-            };
-            let id = hash_and_store(&content.store, &source, options.on_progress.as_ref()).await?;
-            // Kept in this tab only (its transfers list), never sent.
-            content
-                .store
-                .write_meta(&id, &meta)
-                .await
-                .map_err(PeerError::from)?;
-            let _ = content.service.ask(Request::Shared(id, meta)).await;
-            let cid = id.to_string();
-            match key {
-                None => Ok(JsValue::from_str(&cid)),
-                Some(key) => Ok(to_plain_js(&serde_json::json!({
-                    "cid": cid,
-                    "key": key.to_link_text(),
-                }))?),
-            }
+            let (id, key) = content
+                .share(file, meta, options.encrypt, options.on_progress.as_ref())
+                .await?;
+            shared(id, key)
         })
     }
 
@@ -274,49 +232,76 @@ impl Peer {
             let id = parse_content_id(&cid)?;
             let options = DownloadOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
                 .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
-            let (reply, blob) = oneshot::channel();
-            let (abort_tx, mut aborted) = mpsc::channel::<()>(1);
-            let _abort_listener = match &options.signal {
-                Some(signal) if signal.aborted() => {
-                    let reason = "cancelled: the signal was already aborted";
-                    return Err(PeerError::new(ErrorCode::Cancelled, reason).into());
-                }
-                Some(signal) => Some(crate::browser::js::listener::JsListener::forward(
-                    signal,
-                    "abort",
-                    abort_tx.clone(),
-                    |_| Some(()),
-                )),
-                None => None,
-            };
-            let fallback = options.meta.clone();
-            let waiter = DownloadWaiter {
-                meta: options.meta,
-                progress: options.on_progress,
-                not_found_after: options.not_found_after,
-                watch: Default::default(),
-                reply,
-            };
-            content
-                .service
-                .ask(Request::Download(id, waiter))
-                .await
-                .map_err(|_| PeerError::closed())?;
-            let mut blob = blob.fuse();
-            futures::select! {
-                result = blob => match result {
-                    Ok(Ok(blob)) => Ok(opened(blob, options.key.as_ref(), &fallback).await?.into()),
-                    Ok(Err(e)) => Err(e.into()),
-                    Err(_) => Err(PeerError::new(ErrorCode::Cancelled, "cancelled: the peer closed").into()),
-                },
-                _ = aborted.next() => {
-                    drop(abort_tx);
-                    drop(blob);
-                    let _ = content.service.ask(Request::Cancel(id)).await;
-                    let reason = "cancelled: the download was aborted";
-                    Err(PeerError::new(ErrorCode::Cancelled, reason).into())
-                }
-            }
+            Ok(content.download(id, options).await?.into())
+        })
+    }
+
+    /// Shares several files under one content id (a dropped folder, or a few files): each file
+    /// is shared, then an index of their paths, sizes and content ids. A file's path is its
+    /// `webkitRelativePath`, or its name. `options`: `{ name, encrypt, onProgress }` as for
+    /// `share` (`name` names the collection; with `encrypt: true` every file has a key of its
+    /// own, listed in the index, which is sealed under the key it resolves with). Its
+    /// TypeScript signatures are in `types.rs`.
+    #[wasm_bindgen(js_name = shareFiles, skip_typescript)]
+    pub fn share_files(
+        &self,
+        files: js_sys::Array,
+        options: Option<ShareOptionsArg>,
+    ) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content?;
+            let options = ShareOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
+                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+            let files = files
+                .iter()
+                .map(|f| f.dyn_into::<web_sys::File>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    PeerError::new(
+                        ErrorCode::InvalidArgument,
+                        "shareFiles takes an array of File",
+                    )
+                })?;
+            let name = options.meta.name.unwrap_or_else(|| "files".into());
+            let (id, key) = content
+                .share_collection(files, name, options.encrypt, options.on_progress.as_ref())
+                .await?;
+            shared(id, key)
+        })
+    }
+
+    /// Downloads the index of the collection `cid` (`shareFiles`) and resolves to `{ name,
+    /// files: [{ path, size, cid, key? }] }`; each file then downloads with
+    /// `download(file.cid, { key: file.key })`. `options` as for `download` (`key` opens a
+    /// private collection's index). Rejects with `ERR_INVALID_ARGUMENT` when `cid` is not a
+    /// collection.
+    #[wasm_bindgen(js_name = openCollection, unchecked_return_type = "Promise<CollectionInfo>")]
+    pub fn open_collection(
+        &self,
+        cid: String,
+        options: Option<DownloadOptionsArg>,
+    ) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let content = content?;
+            let id = parse_content_id(&cid)?;
+            let options = DownloadOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
+                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+            let (name, collection) = content.open_collection(id, options).await?;
+            let files: Vec<_> = collection
+                .files()
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "path": f.path,
+                        "size": f.size,
+                        "cid": f.cid.to_string(),
+                        "key": f.key.as_ref().map(ShareKey::to_link_text),
+                    })
+                })
+                .collect();
+            Ok(to_js(&serde_json::json!({ "name": name, "files": files }))?)
         })
     }
 
@@ -508,6 +493,17 @@ fn parse_content_id(cid: &str) -> Result<ContentId, PeerError> {
             format!("invalid content id: {e}"),
         )
     })
+}
+
+/// What `share` and `shareFiles` resolve to: the content id, or `{ cid, key }` when sealed.
+fn shared(id: ContentId, key: Option<ShareKey>) -> Result<JsValue, JsValue> {
+    match key {
+        None => Ok(JsValue::from_str(&id.to_string())),
+        Some(key) => Ok(to_js(&serde_json::json!({
+            "cid": id.to_string(),
+            "key": key.to_link_text(),
+        }))?),
+    }
 }
 
 fn to_js(value: &impl serde::Serialize) -> Result<JsValue, PeerError> {

@@ -243,6 +243,25 @@ export interface PeerEventMap {
 /** An event of `peer.events`: `event.detail` is `PeerEventMap[K]`. */
 export type PeerEvent<K extends keyof PeerEventMap> = CustomEvent<PeerEventMap[K]>;
 
+/** One file of a collection (`openCollection`). */
+export interface CollectionEntry {
+    /** Relative path, `/`-separated, checked to stay inside any folder it is saved to. */
+    path: string;
+    /** Bytes of the file. */
+    size: number;
+    /** What to `download`. */
+    cid: string;
+    /** The file's own key (a private collection), to pass to `download`; else null. */
+    key: string | null;
+}
+
+/** What `openCollection` resolves to. */
+export interface CollectionInfo {
+    /** The collection's name (`shareFiles`' `name`, for a private one; else "files"). */
+    name: string;
+    files: CollectionEntry[];
+}
+
 /** `Peer.share`, whose result follows its `encrypt` option (merged into the class `Peer`). */
 export interface Peer {
     /**
@@ -254,6 +273,14 @@ export interface Peer {
     share(file: Blob, options?: ShareOptions & { encrypt?: false }): Promise<string>;
     /** `encrypt` known only at run time: a content id or a `PrivateShare`. */
     share(file: Blob, options?: ShareOptions): Promise<string | PrivateShare>;
+    /**
+     * Shares `files` under one content id: each file, then an index of their paths (a file's
+     * `webkitRelativePath`, or its name), sizes and content ids. With `encrypt: true` each file
+     * has a key of its own, listed in the index, which is sealed under the key it resolves with.
+     */
+    shareFiles(files: File[], options: ShareOptions & { encrypt: true }): Promise<PrivateShare>;
+    shareFiles(files: File[], options?: ShareOptions & { encrypt?: false }): Promise<string>;
+    shareFiles(files: File[], options?: ShareOptions): Promise<string | PrivateShare>;
 }
 "#;
 
