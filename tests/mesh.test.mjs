@@ -70,3 +70,23 @@ test("eight tabs in one swarm and two in another each reach their degree within 
     await server.stop();
   }
 });
+
+test("a mesh link with nothing on it stays up past the idle timeout (60 s): no neighbour is lost or dialed again", { timeout: 150000 }, async () => {
+  const server = await startServer();
+  try {
+    const a = await joinedTab(browser, server.url, { swarm: "idle" });
+    const b = await joinedTab(browser, server.url, { swarm: "idle" });
+    const bId = await b.evaluate(() => peer.id);
+    await waitFor("A and B are neighbours", async () => (await neighbours(a)).includes(bId), 30000);
+    // The relayed connection that carried the link's signaling closes once the link is up.
+    await waitFor("only the direct link left", () => a.evaluate((id) =>
+      peer.connections().filter((c) => c.peer === id).every((c) => c.transport === "webrtc"), bId), 30000);
+    const names = () => a.evaluate(() => window.events.map((e) => e.name).filter((n) => /neighbour|connection/.test(n)));
+    const before = await names();
+    await new Promise((r) => setTimeout(r, 75000));
+    assert.deepEqual(await names(), before, "no link event in 75 s");
+    assert.deepEqual(await neighbours(a), [bId]);
+  } finally {
+    await server.stop();
+  }
+});

@@ -30,6 +30,8 @@ use libp2p::swarm::{Stream, StreamProtocol, SubstreamProtocol, THandlerInEvent};
 use libp2p::swarm::{THandlerOutEvent, ToSwarm};
 use libp2p::PeerId;
 
+use super::endpoint;
+
 /// Outbound streams negotiated at once on one connection.
 pub const MAX_OPENING: usize = 64;
 /// Open requests one connection queues behind those being negotiated; more fail at once.
@@ -147,11 +149,7 @@ impl NetworkBehaviour for Behaviour {
         local_addr: &Multiaddr,
         remote_addr: &Multiaddr,
     ) -> Result<Self::ConnectionHandler, ConnectionDenied> {
-        let endpoint = ConnectedPoint::Listener {
-            local_addr: local_addr.clone(),
-            send_back_addr: remote_addr.clone(),
-        };
-        Ok(self.handler(peer, &endpoint))
+        Ok(self.handler(peer, &endpoint::inbound(local_addr, remote_addr)))
     }
 
     fn handle_established_outbound_connection(
@@ -162,12 +160,7 @@ impl NetworkBehaviour for Behaviour {
         role_override: Endpoint,
         port_use: PortUse,
     ) -> Result<Self::ConnectionHandler, ConnectionDenied> {
-        let endpoint = ConnectedPoint::Dialer {
-            address: addr.clone(),
-            role_override,
-            port_use,
-        };
-        Ok(self.handler(peer, &endpoint))
+        Ok(self.handler(peer, &endpoint::outbound(addr, role_override, port_use)))
     }
 
     fn on_swarm_event(&mut self, event: FromSwarm) {

@@ -9,6 +9,7 @@ use web_sys::AbortSignal;
 
 use crate::content::content_meta::ContentMeta;
 use crate::content::sealed::ShareKey;
+use crate::error::{ErrorCode, PeerError};
 
 /// How long a download waits for a first provider by default.
 const DEFAULT_NOT_FOUND_AFTER: Duration = Duration::from_secs(15);
@@ -33,7 +34,12 @@ pub(crate) struct DownloadOptions {
 }
 
 impl ShareOptions {
-    pub(crate) fn read(options: &JsValue) -> Result<Self, String> {
+    /// Reads `options`; a field of the wrong type is `ERR_INVALID_OPTIONS`.
+    pub(crate) fn read(options: &JsValue) -> Result<Self, PeerError> {
+        Self::read_fields(options).map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))
+    }
+
+    fn read_fields(options: &JsValue) -> Result<Self, String> {
         let encrypt = match field(options, "encrypt") {
             None => false,
             Some(value) => value.as_bool().ok_or("encrypt must be a boolean")?,
@@ -47,7 +53,12 @@ impl ShareOptions {
 }
 
 impl DownloadOptions {
-    pub(crate) fn read(options: &JsValue) -> Result<Self, String> {
+    /// Reads `options`; a field of the wrong type is `ERR_INVALID_OPTIONS`.
+    pub(crate) fn read(options: &JsValue) -> Result<Self, PeerError> {
+        Self::read_fields(options).map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))
+    }
+
+    fn read_fields(options: &JsValue) -> Result<Self, String> {
         let not_found_after = match field(options, "timeoutMs") {
             None => DEFAULT_NOT_FOUND_AFTER,
             Some(value) => match value.as_f64() {

@@ -200,8 +200,7 @@ impl Peer {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let content = content?;
-            let options = ShareOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
-                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+            let options = ShareOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))?;
             let mut meta = options.meta;
             if meta.name.is_none() {
                 meta.name = file.dyn_ref::<web_sys::File>().map(|f| f.name());
@@ -228,10 +227,8 @@ impl Peer {
     pub fn download(&self, cid: String, options: Option<DownloadOptionsArg>) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let content = content?;
-            let id = parse_content_id(&cid)?;
-            let options = DownloadOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
-                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+            let (content, id) = (content?, parse_content_id(&cid)?);
+            let options = DownloadOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))?;
             Ok(content.download(id, options).await?.into())
         })
     }
@@ -251,8 +248,7 @@ impl Peer {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let content = content?;
-            let options = ShareOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
-                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+            let options = ShareOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))?;
             let files = files
                 .iter()
                 .map(|f| f.dyn_into::<web_sys::File>())
@@ -284,10 +280,8 @@ impl Peer {
     ) -> js_sys::Promise {
         let content = self.content.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let content = content?;
-            let id = parse_content_id(&cid)?;
-            let options = DownloadOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))
-                .map_err(|e| PeerError::new(ErrorCode::InvalidOptions, e))?;
+            let (content, id) = (content?, parse_content_id(&cid)?);
+            let options = DownloadOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))?;
             let (name, collection) = content.open_collection(id, options).await?;
             let files: Vec<_> = collection
                 .files()

@@ -1,6 +1,7 @@
-//! The protocols a tab speaks with the server: relay client, identify, ping.
+//! The protocols a tab speaks with the server (relay client, identify, ping, rendezvous) and
+//! with other tabs (signaling and swarm streams), and the mesh links it keeps open.
 
-use crate::net::{direct_streams, prompt_ping};
+use crate::net::{direct_streams, neighbour_links, prompt_ping};
 use libp2p::{identify, identity::Keypair, ping, relay, rendezvous, swarm::NetworkBehaviour};
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ pub(crate) struct TabBehaviour {
     pub(crate) swarm_streams: direct_streams::Behaviour,
     /// Registers in the swarm's namespace on the server and discovers the other members.
     pub(crate) rendezvous: rendezvous::client::Behaviour,
+    /// Keeps the direct links to the mesh's neighbours open while idle.
+    pub(crate) neighbours: neighbour_links::Behaviour,
 }
 
 impl TabBehaviour {
@@ -24,12 +27,14 @@ impl TabBehaviour {
         relay: relay::client::Behaviour,
         streams: libp2p_stream::Behaviour,
         swarm_streams: direct_streams::Behaviour,
+        neighbours: neighbour_links::Behaviour,
         ping_interval: Duration,
     ) -> Self {
         Self {
             relay,
             streams,
             swarm_streams,
+            neighbours,
             rendezvous: rendezvous::client::Behaviour::new(key.clone()),
             identify: identify::Behaviour::new(
                 identify::Config::new(

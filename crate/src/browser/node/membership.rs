@@ -93,6 +93,7 @@ impl TabNode {
                 peer_id, endpoint, ..
             } if TransportKind::of_endpoint(endpoint) == TransportKind::WebRtc => {
                 if self.membership.connected(*peer_id, now) {
+                    self.swarm.behaviour_mut().neighbours.keep(*peer_id);
                     let direction = if endpoint.is_dialer() {
                         "outbound"
                     } else {
@@ -113,6 +114,7 @@ impl TabNode {
                     .is_empty() =>
             {
                 if self.membership.disconnected(*peer_id, now) {
+                    self.swarm.behaviour_mut().neighbours.release(*peer_id);
                     dispatch(
                         &self.events,
                         "neighbourgone",

@@ -15,6 +15,7 @@ use crate::net::direct_streams::{self, IncomingStreams};
 use crate::net::home::Home;
 use crate::net::ice_renewal::IceRenewal;
 use crate::net::membership::Membership;
+use crate::net::neighbour_links;
 use crate::net::providers::ProviderRecords;
 use crate::net::relay_book::RelayBook;
 use crate::net::transport_kind::TransportKind;
@@ -134,7 +135,17 @@ pub(crate) fn build_swarm(
             Ok(Rechecked(websocket))
         })
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key| TabBehaviour::new(key, relay, streams, swarm_streams, ping_interval))
+        .with_behaviour(|key| {
+            let neighbours = neighbour_links::Behaviour::new(is_direct);
+            TabBehaviour::new(
+                key,
+                relay,
+                streams,
+                swarm_streams,
+                neighbours,
+                ping_interval,
+            )
+        })
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
         // The swarm's own dial timeout (10 s by default) must not cut a WebRTC negotiation
