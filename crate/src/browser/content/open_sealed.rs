@@ -10,7 +10,6 @@ use crate::browser::content::cipher::Cipher;
 use crate::browser::js::blob::blob_bytes;
 use crate::browser::js::error::js_message;
 use crate::content::content_meta::ContentMeta;
-use crate::content::piece_layout::PieceLayout;
 use crate::content::sealed::{
     check_header, decode_meta, is_sealed, HeaderError, SealedLayout, ShareKey, HEADER_LEN,
     MAX_META_LEN,
@@ -63,19 +62,17 @@ async fn open(blob: &Blob, key: &ShareKey, fallback: &ContentMeta) -> Result<Fil
     let cipher = Cipher::new(key)
         .await
         .map_err(|e| PeerError::new(ErrorCode::Internal, format!("WebCrypto: {e}")))?;
-    let pieces = PieceLayout::with_len(sealed_len);
     let mut folded: Option<Blob> = None;
     let parts = Array::new();
     let mut meta = ContentMeta::default();
     for index in 0..layout.blocks() {
-        let piece = pieces
-            .piece_bytes(index)
-            .ok_or_else(|| malformed(format!("no piece {index}")))?;
-        let bytes = read(blob, piece.start, piece.end).await?;
-        let block = &bytes[SealedLayout::header_len(index)..];
+        let range = layout
+            .sealed_range(index)
+            .ok_or_else(|| malformed(format!("no block {index}")))?;
+        let block = read(blob, range.start, range.end).await?;
         let nonce = SealedLayout::nonce(index);
         let plain = cipher
-            .open(&nonce, &layout.associated_data(index), block)
+            .open(&nonce, &layout.associated_data(index), &block)
             .await
             // The header holds the right key's commitment, so the sharer sealed this block wrong.
             .map_err(|e| malformed(format!("block {index} does not open: {e}")))?;
