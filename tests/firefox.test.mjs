@@ -3,7 +3,10 @@
 // through the service worker from peers.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, launchFirefox, newLoggedPage, openTab, waitFor, shareAndDownload, logged as loggedWith } from "./harness.mjs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, launchBrowser, launchFirefox, newLoggedPage, openTab, waitFor, shareAndDownload, makeFile, makeFolder, zipEntries, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
@@ -73,6 +76,43 @@ test("a Firefox visitor of the demo site gets it from a Chromium visitor through
     const total = firefox.fromPeers + firefox.fromOrigin + firefox.fromStore;
     assert.ok(firefox.fromPeers >= 0.8 * total, `Firefox got ${Math.round(100 * firefox.fromPeers / total)} % from peers`);
   } finally {
+    await server.stop();
+  }
+}));
+
+test("Firefox opens a private file and saves a private folder from Chromium as a zip", { timeout: 180000 }, logged(async () => {
+  const server = await startServer();
+  const dir = mkdtempSync(join(tmpdir(), "peerfetch-firefox-zip-"));
+  try {
+    const sharer = await tabIn(launchBrowser, server, { swarm: "private" });
+    const firefox = await tabIn(launchFirefox, server, { swarm: "private" });
+
+    const sha256 = await makeFile(sharer, 2 * MiB + 11, 9);
+    const file = await sharer.evaluate(() => peer.share(new File([window.original], "plans.pdf", { type: "application/pdf" }), { encrypt: true }));
+    const opened = await firefox.evaluate(async ({ cid, key }) => {
+      const file = await peer.download(cid, { key, timeoutMs: 20000 });
+      const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+      return { name: file.name, type: file.type, sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };
+    }, file);
+    assert.deepEqual(opened, { name: "plans.pdf", type: "application/pdf", sha256 }, "opened by its key in Firefox, byte-exact, named as shared");
+
+    const sizes = { "notes.txt": 1000, "photos/a.jpg": MiB + 1, "photos/2026/b.jpg": 2 * MiB + 2 };
+    const digests = await makeFolder(sharer, sizes);
+    const folder = await sharer.evaluate(() => peer.shareFiles(window.files, { encrypt: true, name: "trip" }));
+    const zip = await firefox.evaluate(async ({ cid, key }) => {
+      const zip = await peer.saveCollection(cid, { key, timeoutMs: 20000 });
+      const bytes = new Uint8Array(await zip.arrayBuffer());
+      let text = "";
+      for (let i = 0; i < bytes.length; i += 32768) text += String.fromCharCode(...bytes.subarray(i, i + 32768));
+      return { name: zip.name, base64: btoa(text) };
+    }, folder);
+    assert.equal(zip.name, "trip.zip");
+    const path = join(dir, zip.name);
+    writeFileSync(path, Buffer.from(zip.base64, "base64"));
+    const entries = zipEntries(path);
+    assert.deepEqual(entries, Object.fromEntries(Object.entries(sizes).map(([p, size]) => [p, [size, digests[p]]])), "every file byte-exact in Firefox's zip");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
     await server.stop();
   }
 }));

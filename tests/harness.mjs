@@ -1,7 +1,7 @@
 // Test harness: a real peerfetch-server process and real Chromium tabs, inside the network
 // namespace made by tests/in-netns.sh.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -232,6 +232,20 @@ export async function joinedTab(browser, url, options = {}) {
 }
 
 /**
+ * A tab joined to `server` with `options`, in a browser of its own (its own Origin Private File
+ * System). The browser goes into `browsers` (to close) and is `tab.browser`; the tab goes into
+ * `tabs` (whose consoles `logged` prints on failure).
+ */
+export async function tabOfItsOwn(server, options, { browsers, tabs }) {
+  const browser = await launchBrowser();
+  browsers.push(browser);
+  const tab = await joinedTab(browser, server.url, options);
+  tab.browser = browser;
+  tabs.push(tab);
+  return tab;
+}
+
+/**
  * A liar: a tab of its own browser that corrupts every piece it uploads (the test-only build
  * `target/pkg-corrupt`, whose page a second server serves), joined with `options` to `server`'s
  * network. Resolves to `{ tab, browser, origin }`; the caller closes `browser` and stops `origin`.
@@ -310,3 +324,40 @@ export const makeFile = (tab, size, seed) => tab.evaluate(async ({ size, seed })
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }, { size, seed });
+
+/**
+ * Makes `window.files` in `tab`: files of pseudo-random bytes at `sizes`' paths (as a dropped
+ * folder gives them: `webkitRelativePath`); resolves to `{ path: sha256 }`.
+ */
+export const makeFolder = (tab, sizes) => tab.evaluate(async (sizes) => {
+  const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  window.files = [];
+  const digests = {};
+  let state = 0x9e3779b9;
+  for (const [path, size] of Object.entries(sizes)) {
+    const bytes = new Uint8Array(size);
+    const words = new Uint32Array(bytes.buffer, 0, size >> 2);
+    for (let i = 0; i < words.length; i++) {
+      state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+      words[i] = state;
+    }
+    const file = new File([bytes], path.split("/").pop());
+    Object.defineProperty(file, "webkitRelativePath", { value: path });
+    window.files.push(file);
+    digests[path] = hex(await crypto.subtle.digest("SHA-256", bytes));
+  }
+  return digests;
+}, sizes);
+
+/**
+ * `{ path: [size, sha256] }` of the zip file at `path`, read by a zip reader that is not ours
+ * (Python's `zipfile`, which checks every entry's CRC).
+ */
+export function zipEntries(path) {
+  const script = [
+    "import hashlib, json, sys, zipfile",
+    "z = zipfile.ZipFile(sys.argv[1])",
+    "print(json.dumps({i.filename: [i.file_size, hashlib.sha256(z.read(i)).hexdigest()] for i in z.infolist()}))",
+  ].join("\n");
+  return JSON.parse(execFileSync("python3", ["-c", script, path], { maxBuffer: 1 << 24 }).toString());
+}

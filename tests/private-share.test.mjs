@@ -3,7 +3,7 @@
 // file's name or bytes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, joinedTab, corruptingTab, makeFile, logged as loggedWith } from "./harness.mjs";
+import { startServer, tabOfItsOwn as ownTab, corruptingTab, makeFile, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const NAME = "secret-holiday-plans.pdf";
@@ -12,14 +12,7 @@ const tabs = [];
 after(async () => { for (const b of browsers) await b.close(); });
 const logged = (body) => loggedWith(tabs, body);
 
-/** A tab in a browser of its own (its own Origin Private File System). */
-async function tabOfItsOwn(server, options) {
-  const browser = await launchBrowser();
-  browsers.push(browser);
-  const tab = await joinedTab(browser, server.url, options);
-  tabs.push(tab);
-  return tab;
-}
+const tabOfItsOwn = (server, options) => ownTab(server, options, { browsers, tabs });
 
 /** A marker the test file carries: no byte a keyless peer stores may show it. */
 const MARKER = "TOP-SECRET-MARKER";

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, launchBrowser, openTab, waitFor, makeFile, SERVER_BIN, logged as loggedWith } from "./harness.mjs";
+import { startServer, tabOfItsOwn as ownTab, waitFor, makeFile, SERVER_BIN, logged as loggedWith } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const browsers = [];
@@ -16,15 +16,7 @@ const tabs = [];
 after(async () => { for (const b of browsers) await b.close(); });
 const logged = (body, cleanup) => loggedWith(tabs, body, cleanup);
 
-async function tabOfItsOwn(server, options) {
-  const browser = await launchBrowser();
-  browsers.push(browser);
-  const tab = await openTab(browser, server.url, options);
-  tabs.push(tab);
-  const error = await tab.evaluate(() => window.joinError?.message);
-  assert.equal(error, undefined, `join failed: ${error}`);
-  return tab;
-}
+const tabOfItsOwn = (server, options) => ownTab(server, options, { browsers, tabs });
 
 const bootstrap = async (server) => (await fetch(`${server.url}/bootstrap`)).json();
 

@@ -70,9 +70,18 @@ pub enum CollectionError {
     /// for a sealed one).
     #[error("{0:?}'s size does not match its content id")]
     SizeMismatch(String),
+    /// A path that is also another file's folder (`a` and `a/b`): both cannot be saved.
+    #[error("{0:?} is both a file and a folder in the collection")]
+    FileAndFolder(String),
     /// Some files carry a key and some do not.
     #[error("a collection's files are either all private or none")]
     MixedKeys,
+    /// A chosen path names no file of the collection.
+    #[error("the collection has no file {0:?}")]
+    NoSuchFile(String),
+    /// An empty choice of files.
+    #[error("no file of the collection was chosen")]
+    NoneChosen,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -120,6 +129,31 @@ impl Collection {
     /// Whether the files are sealed (each under its own key).
     pub fn is_private(&self) -> bool {
         self.files[0].key.is_some()
+    }
+
+    /// The files at `paths` (each once, in the collection's order); all of them for `None`.
+    pub fn select(
+        &self,
+        paths: Option<&[String]>,
+    ) -> Result<Vec<&CollectionFile>, CollectionError> {
+        let Some(paths) = paths else {
+            return Ok(self.files.iter().collect());
+        };
+        let chosen: HashSet<&str> = paths.iter().map(String::as_str).collect();
+        if let Some(missing) = chosen
+            .iter()
+            .find(|path| !self.files.iter().any(|f| f.path == **path))
+        {
+            return Err(CollectionError::NoSuchFile((*missing).to_owned()));
+        }
+        if chosen.is_empty() {
+            return Err(CollectionError::NoneChosen);
+        }
+        Ok(self
+            .files
+            .iter()
+            .filter(|f| chosen.contains(f.path.as_str()))
+            .collect())
     }
 
     /// Bytes of all the files.
@@ -187,6 +221,16 @@ pub fn check_paths<'a>(
         check_path(path)?;
         if !seen.insert(path) {
             return Err(CollectionError::DuplicatePath(path.to_owned()));
+        }
+    }
+    // Every folder some path goes through; none may also be a file.
+    for path in &seen {
+        let mut folder = *path;
+        while let Some((parent, _)) = folder.rsplit_once('/') {
+            if seen.contains(parent) {
+                return Err(CollectionError::FileAndFolder(parent.to_owned()));
+            }
+            folder = parent;
         }
     }
     Ok(())
@@ -308,6 +352,39 @@ mod tests {
         assert_eq!(
             Collection::new(many),
             Err(CollectionError::FileCount(MAX_FILES + 1))
+        );
+    }
+
+    #[test]
+    fn a_file_cannot_also_be_a_folder() {
+        assert_eq!(
+            Collection::new(vec![file("a/b/c", 1, None), file("a/b", 2, None)]),
+            Err(CollectionError::FileAndFolder("a/b".into()))
+        );
+        assert!(Collection::new(vec![file("a/b", 1, None), file("a/bc", 2, None)]).is_ok());
+    }
+
+    #[test]
+    fn files_are_chosen_by_path() {
+        let collection = Collection::new(vec![
+            file("a", 1, None),
+            file("d/b", 2, None),
+            file("c", 3, None),
+        ])
+        .unwrap();
+        let paths = |chosen: Vec<&CollectionFile>| -> Vec<String> {
+            chosen.into_iter().map(|f| f.path.clone()).collect()
+        };
+        assert_eq!(paths(collection.select(None).unwrap()), ["a", "d/b", "c"]);
+        let some = ["c".to_owned(), "a".to_owned(), "c".to_owned()];
+        assert_eq!(paths(collection.select(Some(&some)).unwrap()), ["a", "c"]);
+        assert_eq!(
+            collection.select(Some(&["d".to_owned()])),
+            Err(CollectionError::NoSuchFile("d".into()))
+        );
+        assert_eq!(
+            collection.select(Some(&[])),
+            Err(CollectionError::NoneChosen)
         );
     }
 

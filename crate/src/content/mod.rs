@@ -16,6 +16,7 @@ pub mod quota;
 pub mod sealed;
 pub mod stored_piece;
 pub mod verify_speed;
+pub mod zip_stream;
 
 /// The hash pairs of a content's BLAKE3 tree above its chunk groups, in pre-order: what a peer
 /// needs beside the bytes to prove any piece. 64 bytes per chunk group (0.4% of the content).

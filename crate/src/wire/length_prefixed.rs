@@ -74,7 +74,13 @@ impl FrameDecoder {
             return Ok(None);
         }
         self.buffer.advance(prefix);
-        Ok(Some(self.buffer.split_to(len).freeze()))
+        let body = self.buffer.split_to(len).freeze();
+        if self.buffer.is_empty() {
+            // The message shares the buffer's allocation: an idle stream's decoder must not
+            // keep the last (up to a piece long) message's memory alive once it is dropped.
+            self.buffer = BytesMut::new();
+        }
+        Ok(Some(body))
     }
 }
 
@@ -144,6 +150,22 @@ mod tests {
         prost::encoding::encode_varint(body.len() as u64, &mut out);
         out.extend_from_slice(body);
         out
+    }
+
+    #[test]
+    fn an_idle_decoder_keeps_no_memory_of_the_last_message() {
+        let mut decoder = FrameDecoder::new(2 << 20);
+        decoder.push(&framed(&vec![7; 1 << 20]));
+        let body = decoder.next_frame().unwrap().unwrap();
+        assert_eq!(body.len(), 1 << 20);
+        assert!(
+            body.is_unique(),
+            "the decoder holds nothing of the message's memory"
+        );
+        // Bytes of the next message stay, in a buffer of their own.
+        decoder.push(&framed(b"abc")[..2]);
+        assert_eq!(decoder.next_frame().unwrap(), None);
+        assert!(decoder.buffer.capacity() < 1 << 10);
     }
 
     #[test]

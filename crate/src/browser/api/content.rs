@@ -11,6 +11,7 @@ use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, File};
 
+use crate::browser::api::collection_progress::{CollectionProgress, FileProgress};
 use crate::browser::api::content_options::DownloadOptions;
 use crate::browser::content::cdn::Cdn;
 use crate::browser::content::cipher::{fresh_key, Cipher};
@@ -80,13 +81,23 @@ impl Content {
         id: ContentId,
         options: DownloadOptions,
     ) -> Result<Blob, PeerError> {
+        let key = options.key.clone();
+        let fallback = options.meta.clone();
+        let stored = self.stored(id, options).await?;
+        opened(stored, key.as_ref(), &fallback).await
+    }
+
+    /// Downloads `id` (verified, stored and served on); resolves to the stored bytes, sealed or
+    /// not. `options.key` is not used.
+    pub(crate) async fn stored(
+        &self,
+        id: ContentId,
+        options: DownloadOptions,
+    ) -> Result<Blob, PeerError> {
         let (reply, blob) = oneshot::channel();
         let (abort_tx, mut aborted) = mpsc::channel::<()>(1);
         let _abort_listener = match &options.signal {
-            Some(signal) if signal.aborted() => {
-                let reason = "cancelled: the signal was already aborted";
-                return Err(PeerError::new(ErrorCode::Cancelled, reason));
-            }
+            Some(signal) if signal.aborted() => return Err(already_aborted()),
             Some(signal) => Some(JsListener::forward(
                 signal,
                 "abort",
@@ -95,7 +106,6 @@ impl Content {
             )),
             None => None,
         };
-        let fallback = options.meta.clone();
         let waiter = DownloadWaiter {
             meta: options.meta,
             progress: options.on_progress,
@@ -110,8 +120,7 @@ impl Content {
         let mut blob = blob.fuse();
         futures::select! {
             result = blob => match result {
-                Ok(Ok(blob)) => opened(blob, options.key.as_ref(), &fallback).await,
-                Ok(Err(e)) => Err(e),
+                Ok(result) => result,
                 Err(_) => Err(PeerError::new(ErrorCode::Cancelled, "cancelled: the peer closed")),
             },
             _ = aborted.next() => {
@@ -148,14 +157,20 @@ impl Content {
             |e: CollectionError| PeerError::new(ErrorCode::InvalidArgument, e.to_string());
         // Checked before any file is shared, and again with the content ids below.
         check_paths(paths.iter().map(String::as_str)).map_err(invalid)?;
+        let reports = progress.map(|user| CollectionProgress::new(user.clone(), files.len()));
         let mut shared = Vec::with_capacity(files.len());
-        for (file, path) in files.into_iter().zip(paths) {
+        for (index, (file, path)) in files.into_iter().zip(paths).enumerate() {
+            // Kept until the file is shared: its callback stops working once dropped.
+            let file_progress = reports.as_ref().map(|r| r.file(index, &path));
+            let report = file_progress.as_ref().map(FileProgress::function);
             let meta = ContentMeta {
                 name: Some(file.name()),
                 mime: Some(file.type_()).filter(|t| !t.is_empty()),
             };
             let size = file.size() as u64;
-            let (cid, key) = self.share(file.into(), meta, encrypt, progress).await?;
+            let (cid, key) = self
+                .share(file.into(), meta, encrypt, report.as_ref())
+                .await?;
             shared.push(CollectionFile {
                 path,
                 size,
@@ -198,6 +213,14 @@ impl Content {
         let collection = Collection::decode(&bytes).map_err(|e| not_a_collection(e.to_string()))?;
         Ok((name, collection))
     }
+}
+
+/// The error of a call whose signal was aborted before it started.
+fn already_aborted() -> PeerError {
+    PeerError::new(
+        ErrorCode::Cancelled,
+        "cancelled: the signal was already aborted",
+    )
 }
 
 /// A `Blob` of `bytes`.

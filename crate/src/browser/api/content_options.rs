@@ -1,11 +1,14 @@
-//! The options objects of `peer.share(file, options)` and `peer.download(cid, options)`. They
-//! carry callbacks and an `AbortSignal`, so they are read field by field rather than by serde.
+//! The options objects of `peer.share(file, options)`, `peer.download(cid, options)` and
+//! `peer.saveCollection(cid, options)`. They carry callbacks, an `AbortSignal` and file system
+//! handles, so they are read field by field rather than by serde.
 
 use std::time::Duration;
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::AbortSignal;
+use web_sys::{AbortSignal, FileSystemDirectoryHandle, FileSystemFileHandle};
+
+use crate::browser::content::save_target::SaveTo;
 
 use crate::content::content_meta::ContentMeta;
 use crate::content::sealed::ShareKey;
@@ -23,6 +26,7 @@ pub(crate) struct ShareOptions {
 }
 
 /// `download(cid, { name, type, key, onProgress, timeoutMs, signal })`.
+#[derive(Clone)]
 pub(crate) struct DownloadOptions {
     pub(crate) meta: ContentMeta,
     /// Opens sealed content (`key`: the link's `k=` text).
@@ -83,6 +87,54 @@ impl DownloadOptions {
             on_progress: callback(options, "onProgress")?,
             not_found_after,
             signal,
+        })
+    }
+}
+
+/// `saveCollection(cid, { key, paths, to, onProgress, timeoutMs, signal })`: `download`'s
+/// options (for the index, and for each file but its key and progress) and what to save where.
+pub(crate) struct SaveOptions {
+    pub(crate) download: DownloadOptions,
+    /// The files to save (all when absent).
+    pub(crate) paths: Option<Vec<String>>,
+    /// Where (a zip in private storage when absent).
+    pub(crate) to: Option<SaveTo>,
+}
+
+impl SaveOptions {
+    /// Reads `options`; a field of the wrong type is `ERR_INVALID_OPTIONS`.
+    pub(crate) fn read(options: &JsValue) -> Result<Self, PeerError> {
+        let invalid = |e: String| PeerError::new(ErrorCode::InvalidOptions, e);
+        let download = DownloadOptions::read(options)?;
+        let paths = field(options, "paths")
+            .map(|value| {
+                let not_paths = || "paths must be an array of strings".to_owned();
+                value
+                    .dyn_into::<js_sys::Array>()
+                    .map_err(|_| not_paths())?
+                    .iter()
+                    .map(|path| path.as_string().ok_or_else(not_paths))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .map_err(invalid)?;
+        let to = field(options, "to")
+            .map(|value| match value.dyn_into::<FileSystemFileHandle>() {
+                Ok(file) => Ok(SaveTo::ZipFile(file)),
+                Err(value) => value
+                    .dyn_into::<FileSystemDirectoryHandle>()
+                    .map(SaveTo::Folder)
+                    .map_err(|_| {
+                        "to must be a FileSystemFileHandle or a FileSystemDirectoryHandle"
+                            .to_owned()
+                    }),
+            })
+            .transpose()
+            .map_err(invalid)?;
+        Ok(Self {
+            download,
+            paths,
+            to,
         })
     }
 }

@@ -1,10 +1,10 @@
 //! `Peer`, the class the page uses.
 
 use crate::browser::api::content::Content;
-use crate::browser::api::content_options::{DownloadOptions, ShareOptions};
+use crate::browser::api::content_options::{DownloadOptions, SaveOptions, ShareOptions};
 use crate::browser::api::join_options::JoinOptions;
 use crate::browser::api::types::{
-    DownloadOptionsArg, JoinOptionsArg, RequestInitArg, ShareOptionsArg,
+    DownloadOptionsArg, JoinOptionsArg, RequestInitArg, SaveOptionsArg, ShareOptionsArg,
 };
 use crate::browser::content::cdn::{pass_through, Cdn};
 use crate::browser::content::service::{ContentService, Request, TransferInfo};
@@ -296,6 +296,28 @@ impl Peer {
                 })
                 .collect();
             Ok(to_js(&serde_json::json!({ "name": name, "files": files }))?)
+        })
+    }
+
+    /// Downloads the files of the collection `cid` (all, or those at `options.paths`) one
+    /// after another and saves them, opened when private: as a zip streamed into `options.to`
+    /// when it is a `FileSystemFileHandle` (`showSaveFilePicker`), each at its path below
+    /// `options.to` when it is a `FileSystemDirectoryHandle` (`showDirectoryPicker`), and
+    /// otherwise as a zip in the origin's private storage, which it resolves to (a `File` on
+    /// disk, named `<collection name>.zip`, to save with `<a download>`). `onProgress` gets each
+    /// file's `download` progress with `path`, `file`, `files`, `collectionBytes` and
+    /// `collectionTotal`. Only a piece at a time is in memory.
+    #[wasm_bindgen(
+        js_name = saveCollection,
+        unchecked_return_type = "Promise<File | undefined>"
+    )]
+    pub fn save_collection(&self, cid: String, options: Option<SaveOptionsArg>) -> js_sys::Promise {
+        let content = self.content.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (content, id) = (content?, parse_content_id(&cid)?);
+            let options = SaveOptions::read(&options.map_or(JsValue::UNDEFINED, Into::into))?;
+            let saved = content.save_collection(id, options).await?;
+            Ok(saved.map_or(JsValue::UNDEFINED, Into::into))
         })
     }
 

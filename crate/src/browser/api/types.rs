@@ -262,6 +262,38 @@ export interface CollectionInfo {
     files: CollectionEntry[];
 }
 
+/** What `saveCollection`'s `onProgress` gets: the current file's download progress, placed. */
+export interface CollectionProgress extends DownloadProgress {
+    /** The file's path in the collection. */
+    path: string;
+    /** The file's index among the files being saved, from 0. */
+    file: number;
+    /** How many files are being saved. */
+    files: number;
+    /** Bytes of the earlier files' contents plus this file's `bytes`. */
+    collectionBytes: number;
+    /** Bytes of every chosen file's content (its sealed bytes, when private). */
+    collectionTotal: number;
+}
+
+/** Options of `peer.saveCollection`. */
+export interface SaveCollectionOptions {
+    /** The key of a private collection (the link's `k=`). */
+    key?: string;
+    /** Paths of the files to save; default all. */
+    paths?: string[];
+    /**
+     * A file to write a zip into, or a folder to write the files into at their paths; default
+     * a zip in the origin's private storage, which `saveCollection` resolves to.
+     */
+    to?: FileSystemFileHandle | FileSystemDirectoryHandle;
+    onProgress?: (progress: CollectionProgress) => void;
+    /** For each file, as `download`'s `timeoutMs`; default 15000. */
+    timeoutMs?: number;
+    /** Aborting it rejects with `ERR_CANCELLED`; no zip is kept. */
+    signal?: AbortSignal;
+}
+
 /** `Peer.share`, whose result follows its `encrypt` option (merged into the class `Peer`). */
 export interface Peer {
     /**
@@ -292,6 +324,9 @@ extern "C" {
     /// `ShareOptions` as a parameter.
     #[wasm_bindgen(typescript_type = "ShareOptions")]
     pub type ShareOptionsArg;
+    /// `SaveCollectionOptions` as a parameter.
+    #[wasm_bindgen(typescript_type = "SaveCollectionOptions")]
+    pub type SaveOptionsArg;
     /// `DownloadOptions` as a parameter.
     #[wasm_bindgen(typescript_type = "DownloadOptions")]
     pub type DownloadOptionsArg;

@@ -6,6 +6,7 @@ pub(crate) mod cdn;
 pub(crate) mod cipher;
 pub(crate) mod link;
 pub(crate) mod open_sealed;
+pub(crate) mod save_target;
 pub(crate) mod service;
 pub(crate) mod share;
 pub(crate) mod share_source;
