@@ -177,6 +177,7 @@ test("with no peers and the peerfetch server down, the site loads from the origi
     // A port nothing listens on: the peerfetch server is down.
     const down = "http://127.0.0.1:9";
     const times = { off: [], down: [] };
+    const waited = [];
     // Page loads vary by ±20 % here: enough rounds for the medians to settle.
     for (let round = 0; round < Number(process.env.LOAD_ROUNDS ?? 25); round++) {
       for (const mode of ["off", "down"]) {
@@ -187,6 +188,7 @@ test("with no peers and the peerfetch server down, the site loads from the origi
         assert.deepEqual(shown.images, Array(8).fill(640));
         assert.equal(shown.css, "loaded");
         times[mode].push(load.ms);
+        if (mode === "down") waited.push(load.waitedMs);
         browsers.splice(browsers.indexOf(browser), 1);
         await browser.close();
       }
@@ -197,8 +199,15 @@ test("with no peers and the peerfetch server down, the site loads from the origi
     const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
     const ratio = median(times.down) / median(times.off);
     console.log(`load without peerfetch: median ${median(times.off).toFixed(0)} ms ${JSON.stringify(times.off.map(Math.round))}; ` +
-      `with peerfetch and its server down: median ${median(times.down).toFixed(0)} ms ${JSON.stringify(times.down.map(Math.round))}; ratio ${ratio.toFixed(3)}`);
-    assert.ok(ratio <= 1.1, `load time ratio ${ratio.toFixed(3)}`);
+      `with peerfetch and its server down: median ${median(times.down).toFixed(0)} ms ${JSON.stringify(times.down.map(Math.round))}; ratio ${ratio.toFixed(3)}; ` +
+      `assets held back for peerfetch: ${JSON.stringify(waited.map(Math.round))} ms`);
+    // What peerfetch costs a page whose server is down is the time the page holds its assets
+    // back to learn that: it must not wait (the probe fails before the page code runs).
+    assert.ok(median(waited) <= 50, `the page held its assets back for a median ${median(waited).toFixed(0)} ms`);
+    // Whole page loads vary by ±20 % here, so a median of 25 of them moves by about 6 %: a
+    // ratio bound near 1 fails on noise alone (1.136 once in CI with nothing slower). This bound
+    // catches a page that really waits; bench/cdn.mjs reports the ratio itself.
+    assert.ok(ratio <= 1.3, `load time ratio ${ratio.toFixed(3)}`);
   } finally {
     await origin.stop();
   }

@@ -49,9 +49,17 @@ export function start(options = {}) {
     const type = state === "ready" ? "peerfetch-ready" : state === "failed" ? "peerfetch-unavailable" : "peerfetch-version";
     if (type !== "peerfetch-version" || version) worker?.controller?.postMessage({ type, version });
   };
-  manifestVersion(manifest)
-    .then((v) => { version ??= v; announce(); })
-    .catch((error) => console.warn(`peerfetch: no manifest version: ${error.message ?? error}`));
+  // Asked only when a worker controls the page or the peer runs: a first visit whose peerfetch
+  // server is down costs the page nothing but the probe.
+  let versionAsked = false;
+  const askVersion = () => {
+    if (versionAsked) return;
+    versionAsked = true;
+    manifestVersion(manifest)
+      .then((v) => { version ??= v; announce(); })
+      .catch((error) => console.warn(`peerfetch: no manifest version: ${error.message ?? error}`));
+  };
+  if (worker?.controller) askVersion();
 
   const peer = (async () => {
     try {
@@ -59,6 +67,7 @@ export function start(options = {}) {
       // the wasm module to load before it knows.
       const bootstrap = await (probe ?? fetch(`${server}/bootstrap`, { cache: "no-store" }));
       if (!bootstrap.ok) throw new Error(`${server}/bootstrap answered ${bootstrap.status}`);
+      askVersion();
       const { default: init, Peer } = await import("./peerfetch-auto.js");
       await init();
       const joined = await Peer.join({ server, swarm, manifest, ...join });
@@ -94,7 +103,7 @@ export function start(options = {}) {
         port.postMessage({ type: "network" });
       }
     });
-    worker.addEventListener("controllerchange", announce);
+    worker.addEventListener("controllerchange", () => { askVersion(); announce(); });
     // Messages wait in a queue until the page says it listens.
     worker.startMessages();
   }

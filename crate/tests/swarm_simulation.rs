@@ -602,8 +602,10 @@ fn fast_sources_serve_more_than_a_slow_one() {
     sim.run(Duration::from_secs(60));
     sim.assert_sound();
     let got = sim.received_by(3);
+    // A peer that gave nothing is not listed once its link closed (both ends whole).
+    let slow = got.get(&2).copied().unwrap_or(0);
     assert!(
-        got[&0] > 4 * got[&2] && got[&1] > 4 * got[&2],
+        got[&0] > 4 * slow && got[&1] > 4 * slow,
         "slow peer not throttled: {got:?}"
     );
     // Two fast sources at once: well under what one alone takes (24 MiB at 8 MB/s, ~3.15 s).

@@ -64,9 +64,12 @@ function render(peer) {
   document.getElementById("resources").innerHTML = `<tr><td></td><td class="n">peers</td><td class="n">origin</td></tr>${rows.join("")}`;
 }
 
+// How long the page held its assets back for peerfetch (0 when it is off).
+const waitStart = performance.now();
 const session = await peerfetchReady();
+const waitedMs = performance.now() - waitStart;
 const failed = await loadAssets();
-window.siteLoad = { ms: performance.now(), ok: failed.length === 0, failed, peerfetch: Boolean(session) };
+window.siteLoad = { ms: performance.now(), waitedMs, ok: failed.length === 0, failed, peerfetch: Boolean(session) };
 const peer = session ? await session.peer : null;
 if (peer) {
   render(peer);

@@ -208,6 +208,36 @@ impl Collection {
     }
 }
 
+/// Longest file name made by [`file_name`], in bytes (file systems allow 255).
+const MAX_NAME_LEN: usize = 200;
+
+/// A file name made from a collection's `name` (which its sharer chose: anything) for the
+/// receiver's disk: `/`, `\`, `:` and control characters become `_`, an empty, `.` or `..`
+/// name becomes `files`, and a long one is cut at a character boundary.
+pub fn file_name(name: &str) -> String {
+    let mut safe: String = name
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if safe.len() > MAX_NAME_LEN {
+        let mut end = MAX_NAME_LEN;
+        while !safe.is_char_boundary(end) {
+            end -= 1;
+        }
+        safe.truncate(end);
+    }
+    match safe.trim() {
+        "" | "." | ".." => "files".into(),
+        _ => safe,
+    }
+}
+
 /// Checks the paths of a collection's files before anything is shared: 1 to [`MAX_FILES`] of
 /// them, each safe, no two alike.
 pub fn check_paths<'a>(
@@ -362,6 +392,18 @@ mod tests {
             Err(CollectionError::FileAndFolder("a/b".into()))
         );
         assert!(Collection::new(vec![file("a/b", 1, None), file("a/bc", 2, None)]).is_ok());
+    }
+
+    #[test]
+    fn a_collection_name_becomes_a_safe_file_name() {
+        assert_eq!(file_name("holiday 2026"), "holiday 2026");
+        assert_eq!(file_name("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(file_name("c:\\x\nz"), "c__x_z");
+        for empty in ["", " ", ".", ".."] {
+            assert_eq!(file_name(empty), "files");
+        }
+        let long = file_name(&"é".repeat(300));
+        assert!(long.len() <= MAX_NAME_LEN && long.chars().all(|c| c == 'é'));
     }
 
     #[test]

@@ -463,6 +463,26 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                 }
             }
         }
+        self.close_whole_links(now);
+    }
+
+    /// Closes the links on which both ends hold every piece: neither has anything to give the
+    /// other, and an open stream costs both tabs a data channel and its buffers (a tab that
+    /// fetched a site's hundred assets from one neighbour kept a hundred streams to it).
+    fn close_whole_links(&mut self, now: Duration) {
+        if !self.have.is_full() {
+            return;
+        }
+        let whole: Vec<LinkId> = self
+            .link_info
+            .iter()
+            .filter(|(_, info)| info.has.as_ref().is_some_and(Bitfield::is_full))
+            .map(|(link, _)| *link)
+            .collect();
+        for link in whole {
+            self.forget_link(now, link);
+            self.outputs.push_back(Output::Close(link));
+        }
     }
 
     fn linked_peer(&self, link: LinkId) -> Option<P> {

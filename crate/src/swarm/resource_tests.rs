@@ -351,6 +351,57 @@ fn the_resource_is_handed_out_only_once_every_piece_is_written() {
 }
 
 #[test]
+fn a_link_between_two_whole_holders_closes_and_one_to_a_peer_still_missing_pieces_stays() {
+    let content = content();
+    let (mut swarm, requests) = asking_a_provider_of_everything(&content);
+    // Peer 3 holds nothing yet.
+    link_up(&mut swarm, MS, 2, 3, false);
+    let none = Bytes::copy_from_slice(Bitfield::empty(content.pieces()).as_bytes());
+    swarm.handle(MS, Input::Message(2, SwarmMessage::Have(none)));
+    outputs(&mut swarm);
+    let mut out = Vec::new();
+    for (id, piece) in requests {
+        let encoded = content.encoded(piece);
+        let message = SwarmMessage::Piece { id, piece, encoded };
+        swarm.handle(2 * MS, Input::Message(1, message));
+        out.extend(outputs(&mut swarm));
+        if swarm.have().is_full() {
+            break;
+        }
+        assert!(!closed(&out, 1), "kept while pieces are missing");
+    }
+    assert!(
+        closed(&out, 1),
+        "the provider's link closes once this tab holds everything"
+    );
+    assert!(
+        !closed(&out, 2),
+        "a peer that still needs pieces keeps its link"
+    );
+    let announced_then_closed = out
+        .iter()
+        .position(|o| matches!(o, Output::Send(1, SwarmMessage::HavePiece(_))))
+        .is_none_or(|sent| Some(sent) < out.iter().position(|o| *o == Output::Close(1)));
+    assert!(announced_then_closed);
+
+    // A whole holder linking in closes once it says it is whole, not before.
+    link_up(&mut swarm, 3 * MS, 4, 5, false);
+    assert!(
+        !closed(&outputs(&mut swarm), 4),
+        "kept until it says what it holds"
+    );
+    let full = Bytes::copy_from_slice(Bitfield::full(content.pieces()).as_bytes());
+    swarm.handle(3 * MS, Input::Message(4, SwarmMessage::Have(full)));
+    assert!(closed(&outputs(&mut swarm), 4));
+    // Peer 3 becoming whole ends its link too.
+    for piece in 0..content.pieces() {
+        swarm.handle(4 * MS, Input::Message(2, SwarmMessage::HavePiece(piece)));
+    }
+    assert!(closed(&outputs(&mut swarm), 2));
+    assert!(swarm.peers().iter().all(|p| !p.linked));
+}
+
+#[test]
 fn a_piece_that_cannot_be_written_fails_the_download() {
     let content = content();
     let mut swarm = downloading(&content, 15 * S);

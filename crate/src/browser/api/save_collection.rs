@@ -9,7 +9,7 @@ use crate::browser::api::content::Content;
 use crate::browser::api::content_options::{DownloadOptions, SaveOptions};
 use crate::browser::content::open_sealed::Plaintext;
 use crate::browser::content::save_target::{SaveTarget, SaveTo};
-use crate::content::collection::CollectionFile;
+use crate::content::collection::{file_name, CollectionFile};
 use crate::content::content_id::ContentId;
 use crate::content::content_meta::ContentMeta;
 use crate::error::{ErrorCode, PeerError};
@@ -31,7 +31,7 @@ impl Content {
         let chosen = collection
             .select(options.paths.as_deref())
             .map_err(|e| PeerError::new(ErrorCode::InvalidArgument, e.to_string()))?;
-        let to = options.to.unwrap_or(SaveTo::PrivateZip(name));
+        let to = options.to.unwrap_or(SaveTo::PrivateZip(file_name(&name)));
         let mut target = SaveTarget::open(to).await?;
         match self
             .save_files(&chosen, &options.download, &mut target)

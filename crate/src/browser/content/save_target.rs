@@ -31,7 +31,8 @@ pub(crate) enum SaveTo {
     ZipFile(FileSystemFileHandle),
     /// Each file at its path below this folder.
     Folder(FileSystemDirectoryHandle),
-    /// A zip archive in the origin's private storage, named `<name>.zip`.
+    /// A zip archive in the origin's private storage, named `<name>.zip` (`name`: a safe file
+    /// name).
     PrivateZip(String),
 }
 
