@@ -41,6 +41,9 @@ const LABELS = {
 // Every tab here comes from one address (the namespace's): see bench/webtorrent.mjs.
 const ONE_ADDRESS_MANY_TABS = ["--circuit-rate-per-ip", "100000/60s", "--reservation-rate-per-ip", "100000/60s"];
 
+/** The phases to run (both by default). */
+const PHASES = (process.env.HLS_PHASES ?? "oneAfterAnother,atOnce").split(",");
+
 const started = Date.now();
 const stream = makeStream();
 const server = await startServer({ args: ONE_ADDRESS_MANY_TABS });
@@ -57,6 +60,12 @@ const results = {
   },
   phases: {},
 };
+
+/** The swarm and provider registrations the server holds (a gauge of its metrics). */
+async function registrations() {
+  const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
+  return Number(/^peerfetch_swarm_registrations (\d+)/m.exec(text)?.[1] ?? NaN);
+}
 
 /** One mode in one phase: its viewers' reports and what the origin sent meanwhile. */
 async function measure(phase, mode) {
@@ -75,7 +84,7 @@ async function measure(phase, mode) {
       seconds: round((Date.now() - begun) / 1000, 1),
     });
     if (AFTER_LEAVING && mode === "peerfetch" && phase === "oneAfterAnother") {
-      figures.newcomersAfterLeaving = await newcomersAfterLeaving(viewers, `${origin.url}/hls/?${query}`, WATCH_S);
+      figures.newcomersAfterLeaving = await newcomersAfterLeaving(viewers, `${origin.url}/hls/?${query}`, WATCH_S, registrations);
     }
     return figures;
   } catch (error) {
@@ -92,12 +101,18 @@ async function measure(phase, mode) {
  * `after`): as many times as there are viewers when none got it from a peer.
  */
 function segmentFetches(before, after) {
-  const counts = [...after].filter(([path]) => path.endsWith(".ts")).map(([path, n]) => n - (before.get(path) ?? 0)).filter((n) => n > 0);
+  const sent = [...after].filter(([path]) => path.endsWith(".ts")).map(([path, n]) => [path, n - (before.get(path) ?? 0)]).filter(([, n]) => n > 0);
+  const counts = sent.map(([, n]) => n);
   const requests = counts.reduce((a, b) => a + b, 0);
+  const histogram = {};
+  for (const n of counts) histogram[n] = (histogram[n] ?? 0) + 1;
   return {
     originSegments: counts.length,
     originSegmentRequests: requests,
     originFetchesPerSegment: counts.length ? round(requests / counts.length) : 0,
+    /** How many segments the origin sent once, twice, …; and how often it sent each, in order. */
+    originSendsHistogram: histogram,
+    originSendsBySegment: Object.fromEntries(sent.sort(([a], [b]) => a.localeCompare(b)).map(([path, n]) => [path.split("/").slice(-2).join("/"), n])),
   };
 }
 
@@ -139,7 +154,7 @@ function summary(mode, reports, originFigures) {
 }
 
 try {
-  for (const phase of ["oneAfterAnother", "atOnce"]) {
+  for (const phase of PHASES) {
     results.phases[phase] = {};
     for (const mode of MODES) {
       console.log(`${phase}: ${LABELS[mode]}…`);
@@ -166,8 +181,10 @@ function printMode(phase, m) {
   const n = m.newcomersAfterLeaving;
   for (const [when, v] of Object.entries(n ?? {}).filter(([, v]) => v.providers)) {
     console.log(`${phase}: a newcomer after ${n.goneProviders} viewers left, ${when} (${v.providers}): segments in ${v.fragmentMsMedian} ms median, ` +
-      `${v.fragmentMsMean} ms mean, startup ${v.startupMs} ms, ${v.unreachableProviderLines} "cannot reach provider" lines, ${v.rebuffers} rebuffers`);
+      `${v.fragmentMsMean} ms mean, startup ${v.startupMs} ms, ${v.unreachableProviderLines} "cannot reach provider" lines ` +
+      `(${v.unreachableProviders} peers: ${v.unreachableErrors.join(" / ")}), ${v.rebuffers} rebuffers`);
   }
+  if (n) console.log(`${phase}: the server dropped the gone viewers' records ${n.recordsGoneAfterMs ?? "more than 120000"} ms after they closed`);
 }
 
 /** The table: each mode's figures, with startup over plain hls.js and origin bytes over p2p-media-loader's. */

@@ -49,9 +49,16 @@ export async function runViewers(url, { count, watchSeconds, atOnce }) {
   return viewers;
 }
 
-/** What the page measured (`window.viewer()`), with the lines of its console that name a provider it could not reach. */
+/**
+ * What the page measured (`window.viewer()`), with what its console says of providers it could
+ * not reach (peerfetch logs each failed dial at info): how many lines, how many peers, the
+ * errors.
+ */
 export async function report(viewer) {
   const measured = await viewer.page.evaluate(() => window.viewer());
-  const unreachable = viewer.page.consoleLog.filter((l) => /cannot reach provider/.test(l)).length;
-  return { ...measured, unreachableProviderLines: unreachable };
+  const lines = viewer.page.consoleLog.filter((l) => /cannot reach provider/.test(l));
+  // tracing-wasm's lines: the message, then the fields (the provider's peer id among them).
+  const peers = new Set(lines.map((l) => /12D3KooW\w+/.exec(l)?.[0]));
+  const errors = [...new Set(lines.map((l) => /cannot reach provider:([\s\S]*)/.exec(l)[1].replace(/12D3KooW\w+|[0-9a-f]{64}-\d+/g, "…").replace(/\s+/g, " ").trim().slice(0, 200)))];
+  return { ...measured, unreachableProviderLines: lines.length, unreachableProviders: peers.size, unreachableErrors: errors.slice(0, 3) };
 }
