@@ -31,6 +31,14 @@ if [ ! -d bench/webtorrent/node_modules/webtorrent ] ||
   npm ci --prefix bench/webtorrent --ignore-scripts --no-audit --no-fund
 fi
 tests/in-netns.sh node bench/webtorrent.mjs
+# HLS video with hls.js: from the origin, offloaded by peerfetch's service worker, and with
+# p2p-media-loader and its tracker, side by side in one run (bench/hls/package.json, installed
+# the same way). It makes its stream with ffmpeg and the stream's manifest with the server.
+if [ ! -d bench/hls/node_modules/hls.js ] ||
+  [ bench/hls/package-lock.json -nt bench/hls/node_modules/.package-lock.json ]; then
+  npm ci --prefix bench/hls --ignore-scripts --no-audit --no-fund
+fi
+tests/in-netns.sh node bench/hls.mjs
 # Link setup and throughput over the host, STUN and TURN paths of the simulated internet.
 tests/in-netns.sh node bench/internet.mjs
 scripts/build-cdn-site.sh
