@@ -28,7 +28,7 @@ export const simd = WebAssembly.validate(SIMD_PROBE);
 const build = simd ? simdBuild : nosimdBuild;
 
 /** The API of the chosen build; usable once `init()` resolved. */
-export const { Peer, measureVerification } = build;
+export const { Peer, measureVerification, qrCodeSvg } = build;
 
 let started;
 

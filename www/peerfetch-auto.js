@@ -11,4 +11,4 @@ const SIMD_PROBE = new Uint8Array([
 export const simd = WebAssembly.validate(SIMD_PROBE);
 const pkg = await import(simd ? "/pkg/peerfetch.js" : "/pkg/nosimd/peerfetch.js");
 export default pkg.default;
-export const { Peer, measureVerification } = pkg;
+export const { Peer, measureVerification, qrCodeSvg } = pkg;

@@ -1,6 +1,6 @@
 // A page written against the generated `peerfetch.d.ts`: it must type-check as is, and each
 // `@ts-expect-error` line must be an error (so the types are not `any`).
-import init, { Peer, measureVerification } from "../../target/pkg/peerfetch.js";
+import init, { Peer, measureVerification, qrCodeSvg } from "../../target/pkg/peerfetch.js";
 import type {
   CollectionInfo,
   DownloadProgress,
@@ -51,6 +51,8 @@ export async function example(file: File): Promise<void> {
   const other: string = await peer.connect(peer.id);
   const { megabytesPerSecond } = await peer.measureThroughput(other, 1 << 20);
   const { verifyMegabytesPerSecond } = measureVerification(16);
+  const qr: string = qrCodeSvg(`${location.origin}/#${set.cid}&k=${set.key}`);
+  document.body.insertAdjacentHTML("beforeend", qr);
   peer.events.addEventListener("neighbour", (event) => {
     const { peer: neighbour, direction } = (event as PeerEvent<"neighbour">).detail;
     console.log(neighbour, direction);
@@ -68,6 +70,8 @@ export async function example(file: File): Promise<void> {
   const notCid: string = await peer.share(file, { encrypt: true });
   // @ts-expect-error: not an error code
   const wrong: ErrorCode = "ERR_TYPO";
+  // @ts-expect-error: a QR code is drawn from a string
+  qrCodeSvg(new URL("https://example.org/"));
   // @ts-expect-error: stats has no such field
   console.log(stats.bandwidth, notText, notCid, wrong);
 }
