@@ -177,6 +177,14 @@ test("saving some files into a folder or into a chosen file; bad choices, a lyin
     }, cid);
     assert.match(aborted.outcome, /^ERR_CANCELLED/);
     assert.deepEqual(aborted.left, [], "no partial zip kept");
+
+    // Into private storage: a public collection's name comes from its link, given as `name`,
+    // and whatever its sharer wrote there makes a file name and nothing else.
+    const names = await receiver.evaluate(async (cid) => [
+      (await peer.saveCollection(cid, { paths: ["a.txt"] })).name,
+      (await peer.saveCollection(cid, { paths: ["a.txt"], name: "../../etc/passwd" })).name,
+    ], cid);
+    assert.deepEqual(names, ["files.zip", ".._.._etc_passwd.zip"]);
   } finally {
     await server.stop();
   }

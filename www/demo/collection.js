@@ -66,7 +66,7 @@ export async function receiveCollection(peer, link, signal) {
     for (const row of rows.values()) setRow(row, 0, paths.includes(row.dataset.path) ? "waiting its turn" : "");
     try {
       const zip = await untilFound(() => peer.saveCollection(link.cid, {
-        key: link.key, paths, to, timeoutMs: ATTEMPT_MS, signal,
+        key: link.key, name: link.key ? undefined : name, paths, to, timeoutMs: ATTEMPT_MS, signal,
         onProgress: showFileProgress(rows),
       }), waiting, signal);
       for (const path of paths) setRow(rows.get(path), 1, "saved");

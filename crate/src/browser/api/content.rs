@@ -187,7 +187,9 @@ impl Content {
         self.share(index, meta, encrypt, None).await
     }
 
-    /// Downloads and reads the collection index `id` (opened with `options.key` when private).
+    /// Downloads and reads the collection index `id` (opened with `options.key` when private);
+    /// returns its name (sealed in a private one; `options.name` or "files" for a public one)
+    /// and its files.
     pub(crate) async fn open_collection(
         &self,
         id: ContentId,
@@ -203,10 +205,15 @@ impl Content {
         if id.len() > (MAX_INDEX_LEN as u64) + PIECE_LEN {
             return Err(not_a_collection(format!("{} bytes is too large", id.len())));
         }
+        // A private index's name is sealed in it; only its link names a public one.
+        let given = options.key.is_none().then(|| options.meta.name.clone());
         let index = self.download(id, options).await?;
-        let name = index
-            .dyn_ref::<File>()
-            .map_or_else(|| "files".to_owned(), File::name);
+        let name = match given {
+            Some(given) => given.unwrap_or_else(|| "files".to_owned()),
+            None => index
+                .dyn_ref::<File>()
+                .map_or_else(|| "files".to_owned(), File::name),
+        };
         let bytes = blob_bytes(&index, 0, index.size() as u64)
             .await
             .map_err(|e| PeerError::new(ErrorCode::Storage, js_message(&e)))?;

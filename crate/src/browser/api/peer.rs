@@ -304,7 +304,8 @@ impl Peer {
     /// when it is a `FileSystemFileHandle` (`showSaveFilePicker`), each at its path below
     /// `options.to` when it is a `FileSystemDirectoryHandle` (`showDirectoryPicker`), and
     /// otherwise as a zip in the origin's private storage, which it resolves to (a `File` on
-    /// disk, named `<collection name>.zip`, to save with `<a download>`). `onProgress` gets each
+    /// disk, named `<collection name>.zip`, to save with `<a download>`; a public collection's
+    /// name is the `name` option, since only its link carries it). `onProgress` gets each
     /// file's `download` progress with `path`, `file`, `files`, `collectionBytes` and
     /// `collectionTotal`. Only a piece at a time is in memory.
     #[wasm_bindgen(

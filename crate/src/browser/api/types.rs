@@ -257,7 +257,10 @@ export interface CollectionEntry {
 
 /** What `openCollection` resolves to. */
 export interface CollectionInfo {
-    /** The collection's name (`shareFiles`' `name`, for a private one; else "files"). */
+    /**
+     * The collection's name: `shareFiles`' `name` for a private one (sealed in its index); for
+     * a public one, whose name only its link carries, the `name` option given here, else "files".
+     */
     name: string;
     files: CollectionEntry[];
 }
