@@ -11,8 +11,9 @@
 //!   nothing, so a ban per id only holds if new ids come slowly).
 //!   When both tabs opened a stream at once, both keep the one the smaller peer id opened.
 //! - Providers: the server is asked every [`ResourceConfig::lookup_every`] while there is room
-//!   for more links, and at once when a link drops; a provider that could not be reached rests
-//!   (see [`Backoff`]) before it is dialed again; a banned peer is never dialed again.
+//!   for more links, and at once when a link drops; a banned peer is never dialed again (the
+//!   tab leaves out of answers the providers it could not reach lately, see
+//!   [`super::unreachable`]).
 //! - Giving up: once the server answered (or failed [`ResourceConfig::lookup_failures_as_answer`]
 //!   times in a row), the download fails when no byte arrived for its patience while no dial was
 //!   under way and no linked peer held a missing piece (or had yet to say what it holds).
@@ -39,14 +40,11 @@ use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
 use crate::content::stored_piece::{encoded_from_stored, stored_form};
 use crate::error::{ErrorCode, PeerError};
-use crate::net::backoff::Backoff;
 use crate::util::rate_limit::TokenBucket;
 
 /// `HavePiece`s for pieces a peer said it holds already, beyond one per piece of the resource,
 /// after which it is banned.
 const MAX_REPEATED_HAVES: u32 = 64;
-/// Peers remembered as resting; past it, those whose rest is over are forgotten.
-const MAX_RESTING: usize = 1024;
 /// Peers remembered with the bytes they sent this tab, and those remembered with the bytes
 /// this tab sent them.
 const MAX_REMEMBERED_PEERS: usize = 1024;
@@ -71,8 +69,6 @@ pub struct ResourceConfig {
     pub lookup_every: Duration,
     /// Provider lookups failing in a row that count as the server's answer (there are none).
     pub lookup_failures_as_answer: u32,
-    /// Rest of a provider that could not be reached: first and longest.
-    pub unreachable_rest: (Duration, Duration),
     /// The download's tuning.
     pub download: DownloadConfig,
 }
@@ -87,7 +83,6 @@ impl Default for ResourceConfig {
             max_queued_requests: DEFAULT_MAX_QUEUED,
             lookup_every: Duration::from_secs(3),
             lookup_failures_as_answer: 3,
-            unreachable_rest: (Duration::from_secs(2), Duration::from_secs(30)),
             download: DownloadConfig::default(),
         }
     }
@@ -272,13 +267,6 @@ enum Holdings {
     Flooded,
 }
 
-/// A provider that could not be reached: until when it rests, and its backoff.
-#[derive(Debug)]
-struct Resting {
-    until: Duration,
-    backoff: Backoff,
-}
-
 /// One resource's swarm, from this tab.
 #[derive(Debug)]
 pub struct ResourceSwarm<P> {
@@ -294,7 +282,6 @@ pub struct ResourceSwarm<P> {
     links: HashMap<P, LinkId>,
     link_info: HashMap<LinkId, LinkInfo<P>>,
     dialing: HashSet<P>,
-    unreachable: HashMap<P, Resting>,
     received: BTreeMap<P, u64>,
     sent: BTreeMap<P, u64>,
     banned: BanList<P>,
@@ -321,7 +308,6 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             links: HashMap::new(),
             link_info: HashMap::new(),
             dialing: HashSet::new(),
-            unreachable: HashMap::new(),
             received: BTreeMap::new(),
             sent: BTreeMap::new(),
             banned: BanList::default(),
@@ -433,10 +419,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             }
             Input::Providers(answer) => self.on_providers(now, answer),
             Input::DialFailed(peer) => {
-                if self.dialing.remove(&peer) {
-                    // A closed tab stays registered until its record expires: back off.
-                    self.rest(peer, now);
-                }
+                self.dialing.remove(&peer);
             }
             Input::Written(index, result) => self.on_written(now, index, result),
             Input::Read(upload, result) => {
@@ -600,9 +583,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             if self.outbound_links() + self.dialing.len() >= self.config.max_links {
                 break;
             }
-            let resting = self.unreachable.get(&peer).is_some_and(|r| r.until > now);
             if peer == self.local
-                || resting
                 || self.links.contains_key(&peer)
                 || self.dialing.contains(&peer)
                 || self.banned.contains(&peer)
@@ -664,9 +645,6 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
         }
         if outbound {
             self.dialing.remove(&peer);
-            if let Some(resting) = self.unreachable.get_mut(&peer) {
-                resting.backoff.reset();
-            }
         }
         if let Some(existing) = self.links.get(&peer).copied() {
             // Both tabs opened a stream at once: both keep the one the smaller peer id opened.
@@ -820,18 +798,6 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
 
     /// Leaves `peer` alone for a while (longer after each time): it could not be reached, or
     /// stalled.
-    fn rest(&mut self, peer: P, now: Duration) {
-        if self.unreachable.len() >= MAX_RESTING {
-            self.unreachable.retain(|_, r| r.until > now);
-        }
-        let (first, max) = self.config.unreachable_rest;
-        let resting = self.unreachable.entry(peer).or_insert(Resting {
-            until: now,
-            backoff: Backoff::new(first, max),
-        });
-        resting.until = now + resting.backoff.fail(0.0);
-    }
-
     /// A stored piece turned out damaged and was removed. A running download counted it as
     /// held, so it cannot finish: it fails (the page may ask again).
     fn lose(&mut self, index: u32) {
@@ -884,11 +850,10 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                     self.outputs.push_back(Output::Write(index, stored));
                 }
                 Event::Drop(peer, reason) => {
+                    // A stalled peer rests for the whole tab, like one not reached (the tab sees
+                    // the drop), and a banned one stays out of this resource.
                     if reason.is_ban() {
                         self.banned.ban(peer);
-                    } else {
-                        // Stalled: it rests like a provider that could not be reached.
-                        self.rest(peer, now);
                     }
                     self.outputs.push_back(Output::Dropped(peer, reason));
                     if let Some(link) = self.links.get(&peer).copied() {

@@ -8,6 +8,10 @@
 //! for their `Want` at once. Past that, a new stream displaces the oldest waiting stream of the
 //! peer that has the most waiting, if that is more than the newcomer's peer has; otherwise it is
 //! closed at once. So one peer holding every slot with silent streams shuts no other peer out.
+//!
+//! A peer that could not be dialed, or that stalled a download, rests for every resource
+//! ([`Unreachable`]): the tab leaves it out of the server's provider answers until its rest is
+//! over or a stream to it opens.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
@@ -16,6 +20,7 @@ use std::time::Duration;
 
 use super::message::SwarmMessage;
 use super::resource::{Input, LinkId, Output, ResourceConfig, ResourceSwarm};
+use super::unreachable::Unreachable;
 use crate::content::content_id::ContentId;
 
 /// Tuning of [`TabSwarms`].
@@ -27,6 +32,8 @@ pub struct TabConfig {
     pub max_unnamed_links: usize,
     /// How long an inbound stream may take to say which resource it is about.
     pub want_timeout: Duration,
+    /// Rest of a peer that could not be reached or stalled: first and longest.
+    pub unreachable_rest: (Duration, Duration),
 }
 
 impl Default for TabConfig {
@@ -35,6 +42,7 @@ impl Default for TabConfig {
             resource: ResourceConfig::default(),
             max_unnamed_links: 64,
             want_timeout: Duration::from_secs(10),
+            unreachable_rest: (Duration::from_secs(2), Duration::from_secs(30)),
         }
     }
 }
@@ -76,17 +84,20 @@ pub struct TabSwarms<P> {
     config: TabConfig,
     resources: HashMap<ContentId, ResourceSwarm<P>>,
     routes: HashMap<LinkId, Route<P>>,
+    unreachable: Unreachable<P>,
     outputs: VecDeque<TabOutput<P>>,
 }
 
 impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
     /// No resources yet, for the tab `local`.
     pub fn new(local: P, config: TabConfig) -> Self {
+        let (first, max) = config.unreachable_rest;
         Self {
             local,
             config,
             resources: HashMap::new(),
             routes: HashMap::new(),
+            unreachable: Unreachable::new(first, max),
             outputs: VecDeque::new(),
         }
     }
@@ -112,8 +123,24 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
     }
 
     /// Takes `input` about resource `id` at `now`. `Hold` and `Download` start its swarm; other
-    /// inputs about a resource the tab dropped are ignored.
+    /// inputs about a resource the tab dropped are ignored. Resting peers are left out of a
+    /// provider answer.
     pub fn handle(&mut self, now: Duration, id: ContentId, input: Input<P>) {
+        let input = match input {
+            Input::Providers(Ok(mut peers)) => {
+                peers.retain(|peer| !self.unreachable.is_resting(peer, now));
+                Input::Providers(Ok(peers))
+            }
+            Input::DialFailed(peer) => {
+                self.unreachable.failed(peer, now);
+                input
+            }
+            Input::LinkUp { peer, .. } => {
+                self.unreachable.reached(peer);
+                input
+            }
+            input => input,
+        };
         let starts = matches!(input, Input::Hold(_) | Input::Download { .. });
         if starts && !self.resources.contains_key(&id) {
             let swarm = ResourceSwarm::new(id, self.local, self.config.resource.clone());
@@ -121,7 +148,7 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
         }
         if let Some(swarm) = self.resources.get_mut(&id) {
             swarm.handle(now, input);
-            self.collect(id);
+            self.collect(now, id);
         }
     }
 
@@ -276,14 +303,21 @@ impl<P: Copy + Ord + Hash + Debug> TabSwarms<P> {
         }
     }
 
-    /// Moves what `id`'s swarm asks into the queue, forgetting the streams it closes.
-    fn collect(&mut self, id: ContentId) {
+    /// Moves what `id`'s swarm asks into the queue, forgetting the streams it closes and
+    /// resting the peers it dropped as stalled.
+    fn collect(&mut self, now: Duration, id: ContentId) {
         let Some(swarm) = self.resources.get_mut(&id) else {
             return;
         };
         while let Some(output) = swarm.poll_output() {
-            if let Output::Close(link) = &output {
-                self.routes.remove(link);
+            match &output {
+                Output::Close(link) => {
+                    self.routes.remove(link);
+                }
+                Output::Dropped(peer, reason) if !reason.is_ban() => {
+                    self.unreachable.failed(*peer, now);
+                }
+                _ => {}
             }
             self.outputs.push_back(TabOutput::Resource(id, output));
         }

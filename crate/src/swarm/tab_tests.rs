@@ -148,3 +148,77 @@ fn removing_a_resource_closes_its_streams_only() {
     tab.handle(MS, a, Input::Providers(Ok(vec![4])));
     assert!(outputs(&mut tab).is_empty());
 }
+
+/// Starts downloading `id` (one piece, none held) at `now`.
+fn download(tab: &mut TabSwarms<u32>, now: Duration, id: ContentId) {
+    let download = Input::Download {
+        have: Bitfield::empty(1),
+        not_found_after: Duration::from_secs(600),
+        seed: 0,
+    };
+    tab.handle(now, id, download);
+}
+
+/// The peers `tab` dials among its outputs.
+fn dials(tab: &mut TabSwarms<u32>) -> Vec<u32> {
+    outputs(tab)
+        .into_iter()
+        .filter_map(|o| match o {
+            TabOutput::Resource(_, Output::Dial(peer)) => Some(peer),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_peer_not_reached_for_one_resource_rests_for_every_resource() {
+    let (a, b, c) = (id(1), id(2), id(3));
+    let mut tab = holding(&[]);
+    download(&mut tab, MS, a);
+    tab.handle(MS, a, Input::Providers(Ok(vec![9])));
+    assert_eq!(dials(&mut tab), [9]);
+    tab.handle(2 * MS, a, Input::DialFailed(9));
+    // A departed tab's record lists it for the next resource too: it is not dialed again.
+    download(&mut tab, 3 * MS, b);
+    tab.handle(3 * MS, b, Input::Providers(Ok(vec![9, 8])));
+    assert_eq!(dials(&mut tab), [8]);
+    // Its rest over, it is tried again, and a second failure rests it twice as long.
+    let rest = TabConfig::default().unreachable_rest.0;
+    download(&mut tab, rest + 3 * MS, c);
+    tab.handle(rest + 3 * MS, c, Input::Providers(Ok(vec![9])));
+    assert_eq!(dials(&mut tab), [9]);
+    tab.handle(rest + 4 * MS, c, Input::DialFailed(9));
+    tab.handle(3 * rest, c, Input::Providers(Ok(vec![9])));
+    assert!(dials(&mut tab).is_empty());
+    // A stream to it opens (it dialed this tab): it is dialed at once again.
+    tab.link_opened(3 * rest, 5, 9, None);
+    message(&mut tab, 5, SwarmMessage::Want(c));
+    tab.handle(3 * rest, b, Input::Providers(Ok(vec![9])));
+    assert_eq!(dials(&mut tab), [9]);
+}
+
+#[test]
+fn a_peer_that_stalled_a_download_rests_for_every_resource() {
+    let (a, b) = (id(1), id(2));
+    let mut tab = holding(&[]);
+    download(&mut tab, MS, a);
+    tab.handle(MS, a, Input::Providers(Ok(vec![2])));
+    outputs(&mut tab);
+    tab.link_opened(MS, 1, 2, Some(a));
+    message(&mut tab, 1, SwarmMessage::HavePiece(0));
+    outputs(&mut tab);
+    // Peer 2 never sends the piece it was asked for.
+    let mut now = MS;
+    let mut stalled = false;
+    while now < Duration::from_secs(120) && !stalled {
+        now += Duration::from_secs(1);
+        tab.tick(now);
+        stalled = outputs(&mut tab)
+            .iter()
+            .any(|o| matches!(o, TabOutput::Resource(_, Output::Dropped(2, _))));
+    }
+    assert!(stalled);
+    download(&mut tab, now, b);
+    tab.handle(now, b, Input::Providers(Ok(vec![2])));
+    assert!(dials(&mut tab).is_empty(), "it rests for b too");
+}
