@@ -2,8 +2,8 @@
 // systems of a scenario and the runs that kept progress samples.
 import { dayOf, need, NotPlotted } from "../results.mjs";
 
-/** The scenarios of (a) and (b), by their key in the results, with a short name for a plot. */
-export const ONE_DOWNLOADER = { oneSource: "(a) one source", threeSources: "(b) three sources" };
+/** The scenarios of (a) and (b), with one downloader, by their keys in the results. */
+export const ONE_DOWNLOADER = ["oneSource", "threeSources"];
 
 /** The keys of a side-by-side scenario's systems, peerfetch first (bench/side-by-side.mjs's `scenario`). */
 export const systemsOf = (scenario) => ["peerfetch", ...Object.keys(need(scenario.webtorrentSecondsOverPeerfetch, "webtorrentSecondsOverPeerfetch"))];
@@ -26,7 +26,7 @@ export function runWithProgress(results) {
     }
   };
   const runs = results.names(/^webtorrent.*\.json$/).flatMap(readable)
-    .filter(({ data }) => Object.keys(ONE_DOWNLOADER).some((key) => data.scenarios?.[key]?.peerfetch?.progressOfMedianRound));
+    .filter(({ data }) => ONE_DOWNLOADER.some((key) => data.scenarios?.[key]?.peerfetch?.progressOfMedianRound));
   if (!runs.length) throw new NotPlotted("no bench/results/webtorrent*.json has progress samples (progressOfMedianRound: runs of bench/webtorrent.mjs before they were recorded)");
   return runs.sort((a, b) => String(b.data.date).localeCompare(String(a.data.date)))[0];
 }
