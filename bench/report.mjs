@@ -1,9 +1,9 @@
 // Draws the benchmarks' results (bench/results/*.json) as pictures: an SVG file per plot in
-// bench/results/plots/ (README.md and docs/benchmarks.md show some of them) and one page with
-// every plot inline, bench/results/report.html, which opens offline. The plots are vega-lite
-// specs rendered by vega in node (bench/report/package.json; scripts/bench.sh installs it and
-// runs this last). A results file that is missing or of an older format leaves its plot out with
-// a note, in the page and here; the SVG an earlier run drew stays as it was. Run with
+// bench/results/plots/ (docs/benchmarks.md shows them beside their tables, README.md two) and
+// one page with every plot inline, bench/results/report.html, which opens offline. The plots are
+// vega-lite specs rendered by vega in node (bench/report/package.json; scripts/bench.sh installs
+// it and runs this last). A results file that is missing or of an older format leaves its plot
+// out with a note, in the page and here; the SVG an earlier run drew stays as it was. Run with
 // `node bench/report.mjs`.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
