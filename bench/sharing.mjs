@@ -16,7 +16,13 @@ const installed = new WeakSet();
  *   arguments), made in 16 MiB parts, kept as `window.files[seed]`;
  * - `window.digestOf(size, read)`: SHA-256 over the SHA-256 of each 16 MiB chunk, where
  *   `read(start, end)` resolves to the bytes `[start, end)` as an ArrayBuffer: a check of
- *   large files that never holds more than one chunk.
+ *   large files that never holds more than one chunk;
+ * - `window.sampleProgress(read, everyMs)`: samples a download's bytes received from each source
+ *   every `everyMs` from now on, `read()` giving them as `{ [source id]: bytes }`; its `stop()`
+ *   takes a last sample and returns `{ everyMs, columns: ["ms", "source 1", …], samples }`, each
+ *   sample `[ms since the call, bytes from source 1, …]`, sources numbered in the order their
+ *   first bytes came (a source that leaves keeps its last count; a sample shorter than
+ *   `columns` had nothing yet from the sources past its end).
  */
 export async function installHelpers(page) {
   if (installed.has(page)) return;
@@ -46,6 +52,23 @@ export async function installHelpers(page) {
       const all = new Uint8Array(digests.length * 32);
       digests.forEach((d, i) => all.set(d, i * 32));
       return hex(await crypto.subtle.digest("SHA-256", all));
+    };
+    window.sampleProgress = (read, everyMs) => {
+      const started = performance.now();
+      const latest = new Map();
+      const samples = [];
+      const sample = () => {
+        for (const [id, bytes] of Object.entries(read())) if (bytes > 0) latest.set(id, bytes);
+        samples.push([Math.round(performance.now() - started), ...latest.values()]);
+      };
+      const timer = setInterval(sample, everyMs);
+      return {
+        stop() {
+          clearInterval(timer);
+          sample();
+          return { everyMs, columns: ["ms", ...[...latest.keys()].map((_, i) => `source ${i + 1}`)], samples };
+        },
+      };
     };
   }, PART);
   installed.add(page);
@@ -77,37 +100,48 @@ export async function share(page, bytes, seed) {
   }, { bytes, seed });
 }
 
+/** How often a timed download's progress is sampled (`sampleProgress`), in ms. */
+export const PROGRESS_EVERY_MS = 100;
+
 /**
  * Downloads `cid` with peerfetch into `page`; resolves to `{ bytes, ms, firstByteMs, startedAt,
- * endedAt }`: the times by the page's clock (`Date.now()`) from the call to the `Blob` in hand
- * (every piece verified and stored), and `firstByteMs` from the call to the first bytes a peer
- * delivered (a verified chunk group: `peer.transfers()`, read every 5 ms until then; progress
- * reports come every 200 ms, too coarse). The `Blob` stays as `window.downloaded`. A copy the
- * page already has is not fetched again: `forget` it first.
+ * endedAt, progress }`: the times by the page's clock (`Date.now()`) from the call to the `Blob`
+ * in hand (every piece verified and stored), and `firstByteMs` from the call to the first bytes a
+ * peer delivered (a verified chunk group: `peer.transfers()`, read every 5 ms until then; progress
+ * reports come every 200 ms, too coarse); `progress`, the verified bytes from each peer
+ * (`transfers()`' `bytesReceived`, which grows a whole piece at a time) every
+ * `PROGRESS_EVERY_MS` (`sampleProgress`). The `Blob` stays
+ * as `window.downloaded`. A copy the page already has is not fetched again: `forget` it first.
  */
-export const download = (page, cid) => page.evaluate(async (cid) => {
-  delete window.downloaded;
-  const startedAt = Date.now();
-  const started = performance.now();
-  let firstByteMs = null;
-  let finished = false;
-  const delivered = () => peer.transfers().some((t) => t.cid === cid && t.peers.some((p) => p.bytesReceived > 0));
-  const watch = (async () => {
-    while (!finished && !delivered()) await new Promise((r) => setTimeout(r, 5));
-    if (!finished) firstByteMs = performance.now() - started;
-  })();
-  let ms;
-  let endedAt;
-  try {
-    window.downloaded = await peer.download(cid);
-    ms = performance.now() - started;
-    endedAt = Date.now();
-  } finally {
-    finished = true;
-    await watch;
-  }
-  return { bytes: window.downloaded.size, ms, firstByteMs, startedAt, endedAt };
-}, cid);
+export async function download(page, cid) {
+  await installHelpers(page);
+  return page.evaluate(async ({ cid, everyMs }) => {
+    delete window.downloaded;
+    const startedAt = Date.now();
+    const started = performance.now();
+    let firstByteMs = null;
+    let finished = false;
+    const transfer = () => peer.transfers().find((t) => t.cid === cid);
+    const sampler = window.sampleProgress(() => Object.fromEntries((transfer()?.peers ?? []).map((p) => [p.peer, p.bytesReceived])), everyMs);
+    const watch = (async () => {
+      while (!finished && !transfer()?.peers.some((p) => p.bytesReceived > 0)) await new Promise((r) => setTimeout(r, 5));
+      if (!finished) firstByteMs = performance.now() - started;
+    })();
+    let ms;
+    let endedAt;
+    let progress;
+    try {
+      window.downloaded = await peer.download(cid);
+      ms = performance.now() - started;
+      endedAt = Date.now();
+    } finally {
+      finished = true;
+      progress = sampler.stop();
+      await watch;
+    }
+    return { bytes: window.downloaded.size, ms, firstByteMs, startedAt, endedAt, progress };
+  }, { cid, everyMs: PROGRESS_EVERY_MS });
+}
 
 /** Deletes `page`'s copy of `cid` (and the `Blob` of the last `download`), if it has one. */
 export const forget = (page, cid) => page.evaluate(async (cid) => {

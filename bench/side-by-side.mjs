@@ -8,7 +8,8 @@
 //     prepare(pages, what, n)   readies the downloaders before the clock (WebTorrent: adds the
 //                               torrent and connects to up to `n` peers; peerfetch: nothing),
 //                               resolving to each one's `{ links }`,
-//     download(page, what)      `{ bytes, ms, firstByteMs, startedAt, endedAt }`,
+//     download(page, what)      `{ bytes, ms, firstByteMs, startedAt, endedAt, progress }`
+//                               (`progress`: bench/sharing.mjs's `sampleProgress`),
 //     digest(page, what)        the digest of the page's copy (bench/sharing.mjs's `digestOf`),
 //     drop(pages, what)         deletes the pages' copies,
 //     state(page), notes()      what to print when a download fails }.
@@ -76,6 +77,7 @@ async function downloadRound(system, what, { pages, peers, all, bytes, label, ro
       firstByteMs: results.map((r) => r.firstByteMs === null ? null : Math.round(r.firstByteMs)),
       links,
       cpuMsPerMB: cpuMsPerMB(cpuBefore, cpuAfter, bytes * pages.length / 1e6),
+      progress: results.map((r) => r.progress),
     };
   }
   if (error) {
@@ -93,7 +95,22 @@ function medianOfFields(rows) {
   return out;
 }
 
-/** Medians and ranges of a system's rounds of a scenario that delivered `bytes` to `downloaders`. */
+/**
+ * The progress samples of the round whose time is nearest the median (the earlier one of a
+ * tie), one per downloader: `{ round, seconds, downloaders }`, or null when no round delivered.
+ */
+function progressOfMedianRound(rows) {
+  const done = rows.map((row, i) => ({ row, number: i + 1 })).filter(({ row }) => !row.error);
+  if (!done.length) return null;
+  const middle = median(done.map(({ row }) => row.seconds));
+  const { row, number } = done.reduce((best, r) => Math.abs(r.row.seconds - middle) < Math.abs(best.row.seconds - middle) ? r : best);
+  return { round: number, seconds: row.seconds, downloaders: row.progress };
+}
+
+/**
+ * Medians and ranges of a system's rounds of a scenario that delivered `bytes` to `downloaders`,
+ * and the progress over time of its median round (the rounds keep no samples).
+ */
 function summary(system, rows, bytes, downloaders) {
   const done = rows.filter((r) => !r.error);
   const seconds = done.map((r) => r.seconds);
@@ -108,7 +125,8 @@ function summary(system, rows, bytes, downloaders) {
     firstByteMs: spread(done.flatMap((r) => r.firstByteMs).filter((x) => x !== null), 0),
     cpuMsPerMB: medianOfFields(done.map((r) => r.cpuMsPerMB)),
     failedRounds: rows.length - done.length,
-    rounds: rows,
+    rounds: rows.map(({ progress, ...row }) => row),
+    progressOfMedianRound: progressOfMedianRound(rows),
   };
 }
 

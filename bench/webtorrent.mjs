@@ -11,8 +11,10 @@
 // (WT_ROUNDS, 5; WT_BIG_ROUNDS, 1, for (d)) rotate which system goes first; a round whose copy
 // differs from the source fails. After (a), a raw RTCDataChannel between the same two browsers
 // shows this machine's ceiling. WT_SCENARIOS (abcd) picks the scenarios to run.
-// bench/side-by-side.mjs says what is timed. Prints the figures and writes
-// bench/results/webtorrent.json (it never fails on a slow machine). Needs bench/webtorrent's
+// bench/side-by-side.mjs says what is timed; each system's median round of (a)-(c) keeps its
+// bytes from each source every 100 ms (`progressOfMedianRound`). Prints the figures and writes
+// bench/results/webtorrent.json, or the file WT_RESULTS names there (a shorter run beside the
+// full one); it never fails on a slow machine. Needs bench/webtorrent's
 // packages (bench/webtorrent/install.mjs says how; scripts/bench.sh installs them). Run with
 // tests/in-netns.sh node bench/webtorrent.mjs.
 import { writeFileSync, mkdirSync } from "node:fs";
@@ -38,6 +40,8 @@ const BIG_ROUNDS = Number(process.env.WT_BIG_ROUNDS ?? 1);
 const SCENARIOS = process.env.WT_SCENARIOS ?? "abcd";
 /** WebTorrent's piece selection in (c). */
 const C_STRATEGY = process.env.WT_C_STRATEGY ?? "rarest";
+/** The results file's name in bench/results. */
+const RESULTS_FILE = process.env.WT_RESULTS ?? "webtorrent.json";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Every tab here comes from one address (the namespace's), which no deployment sees: with the
@@ -74,6 +78,7 @@ const results = {
     peerfetch: "peerfetch (this build, wasm SIMD128) with peerfetch-server: the seven tabs' mesh is linked before the first round; the clock starts at peer.download(cid) (which asks the server for providers and opens streams to them) and stops with the Blob in hand (every 16 KiB chunk verified by BLAKE3/bao as it arrives, 1 MiB pieces stored in OPFS); firstByteMs to its first progress report with verified bytes",
     rounds: `${ROUNDS} rounds of (a)-(c), ${BIG_ROUNDS} of (d); each round runs every system, the order rotating from round to round; a copy is dropped right after its digest, and the next clock starts ${SETTLE_MS / 1000} s after the downloaders are readied`,
     memory: "scenario (d): VmRSS from /proc of the downloading browser's processes, every 250 ms: before the download, at its peak, at its end (the copy still held: WebTorrent's torrent live and seeding, peerfetch's copy stored and served) and 3 s after the copy is dropped (torrent destroyed / peer.remove); the tab's renderer (the renderer that peaked highest), all renderers, all the browser's processes; the browser has that one tab open",
+    progress: "progressOfMedianRound: for each system in (a)-(c), the round whose time is nearest the median, each downloader's bytes received from each source (peerfetch: verified bytes per peer, peer.transfers(), which counts whole pieces; WebTorrent: bytes received per wire) every 100 ms from its clock's start, and once more at its end; sources numbered in the order their first bytes came",
     cpu: "CPU milliseconds (user + system, /proc/<pid>/stat) of every process of all seven browsers over each transfer, per MB delivered to the downloaders, by process kind; the median over rounds",
   },
   scenarios: {},
@@ -148,7 +153,7 @@ try {
   results.serverRelayMetrics = await relayMetrics();
   const dir = join(ROOT, "bench/results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "webtorrent.json"), JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(join(dir, RESULTS_FILE), JSON.stringify(results, null, 2) + "\n");
   printSummary(results);
   for (const browser of browsers) await browser.close().catch(() => {});
   await pages.close();

@@ -4,6 +4,15 @@
 # bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Installs a benchmark's own packages (DIR/package.json, none of which a test uses) when the
+# package PROBE is missing or the lock file is newer than what is installed; without their
+# dependencies' install scripts, which fail here and which no benchmark needs
+# (bench/webtorrent/install.mjs says why).
+bench_packages() {
+  if [ ! -d "$1/node_modules/$2" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$1" --ignore-scripts --no-audit --no-fund
+  fi
+}
 scripts/setup.sh
 scripts/build-wasm.sh
 # The package's size, raw and compressed, as a first visitor downloads it.
@@ -23,21 +32,13 @@ tests/in-netns.sh node bench/files.mjs
 # Private shares: sealed against plain downloads in the same run, and WebCrypto's AES-GCM rate.
 tests/in-netns.sh node bench/private.mjs
 # The same scenarios with WebTorrent and with peerfetch, side by side in one run. WebTorrent and
-# its tracker are the bench's own packages (bench/webtorrent/package.json), installed without
-# their dependencies' install scripts, which fail here and which the bench does not need
-# (bench/webtorrent/install.mjs says why).
-if [ ! -d bench/webtorrent/node_modules/webtorrent ] ||
-  [ bench/webtorrent/package-lock.json -nt bench/webtorrent/node_modules/.package-lock.json ]; then
-  npm ci --prefix bench/webtorrent --ignore-scripts --no-audit --no-fund
-fi
+# its tracker are the bench's own packages (bench/webtorrent/package.json).
+bench_packages bench/webtorrent webtorrent
 tests/in-netns.sh node bench/webtorrent.mjs
 # HLS video with hls.js: from the origin, offloaded by peerfetch's service worker, and with
-# p2p-media-loader and its tracker, side by side in one run (bench/hls/package.json, installed
-# the same way). It makes its stream with ffmpeg and the stream's manifest with the server.
-if [ ! -d bench/hls/node_modules/hls.js ] ||
-  [ bench/hls/package-lock.json -nt bench/hls/node_modules/.package-lock.json ]; then
-  npm ci --prefix bench/hls --ignore-scripts --no-audit --no-fund
-fi
+# p2p-media-loader and its tracker, side by side in one run (bench/hls/package.json). It makes
+# its stream with ffmpeg and the stream's manifest with the server.
+bench_packages bench/hls hls.js
 tests/in-netns.sh node bench/hls.mjs
 # Link setup and throughput over the host, STUN and TURN paths of the simulated internet.
 tests/in-netns.sh node bench/internet.mjs
@@ -46,3 +47,7 @@ tests/in-netns.sh node bench/cdn.mjs
 # Minutes of churn (fresh tabs joining, sharing, leaving): fails if a server gauge or a
 # long-lived tab's heap keeps growing.
 tests/in-netns.sh node bench/soak.mjs
+# Pictures of the results: an SVG per plot in bench/results/plots/ and all of them in
+# bench/results/report.html, which opens offline (vega and vega-lite: bench/report/package.json).
+bench_packages bench/report vega
+node bench/report.mjs

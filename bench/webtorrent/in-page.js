@@ -76,28 +76,31 @@ export async function prepare({ infoHash, torrentFile }, { tracker, strategy, wi
 /**
  * Selects every piece of a prepared torrent; resolves with the times (`Date.now()`) from then
  * to the torrent's `done` (every piece verified and stored), and from then to the first block
- * received (`firstByteMs`).
+ * received (`firstByteMs`), and `progress`: the bytes received on each peer's wire every
+ * `everyMs` (`window.sampleProgress`).
  */
-export function download(infoHash) {
+export function download(infoHash, everyMs) {
   const torrent = torrents.get(infoHash);
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
     const started = performance.now();
+    const sampler = window.sampleProgress(() => Object.fromEntries(torrent.wires.map((w) => [w.peerId, w.downloaded])), everyMs);
     let firstByteMs = null;
     let last = -1;
     let lastChange = started;
+    const fail = (error) => { clearInterval(watch); sampler.stop(); reject(error); };
     const watch = setInterval(() => {
       if (torrent.downloaded !== last) { last = torrent.downloaded; lastChange = performance.now(); }
       if (performance.now() - lastChange > STALL_MS) {
-        clearInterval(watch);
-        reject(new Error(`no byte for ${STALL_MS / 1000} s after ${torrent.downloaded} bytes from ${torrent.numPeers} peers`));
+        fail(new Error(`no byte for ${STALL_MS / 1000} s after ${torrent.downloaded} bytes from ${torrent.numPeers} peers`));
       }
     }, 1000);
     torrent.once("download", () => { firstByteMs = performance.now() - started; });
-    torrent.once("error", (e) => { clearInterval(watch); reject(failure("download failed", e)); });
+    torrent.once("error", (e) => fail(failure("download failed", e)));
     torrent.once("done", () => {
       clearInterval(watch);
-      resolve({ bytes: torrent.length, ms: performance.now() - started, firstByteMs, startedAt, endedAt: Date.now() });
+      const ms = performance.now() - started;
+      resolve({ bytes: torrent.length, ms, firstByteMs, startedAt, endedAt: Date.now(), progress: sampler.stop() });
     });
     torrent.select(0, torrent.pieces.length - 1);
   });

@@ -1,7 +1,7 @@
 // WebTorrent as one of the systems bench/side-by-side.mjs compares: its tab (pages.mjs's page
 // running in-page.js) and the steps of a round, driven from node.
 import { newLoggedPage } from "../../tests/harness.mjs";
-import { installHelpers } from "../sharing.mjs";
+import { installHelpers, PROGRESS_EVERY_MS } from "../sharing.mjs";
 
 /** How long a downloader may take to connect to its peers before the clock starts anyway. */
 const LINK_TIMEOUT_MS = 20_000;
@@ -34,7 +34,7 @@ export function webtorrentSystem({ key, label, pagesUrl, trackerUrl, pieceLength
     },
     prepare: (pages, what, peers) => Promise.all(pages.map((page) => call(page, "prepare", what,
       { tracker: trackerUrl, strategy, wires: peers, timeoutMs: LINK_TIMEOUT_MS }))),
-    download: (page, what) => call(page, "download", what.id),
+    download: (page, what) => call(page, "download", what.id, PROGRESS_EVERY_MS),
     digest: (page, what) => call(page, "digest", what.id),
     drop: (pages, what) => Promise.all(pages.map((page) => call(page, "remove", what.id))),
     state: (page) => call(page, "state"),
