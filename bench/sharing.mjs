@@ -107,7 +107,8 @@ export const PROGRESS_EVERY_MS = 100;
  * Downloads `cid` with peerfetch into `page`; resolves to `{ bytes, ms, firstByteMs, startedAt,
  * endedAt, progress }`: the times by the page's clock (`Date.now()`) from the call to the `Blob`
  * in hand (every piece verified and stored), and `firstByteMs` from the call to the first bytes a
- * peer delivered (a verified chunk group: `peer.transfers()`, read every 5 ms until then; progress
+ * peer delivered, verified (a whole 1 MiB piece, since a piece is verified once it is all there:
+ * `peer.transfers()`, read every 5 ms until then; progress
  * reports come every 200 ms, too coarse); `progress`, the verified bytes from each peer
  * (`transfers()`' `bytesReceived`, which grows a whole piece at a time) every
  * `PROGRESS_EVERY_MS` (`sampleProgress`). The `Blob` stays

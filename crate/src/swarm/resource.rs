@@ -565,7 +565,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
             Ok(providers) => {
                 wanted.lookup_answered = true;
                 wanted.lookup_failures = 0;
-                self.dial(now, providers);
+                self.dial(providers);
             }
             Err(_) => {
                 // Maybe a request lost with its connection: ask again soon. Failing again and
@@ -578,7 +578,7 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
     }
 
     /// Dials providers not linked, up to the link cap.
-    fn dial(&mut self, now: Duration, providers: Vec<P>) {
+    fn dial(&mut self, providers: Vec<P>) {
         for peer in providers {
             if self.outbound_links() + self.dialing.len() >= self.config.max_links {
                 break;
