@@ -20,8 +20,12 @@ if (process.env.PEERFETCH_IN_NETNS !== "1") {
   throw new Error("browser tests must run inside tests/in-netns.sh (their own network namespace)");
 }
 
-/** Starts peerfetch-server with `args` (ports default to 0) and resolves once it prints its URL. */
-export async function startServer({ args = [], keyFile, http = "127.0.0.1:0" } = {}) {
+/**
+ * Starts peerfetch-server with `args` (ports default to 0) and resolves once it prints its URL;
+ * with `netns`, inside that network namespace (then pass `--listen`: the default listeners
+ * are on this namespace's veth address).
+ */
+export async function startServer({ args = [], keyFile, http = "127.0.0.1:0", netns } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "peerfetch-server-"));
   const fullArgs = [
     "--http", http,
@@ -33,7 +37,9 @@ export async function startServer({ args = [], keyFile, http = "127.0.0.1:0" } =
     ]),
     ...args,
   ];
-  const child = spawn(SERVER_BIN, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });
+  // `ip netns exec` execs the server itself, so signals sent to the child reach it.
+  const [command, commandArgs] = netns ? ["ip", ["netns", "exec", netns, SERVER_BIN, ...fullArgs]] : [SERVER_BIN, fullArgs];
+  const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => { stderr += d; });
   const [url, adminUrl] = await new Promise((resolve, reject) => {

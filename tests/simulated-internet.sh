@@ -3,6 +3,8 @@
 # mount namespace of its own, so the named namespaces below vanish with it):
 #   - a public network 203.0.113.0/24 on the bridge wan0; the test namespace is its host
 #     203.0.113.1 (peerfetch servers, coturn);
+#   - origin, a second public host 203.0.113.2 (namespace origin, interface wan): a site's own
+#     server, away from the peerfetch server (bench/cdn-origin.mjs shapes its link);
 #   - homes, each a namespace <home> (10.<n>.0.2, default route via its router) behind a router
 #     namespace r-<home> (10.<n>.0.1 inside, 203.0.113.<10+n> outside) that masquerades:
 #       cone1, cone2  port-preserving NAT (nftables masquerade)
@@ -17,22 +19,34 @@ ip link add wan0 type bridge
 ip addr add 203.0.113.1/24 dev wan0
 ip link set wan0 up
 
+# namespace NAME: a new namespace with its loopback up and IPv6 off.
+namespace() {
+  ip netns add "$1"
+  if [ -e /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  fi
+  ip -n "$1" link set lo up
+}
+
+# on_public_network NAMESPACE HOST: NAMESPACE's interface wan at 203.0.113.HOST, a veth pair
+# whose other end (w-NAMESPACE) is a port of the bridge.
+on_public_network() {
+  ip link add "w-$1" type veth peer name wan netns "$1"
+  ip link set "w-$1" master wan0 up
+  ip -n "$1" addr add "203.0.113.$2/24" dev wan
+  ip -n "$1" link set wan up
+}
+
+namespace origin
+on_public_network origin 2
+
 n=0
 for home in cone1 cone2 sym1 sym2; do
   n=$((n + 1))
   router=r-$home
-  ip netns add "$router"
-  ip netns add "$home"
-  for ns in "$router" "$home"; do
-    if [ -e /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then
-      ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    fi
-    ip -n "$ns" link set lo up
-  done
-  ip link add "w-$home" type veth peer name wan netns "$router"
-  ip link set "w-$home" master wan0 up
-  ip -n "$router" addr add "203.0.113.$((10 + n))/24" dev wan
-  ip -n "$router" link set wan up
+  namespace "$router"
+  namespace "$home"
+  on_public_network "$router" $((10 + n))
   ip -n "$router" link add lan type veth peer name eth0 netns "$home"
   ip -n "$router" addr add "10.$n.0.1/24" dev lan
   ip -n "$router" link set lan up
