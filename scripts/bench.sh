@@ -44,6 +44,8 @@ tests/in-netns.sh node bench/hls.mjs
 tests/in-netns.sh node bench/internet.mjs
 scripts/build-cdn-site.sh
 tests/in-netns.sh node bench/cdn.mjs
+# The demo site from an origin on a host of its own (4 MB/s link, 40 ms to the first byte).
+tests/in-netns.sh node bench/cdn-origin.mjs
 # Minutes of churn (fresh tabs joining, sharing, leaving): fails if a server gauge or a
 # long-lived tab's heap keeps growing.
 tests/in-netns.sh node bench/soak.mjs
