@@ -61,14 +61,21 @@ export function start(options = {}) {
   };
   if (worker?.controller) askVersion();
 
+  // Fetched (not run) while the probe is out: the package loader, a few KiB. The package
+  // itself is fetched only once the peerfetch server answered.
+  const loader = new URL("./peerfetch-auto.js", import.meta.url);
+  document.head.append(Object.assign(document.createElement("link"), { rel: "modulepreload", href: loader }));
+  // A quick look first: when the peerfetch server is down, the page should not wait for the
+  // wasm module to load before it knows.
+  const serverUp = (async () => {
+    const bootstrap = await (probe ?? fetch(`${server}/bootstrap`, { cache: "no-store" }));
+    if (!bootstrap.ok) throw new Error(`${server}/bootstrap answered ${bootstrap.status}`);
+  })();
   const peer = (async () => {
     try {
-      // A quick look first: when the peerfetch server is down, the page should not wait for
-      // the wasm module to load before it knows.
-      const bootstrap = await (probe ?? fetch(`${server}/bootstrap`, { cache: "no-store" }));
-      if (!bootstrap.ok) throw new Error(`${server}/bootstrap answered ${bootstrap.status}`);
+      await serverUp;
       askVersion();
-      const { default: init, Peer } = await import("./peerfetch-auto.js");
+      const { default: init, Peer } = await import(loader);
       await init();
       const joined = await Peer.join({ server, swarm, manifest, ...join });
       joined.events.addEventListener("manifest", (event) => { version = event.detail.version; announce(); });
@@ -108,14 +115,16 @@ export function start(options = {}) {
     worker.startMessages();
   }
 
-  // Registered once the peer runs (a page whose peer cannot run has nothing to offer it).
-  const registered = peer.then((joined) => {
-    if (!joined || !worker) return undefined;
-    return worker
-      .register(`${serviceWorker}?${new URLSearchParams(match ? { match } : {})}`, { scope })
+  // Registered once the peerfetch server answered, while the package loads and the peer joins
+  // (a page whose server is down has nothing to offer a worker; one whose peer then fails to
+  // start tells it so, and its requests go to the network at once).
+  const controlled = serverUp.then(
+    () => worker?.register(`${serviceWorker}?${new URLSearchParams(match ? { match } : {})}`, { scope })
       .then(() => worker.controller ?? new Promise((resolve) => worker.addEventListener("controllerchange", resolve, { once: true })))
-      .catch((error) => console.warn(`peerfetch: no service worker: ${error.message ?? error}`));
-  });
+      .catch((error) => console.warn(`peerfetch: no service worker: ${error.message ?? error}`)),
+    () => undefined,
+  );
+  const registered = peer.then((joined) => joined && controlled);
   peer.then((joined) => {
     state = joined ? "ready" : "failed";
     announce();
