@@ -7,7 +7,7 @@
 //! checked as it is read: it comes from whoever made the link, and its paths name files on the
 //! receiver's disk (a zip's entries or a chosen directory).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,10 @@ pub enum CollectionError {
     /// for a sealed one).
     #[error("{0:?}'s size does not match its content id")]
     SizeMismatch(String),
+    /// Two paths that differ only by case: on most disks (Windows, macOS) one would overwrite
+    /// the other.
+    #[error("{0:?} and {1:?} differ only by case: saved, one would overwrite the other")]
+    CaseCollision(String, String),
     /// A path that is also another file's folder (`a` and `a/b`): both cannot be saved.
     #[error("{0:?} is both a file and a folder in the collection")]
     FileAndFolder(String),
@@ -247,10 +251,17 @@ pub fn check_paths<'a>(
         return Err(CollectionError::FileCount(paths.len()));
     }
     let mut seen = HashSet::new();
+    let mut folded = HashMap::new();
     for path in paths {
         check_path(path)?;
         if !seen.insert(path) {
             return Err(CollectionError::DuplicatePath(path.to_owned()));
+        }
+        if let Some(other) = folded.insert(path.to_lowercase(), path) {
+            return Err(CollectionError::CaseCollision(
+                other.to_owned(),
+                path.to_owned(),
+            ));
         }
     }
     // Every folder some path goes through; none may also be a file.
@@ -351,6 +362,16 @@ mod tests {
         assert_eq!(
             Collection::new(vec![file("a", 1, None), file("a", 2, None)]),
             Err(CollectionError::DuplicatePath("a".into()))
+        );
+        assert_eq!(
+            Collection::new(vec![
+                file("Docs/Read me.txt", 1, None),
+                file("docs/read ME.txt", 2, None)
+            ]),
+            Err(CollectionError::CaseCollision(
+                "Docs/Read me.txt".into(),
+                "docs/read ME.txt".into()
+            ))
         );
         let sealed = |path, n| CollectionFile {
             cid: cid(n + 1),
