@@ -11,8 +11,9 @@
 // BENCH_NEW_LINKS_ROUNDS (10), BENCH_NEW_LINKS_BYTES (10 MiB), BENCH_NEW_LINKS_PAUSE_MS (4000),
 // BENCH_NEW_LINKS_VARIANTS ("one-browser,two-browsers"). Experiments:
 // BENCH_NEW_LINKS_FIRST_AFTER_MS (0) waits that long on the new link before the first transfer;
-// BENCH_NEW_LINKS_SEND_QUEUE_DIVISOR (1) makes every data channel queue that many times less
-// (bench/send-queue-scale.mjs); BENCH_NEW_LINKS_TRACE names a file for every peer connection's
+// BENCH_NEW_LINKS_SEND_QUEUE_DIVISORS ("1") makes every data channel queue that many times less
+// (bench/send-queue-scale.mjs), rounds taking the comma-separated divisors in turn so that they
+// share the machine's load; BENCH_NEW_LINKS_TRACE names a file for every peer connection's
 // whole record.
 import { writeFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
@@ -32,7 +33,7 @@ const BYTES = Number(process.env.BENCH_NEW_LINKS_BYTES ?? 10 * MiB);
 const PAUSE_MS = Number(process.env.BENCH_NEW_LINKS_PAUSE_MS ?? 4000);
 const VARIANTS = (process.env.BENCH_NEW_LINKS_VARIANTS ?? "one-browser,two-browsers").split(",");
 const FIRST_AFTER_MS = Number(process.env.BENCH_NEW_LINKS_FIRST_AFTER_MS ?? 0);
-const SEND_QUEUE_DIVISOR = Number(process.env.BENCH_NEW_LINKS_SEND_QUEUE_DIVISOR ?? 1);
+const DIVISORS = (process.env.BENCH_NEW_LINKS_SEND_QUEUE_DIVISORS ?? "1").split(",").map(Number);
 const TRACE = process.env.BENCH_NEW_LINKS_TRACE;
 /** Message size of the raw channel: a libp2p stream's frames are at most 16 KiB too. */
 const RAW_MESSAGE = 16 * 1024;
@@ -47,13 +48,13 @@ const traces = [];
  * origin than tab `a` (`localhost` rather than `127.0.0.1`), so that in one Chromium it has a
  * storage of its own (a shared one would hold the shared file already) and a renderer of its own.
  */
-async function launchRound(variant, server) {
+async function launchRound(variant, divisor, server) {
   const first = await launchBrowser();
   const second = variant === "one-browser" ? first : await launchBrowser();
   const browsers = [...new Set([first, second])];
   for (const browser of browsers) {
     await recordPeerConnections(browser.context, { forMs: 30000 });
-    if (SEND_QUEUE_DIVISOR !== 1) await divideSendQueues(browser.context, SEND_QUEUE_DIVISOR);
+    if (divisor !== 1) await divideSendQueues(browser.context, divisor);
   }
   return {
     sides: [
@@ -76,7 +77,8 @@ async function busiestConnection(page, kind) {
 
 /**
  * A transfer's figures: its time, and what the receiving and the sending peer connection did
- * meanwhile (see `duringTransfer`), with the namespace's UDP counters that grew.
+ * meanwhile (see `duringTransfer`; pairs of figures are the sender's, then the receiver's), with
+ * the namespace's UDP counters that grew.
  */
 function transferFigures({ result, udp }, receiver, sender) {
   const { ms, firstByteMs, startedAt, endedAt } = result;
@@ -88,7 +90,7 @@ function transferFigures({ result, udp }, receiver, sender) {
     ageMs: link?.ageMs,
     stallMs: link?.stallMs,
     stalls: link?.stalls,
-    discardedOnSend: sent?.discardedOnSend,
+    discardedOnSend: link && sent ? [sent.discardedOnSend, link.discardedOnSend] : null,
     pairs: link?.pairs,
     pairChanges: link && sent ? [sent.pairChanges, link.pairChanges] : null,
     channelsOpened: link && sent ? [sent.channelsOpened, link.channelsOpened] : null,
@@ -169,8 +171,8 @@ async function attempt(step) {
 }
 
 const line = (what, r) => (r.error ? `${what} failed: ${r.error}`
-  : `${what} cold ${r.cold.ms} ms (stalled ${r.cold.stallMs} ms, ${r.cold.discardedOnSend} packets discarded), `
-    + `warm ${r.warm.ms} ms (${r.warm.discardedOnSend} discarded)`);
+  : `${what} cold ${r.cold.ms} ms (stalled ${r.cold.stallMs} ms, packets discarded ${r.cold.discardedOnSend?.join("/")}), `
+    + `warm ${r.warm.ms} ms (discarded ${r.warm.discardedOnSend?.join("/")})`);
 
 /** `{ median, min, max }` in seconds of the rounds' `which` ("cold" or "warm") times. */
 const seconds = (results, which) => spread(results.filter((r) => !r.error).map((r) => r[which].ms / 1000));
@@ -181,7 +183,7 @@ function summary(results) {
   const warm = seconds(ok, "warm");
   const slow = warm ? ok.filter((r) => r.cold.ms / 1000 > SLOW * warm.median) : [];
   const stalled = (which) => ok.filter((r) => r[which].stallMs > 0).length;
-  const discarding = (which) => ok.filter((r) => r[which].discardedOnSend > 0).length;
+  const discarding = (which) => ok.filter((r) => r[which].discardedOnSend?.some((n) => n > 0)).length;
   return {
     coldSeconds: cold,
     warmSeconds: warm,
@@ -201,12 +203,13 @@ const rounds = [];
 try {
   for (const variant of VARIANTS) {
     for (let n = 0; n < ROUNDS; n++) {
-      const browsers = await launchRound(variant, server);
+      const divisor = DIVISORS[n % DIVISORS.length];
+      const browsers = await launchRound(variant, divisor, server);
       try {
-        const label = `${variant} ${n}`;
+        const label = `${variant}${divisor === 1 ? "" : ` (queues ÷${divisor})`} ${n}`;
         const peerfetch = await attempt(() => peerfetchRound(browsers.sides, n, label));
         const raw = await attempt(() => rawRound(browsers.sides, label));
-        rounds.push({ variant, round: n, peerfetch, raw });
+        rounds.push({ variant, divisor, round: n, peerfetch, raw });
         console.log(`${label}: ${line("peerfetch", peerfetch)}; ${line("raw", raw)}`);
       } finally {
         await browsers.close();
@@ -217,11 +220,12 @@ try {
   await server.stop();
 }
 
-const byVariant = Object.fromEntries(VARIANTS.map((variant) => {
-  const ofVariant = rounds.filter((r) => r.variant === variant);
-  return [variant, {
-    peerfetch: summary(ofVariant.map((r) => r.peerfetch)),
-    raw: summary(ofVariant.map((r) => r.raw)),
+const groups = VARIANTS.flatMap((variant) => DIVISORS.map((divisor) => ({ variant, divisor })));
+const byVariant = Object.fromEntries(groups.map(({ variant, divisor }) => {
+  const ofGroup = rounds.filter((r) => r.variant === variant && r.divisor === divisor);
+  return [divisor === 1 ? variant : `${variant}, send queues ÷${divisor}`, {
+    peerfetch: summary(ofGroup.map((r) => r.peerfetch)),
+    raw: summary(ofGroup.map((r) => r.raw)),
   }];
 }));
 const results = {
@@ -230,7 +234,7 @@ const results = {
   bytes: BYTES,
   pauseMs: PAUSE_MS,
   firstAfterMs: FIRST_AFTER_MS,
-  sendQueueDivisor: SEND_QUEUE_DIVISOR,
+  sendQueueDivisors: DIVISORS,
   rawMessageBytes: RAW_MESSAGE,
   byVariant,
   rounds,
