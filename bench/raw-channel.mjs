@@ -9,8 +9,24 @@ import { median } from "./stats.mjs";
  */
 export const rawThroughput = async (a, b, options) => median(await rawThroughputRounds(a, b, options));
 
-/** `rawThroughput`'s MB/s of each round. */
+/** `rawThroughput`'s MB/s of each round, on a channel opened for them and closed after. */
 export async function rawThroughputRounds(a, b, { size, bytes, rounds }) {
+  await openRawChannel(a, b);
+  const results = [];
+  for (let round = 0; round < rounds; round++) {
+    const { ms } = await sendRaw(a, b, { size, bytes });
+    results.push(bytes / (ms / 1000) / 1e6);
+  }
+  await closeRawChannel(a, b);
+  return results;
+}
+
+/**
+ * Opens a fresh peer connection from `a` to `b` (offer and answer with every candidate, no
+ * ICE server) and resolves once its data channel "raw" is open at `a`; it is `a`'s
+ * `window.rawChannel`, and each side's connection is its `window.rawPc`.
+ */
+export async function openRawChannel(a, b) {
   const offer = await a.evaluate(async () => {
     const pc = new RTCPeerConnection();
     window.rawPc = pc;
@@ -41,27 +57,36 @@ export async function rawThroughputRounds(a, b, { size, bytes, rounds }) {
     const channel = window.rawChannel;
     if (channel.readyState !== "open") await new Promise((r) => { channel.onopen = r; });
   }, answer);
-  const results = [];
-  for (let round = 0; round < rounds; round++) {
-    await b.evaluate((bytes) => { window.rawExpected = bytes; }, bytes);
-    results.push(await a.evaluate(async ({ bytes, size }) => {
-      const channel = window.rawChannel;
-      channel.bufferedAmountLowThreshold = 256 * 1024;
-      const message = new Uint8Array(size);
-      const done = new Promise((r) => { channel.onmessage = r; });
-      channel.send("start");
-      const started = performance.now();
-      for (let sent = 0; sent < bytes; sent += size) {
-        if (channel.bufferedAmount > 1024 * 1024) {
-          await new Promise((r) => { channel.onbufferedamountlow = r; });
-        }
-        channel.send(message);
+}
+
+/**
+ * Sends `bytes` bytes in `size`-byte messages on the channel `openRawChannel` opened, keeping at
+ * most 1 MiB queued; resolves to `{ bytes, ms, startedAt, endedAt }`: the time from the first
+ * send to `b`'s word that all arrived, and both ends by the page's clock (`Date.now()`).
+ */
+export async function sendRaw(a, b, { size, bytes }) {
+  await b.evaluate((bytes) => { window.rawExpected = bytes; }, bytes);
+  return a.evaluate(async ({ bytes, size }) => {
+    const channel = window.rawChannel;
+    channel.bufferedAmountLowThreshold = 256 * 1024;
+    const message = new Uint8Array(size);
+    const done = new Promise((r) => { channel.onmessage = r; });
+    channel.send("start");
+    const startedAt = Date.now();
+    const started = performance.now();
+    for (let sent = 0; sent < bytes; sent += size) {
+      if (channel.bufferedAmount > 1024 * 1024) {
+        await new Promise((r) => { channel.onbufferedamountlow = r; });
       }
-      await done;
-      return bytes / ((performance.now() - started) / 1000) / 1e6;
-    }, { bytes: bytes, size }));
-  }
+      channel.send(message);
+    }
+    await done;
+    return { bytes, ms: performance.now() - started, startedAt, endedAt: Date.now() };
+  }, { bytes, size });
+}
+
+/** Closes both ends of the connection `openRawChannel` made. */
+export async function closeRawChannel(a, b) {
   await a.evaluate(() => window.rawPc.close());
   await b.evaluate(() => window.rawPc.close());
-  return results;
 }

@@ -28,6 +28,8 @@ PEERFETCH_LOAD_TRANSPORT=wss target/release/examples/load 5000 2000 100
 # Server memory per real tab, over WebRTC-direct and over WSS.
 tests/in-netns.sh node bench/tabs.mjs
 tests/in-netns.sh node bench/webrtc.mjs
+# A new link's first transfer against a warm one, peerfetch and a raw RTCDataChannel, one Chromium and two.
+tests/in-netns.sh node bench/new-links.mjs
 tests/in-netns.sh node bench/files.mjs
 # Private shares: sealed against plain downloads in the same run, and WebCrypto's AES-GCM rate.
 tests/in-netns.sh node bench/private.mjs
