@@ -6,6 +6,10 @@
 //! whichever connection to the peer exists, so one opened while the relayed connection (or a
 //! duplicate direct link) is still closing could land on it and die with it.
 //!
+//! When the peer's own dial comes up while ours is under way, the attempt waits for ours to
+//! end: ours then lands beside it (and one of the two closes as a duplicate) or fails (and the
+//! peer's link serves); a caller answered in between could open a stream on the one that closes.
+//!
 //! A duplicate direct link (both tabs dialed each other at once) is closed only
 //! [`DUPLICATE_GRACE`] after it was found: the other tab's side of the link it keeps may come
 //! up a little later than ours, and closing the duplicate at once would leave that tab for a
@@ -54,6 +58,8 @@ enum Awaiting {
 struct Attempt<W> {
     awaiting: Awaiting,
     dial: Option<ConnectionId>,
+    /// A direct link the peer dialed, up while our own `/webrtc` dial is under way.
+    theirs: Option<ConnectionId>,
     waiters: Vec<W>,
 }
 
@@ -95,6 +101,7 @@ impl<W> DirectDials<W> {
                 Attempt {
                     awaiting: Awaiting::Settled,
                     dial: None,
+                    theirs: None,
                     waiters: vec![waiter],
                 },
             );
@@ -110,6 +117,7 @@ impl<W> DirectDials<W> {
             Attempt {
                 awaiting,
                 dial: None,
+                theirs: None,
                 waiters: vec![waiter],
             },
         );
@@ -165,12 +173,22 @@ impl<W> DirectDials<W> {
             .is_some_and(|closing| closing.contains(&connection))
     }
 
-    /// A connection to `peer` came up.
-    pub fn established(&mut self, peer: PeerId, transport: TransportKind) -> Vec<Step<W>> {
+    /// `connection` to `peer` came up.
+    pub fn established(
+        &mut self,
+        peer: PeerId,
+        connection: ConnectionId,
+        transport: TransportKind,
+    ) -> Vec<Step<W>> {
         let Some(attempt) = self.attempts.get_mut(&peer) else {
             return Vec::new();
         };
+        let ours_under_way = attempt.dial.is_some_and(|dial| dial != connection);
         match (transport, attempt.awaiting) {
+            (TransportKind::WebRtc, Awaiting::Direct) if ours_under_way => {
+                attempt.theirs = Some(connection);
+                Vec::new()
+            }
             (TransportKind::WebRtc, _) => {
                 attempt.awaiting = Awaiting::Settled;
                 attempt.dial = None;
@@ -193,6 +211,11 @@ impl<W> DirectDials<W> {
             closing.remove(&connection);
             if closing.is_empty() {
                 self.closing.remove(&peer);
+            }
+        }
+        if let Some(attempt) = self.attempts.get_mut(&peer) {
+            if attempt.theirs == Some(connection) {
+                attempt.theirs = None;
             }
         }
         let settling = self
@@ -234,6 +257,14 @@ impl<W> DirectDials<W> {
             .is_some_and(|attempt| connection.is_none() || attempt.dial == connection);
         if !ours {
             return Vec::new();
+        }
+        if let Some(attempt) = self.attempts.get_mut(&peer) {
+            if attempt.theirs.is_some() {
+                // The link the peer dialed serves instead.
+                attempt.awaiting = Awaiting::Settled;
+                attempt.dial = None;
+                return self.settle(peer);
+            }
         }
         let attempt = self.attempts.remove(&peer).expect("present");
         let stage = match attempt.awaiting {
@@ -297,12 +328,12 @@ mod tests {
         );
         dials.dialed(b, ConnectionId::new_unchecked(1));
         assert_eq!(
-            dials.established(b, TransportKind::Relay),
+            dials.established(b, ConnectionId::new_unchecked(1), TransportKind::Relay),
             vec![Step::DialWebRtc(b)]
         );
         dials.dialed(b, ConnectionId::new_unchecked(2));
         assert_eq!(
-            dials.established(b, TransportKind::WebRtc),
+            dials.established(b, ConnectionId::new_unchecked(2), TransportKind::WebRtc),
             vec![Step::Resolve(b, vec![1, 2], Ok(()))]
         );
         assert_eq!(
@@ -328,12 +359,12 @@ mod tests {
         let relayed = conn(1);
         dials.request(b, Links::default(), 1);
         dials.dialed(b, relayed);
-        dials.established(b, TransportKind::Relay);
-        dials.dialed(b, ConnectionId::new_unchecked(2));
+        dials.established(b, relayed, TransportKind::Relay);
+        dials.dialed(b, conn(2));
         dials.closing(b, relayed);
         assert!(dials.is_closing(b, relayed));
         assert_eq!(
-            dials.established(b, TransportKind::WebRtc),
+            dials.established(b, conn(2), TransportKind::WebRtc),
             vec![],
             "a stream opened now could land on the relayed link"
         );
@@ -360,7 +391,7 @@ mod tests {
         let (loser, other) = (conn(7), conn(8));
         // The other tab dialed at the same time: its link is the one to close.
         dials.closing(b, loser);
-        assert_eq!(dials.established(b, TransportKind::WebRtc), vec![]);
+        assert_eq!(dials.established(b, other, TransportKind::WebRtc), vec![]);
         assert_eq!(dials.request(b, DIRECT, 1), vec![]);
         assert_eq!(
             dials.closed(b, other, DIRECT),
@@ -379,9 +410,9 @@ mod tests {
         let b = peer();
         let (relayed, direct) = (conn(1), conn(2));
         dials.request(b, Links::default(), 1);
-        dials.established(b, TransportKind::Relay);
+        dials.established(b, relayed, TransportKind::Relay);
         dials.closing(b, relayed);
-        dials.established(b, TransportKind::WebRtc);
+        dials.established(b, direct, TransportKind::WebRtc);
         let relayed_left = Links {
             direct: false,
             relayed: true,
@@ -414,6 +445,46 @@ mod tests {
             relayed: true,
         };
         assert_eq!(dials.request(b, relayed, 2), vec![Step::DialWebRtc(b)]);
+    }
+
+    #[test]
+    fn a_waiter_is_answered_only_after_our_own_dial_ends_when_the_peer_dialed_first() {
+        let relayed = Links {
+            direct: false,
+            relayed: true,
+        };
+        let (ours, theirs) = (conn(2), conn(7));
+        for our_dial_lands in [true, false] {
+            let mut dials = DirectDials::default();
+            let b = peer();
+            assert_eq!(dials.request(b, relayed, 1), vec![Step::DialWebRtc(b)]);
+            dials.dialed(b, ours);
+            assert_eq!(
+                dials.established(b, theirs, TransportKind::WebRtc),
+                vec![],
+                "ours may still land beside it"
+            );
+            let answered = if our_dial_lands {
+                // Both tabs keep one of the two; the other closes after its grace.
+                dials.duplicate(b, theirs, Duration::ZERO);
+                assert_eq!(dials.established(b, ours, TransportKind::WebRtc), vec![]);
+                dials.closed(b, theirs, DIRECT)
+            } else {
+                dials.failed(b, Some(ours), "ICE failed")
+            };
+            assert_eq!(answered, vec![Step::Resolve(b, vec![1], Ok(()))]);
+        }
+        // The peer's link gone before ours failed: the attempt fails.
+        let mut dials = DirectDials::default();
+        let b = peer();
+        dials.request(b, relayed, 1);
+        dials.dialed(b, ours);
+        dials.established(b, theirs, TransportKind::WebRtc);
+        assert_eq!(dials.closed(b, theirs, relayed), vec![]);
+        assert!(matches!(
+            &dials.failed(b, Some(ours), "ICE failed")[..],
+            [Step::Resolve(_, waiters, Err(_))] if waiters == &vec![1]
+        ));
     }
 
     #[test]

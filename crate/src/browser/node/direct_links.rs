@@ -67,7 +67,8 @@ impl TabNode {
                 if transport == TransportKind::WebRtc {
                     self.close_redundant_links(*peer_id, *connection_id, endpoint.is_dialer());
                 }
-                self.direct_dials.established(*peer_id, transport)
+                self.direct_dials
+                    .established(*peer_id, *connection_id, transport)
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
