@@ -116,3 +116,48 @@ test("Firefox opens a private file and saves a private folder from Chromium as a
     await server.stop();
   }
 }));
+
+test("the share page in Firefox: a private folder's link lists its files, saves the chosen ones as a zip, byte-exact", { timeout: 180000 }, logged(async () => {
+  const server = await startServer();
+  const dir = mkdtempSync(join(tmpdir(), "peerfetch-firefox-page-"));
+  try {
+    const sharer = await tabIn(launchBrowser, server, { swarm: "demo" });
+    const sizes = { "notes.txt": 1000, "photos/a.jpg": MiB + 1, "photos/2026/b.jpg": 2 * MiB + 2 };
+    const digests = await makeFolder(sharer, sizes);
+    const { cid, key } = await sharer.evaluate(() => peer.shareFiles(window.files, { encrypt: true, name: "trip" }));
+
+    const browser = await launchFirefox();
+    browsers.push(browser);
+    const page = await newLoggedPage(browser.context);
+    pages.push(page);
+    await page.goto(`${server.url}/#${cid}&k=${key}&files`);
+    await page.waitForSelector("#receive[data-state=listed]", { timeout: 60000 });
+    const listed = await page.evaluate(() => ({
+      name: document.getElementById("receive-name").textContent,
+      rows: [...document.querySelectorAll("#collection-files li")].map((li) => li.querySelector(".path").textContent).sort(),
+      folderButton: document.getElementById("save-folder").hidden,
+    }));
+    assert.deepEqual(listed, { name: "trip", rows: Object.keys(sizes).sort(), folderButton: true }, "listed under its sealed name; no folder picker in Firefox");
+
+    // Firefox has no save picker: the zip is offered as a link.
+    await page.click('#collection-files input[value="notes.txt"]');
+    await page.click("#save-selected");
+    await page.waitForSelector("#zip-row:not([hidden])", { timeout: 60000 });
+    const saved = await page.evaluate(async () => {
+      const a = document.getElementById("zip-link");
+      const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
+      let text = "";
+      for (let i = 0; i < bytes.length; i += 32768) text += String.fromCharCode(...bytes.subarray(i, i + 32768));
+      return { status: document.getElementById("receive-status").textContent, download: a.download, base64: btoa(text) };
+    });
+    assert.equal(saved.status, "Saved 2 of 3 files into a zip, verified and decrypted.");
+    assert.equal(saved.download, "trip.zip");
+    const path = join(dir, saved.download);
+    writeFileSync(path, Buffer.from(saved.base64, "base64"));
+    const picked = Object.fromEntries(Object.entries(sizes).filter(([p]) => p !== "notes.txt").map(([p, size]) => [p, [size, digests[p]]]));
+    assert.deepEqual(zipEntries(path), picked, "the chosen files, byte-exact");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
+  }
+}));
