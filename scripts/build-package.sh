@@ -38,10 +38,10 @@ cp www/peerfetch-sw.js "$out/"
 # through the package's own loader.
 {
   echo "// Packaged copy of peerfetch's www/peerfetch-cdn.js: loads the wasm through this package's index.js."
-  sed 's#import("./peerfetch-auto.js")#import("./index.js")#' www/peerfetch-cdn.js
+  sed 's#"./peerfetch-auto.js"#"./index.js"#g' www/peerfetch-cdn.js
 } >"$out/peerfetch-cdn.js"
 if ! grep -q 'import("./index.js")' "$out/peerfetch-cdn.js" || grep -Eq 'peerfetch-auto|"/pkg/' "$out/peerfetch-cdn.js"; then
-  echo "build-package: www/peerfetch-cdn.js no longer imports ./peerfetch-auto.js once: update this script" >&2
+  echo "build-package: www/peerfetch-cdn.js no longer loads ./peerfetch-auto.js as this script expects: update it" >&2
   exit 1
 fi
 

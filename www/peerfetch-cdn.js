@@ -75,7 +75,8 @@ export function start(options = {}) {
     try {
       await serverUp;
       askVersion();
-      const { default: init, Peer } = await import(loader);
+      // A literal specifier, so that bundlers see the import.
+      const { default: init, Peer } = await import("./peerfetch-auto.js");
       await init();
       const joined = await Peer.join({ server, swarm, manifest, ...join });
       joined.events.addEventListener("manifest", (event) => { version = event.detail.version; announce(); });
