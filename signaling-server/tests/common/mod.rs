@@ -167,15 +167,30 @@ pub fn frame_header_claiming(len: u64) -> Vec<u8> {
 
 /// The IPv4 address and TCP port of an `/ip4/…/tcp/…` address.
 pub fn tcp_socket_addr(addr: &Multiaddr) -> std::net::SocketAddr {
+    socket_addr(addr, |p| match p {
+        libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+        _ => None,
+    })
+}
+
+/// The IPv4 address and UDP port of an `/ip4/…/udp/…` address.
+pub fn udp_socket_addr(addr: &Multiaddr) -> std::net::SocketAddr {
+    socket_addr(addr, |p| match p {
+        libp2p::multiaddr::Protocol::Udp(port) => Some(port),
+        _ => None,
+    })
+}
+
+fn socket_addr(
+    addr: &Multiaddr,
+    port: impl FnMut(libp2p::multiaddr::Protocol) -> Option<u16>,
+) -> std::net::SocketAddr {
     let ip = addr.iter().find_map(|p| match p {
         libp2p::multiaddr::Protocol::Ip4(ip) => Some(ip),
         _ => None,
     });
-    let port = addr.iter().find_map(|p| match p {
-        libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
-        _ => None,
-    });
-    (ip.expect("an IPv4 address"), port.expect("a TCP port")).into()
+    let port = addr.iter().find_map(port);
+    (ip.expect("an IPv4 address"), port.expect("a port")).into()
 }
 
 /// Resident memory of process `pid`, MiB.

@@ -22,6 +22,7 @@ pub mod certificate;
 mod connection;
 mod error;
 mod fingerprint;
+mod new_addrs;
 mod req_res_chan;
 mod sdp;
 mod stream;

@@ -19,12 +19,13 @@
 // DEALINGS IN THE SOFTWARE.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     io,
     io::ErrorKind,
     net::SocketAddr,
     sync::Arc,
     task::{Context, Poll},
+    time::Instant,
 };
 
 use async_trait::async_trait;
@@ -45,7 +46,7 @@ use webrtc::{
     util::{Conn, Error},
 };
 
-use crate::tokio::req_res_chan;
+use crate::tokio::{new_addrs::NewAddrs, req_res_chan};
 
 const RECEIVE_MTU: usize = 8192;
 
@@ -80,8 +81,9 @@ pub(crate) struct UDPMuxNewAddr {
     /// Maps from socket address to the underlying connection.
     address_map: HashMap<SocketAddr, UDPMuxConn>,
 
-    /// Set of the new addresses to avoid sending the same address multiple times.
-    new_addrs: HashSet<SocketAddr>,
+    /// The new addresses reported, to avoid sending the same address multiple times
+    /// (peerfetch: bounded in number and time, see `new_addrs.rs`).
+    new_addrs: NewAddrs,
 
     /// `true` when UDP mux is closed.
     is_closed: bool,
@@ -118,7 +120,7 @@ impl UDPMuxNewAddr {
             listen_addr,
             conns: HashMap::default(),
             address_map: HashMap::default(),
-            new_addrs: HashSet::default(),
+            new_addrs: NewAddrs::default(),
             is_closed: false,
             send_buffer: None,
             close_futures: FuturesUnordered::default(),
@@ -356,30 +358,28 @@ impl UDPMuxNewAddr {
                             };
 
                             match conn {
-                                None => {
-                                    if !self.new_addrs.contains(&addr) {
-                                        match ufrag_from_stun_message(read.filled(), false) {
-                                            Ok(ufrag) => {
-                                                tracing::trace!(
-                                                    address=%&addr,
-                                                    %ufrag,
-                                                    "Notifying about new address from ufrag",
-                                                );
-                                                self.new_addrs.insert(addr);
-                                                return Poll::Ready(UDPMuxEvent::NewAddr(
-                                                    NewAddr { addr, ufrag },
-                                                ));
-                                            }
-                                            Err(e) => {
-                                                tracing::debug!(
-                                                    address=%&addr,
-                                                    "Unknown address (non STUN packet: {})",
-                                                    e
-                                                );
-                                            }
+                                None => match ufrag_from_stun_message(read.filled(), false) {
+                                    Ok(ufrag) => {
+                                        if self.new_addrs.report(addr, Instant::now()) {
+                                            tracing::trace!(
+                                                address=%&addr,
+                                                %ufrag,
+                                                "Notifying about new address from ufrag",
+                                            );
+                                            return Poll::Ready(UDPMuxEvent::NewAddr(NewAddr {
+                                                addr,
+                                                ufrag,
+                                            }));
                                         }
                                     }
-                                }
+                                    Err(e) => {
+                                        tracing::debug!(
+                                            address=%&addr,
+                                            "Unknown address (non STUN packet: {})",
+                                            e
+                                        );
+                                    }
+                                },
                                 Some(conn) => {
                                     let mut packet = vec![0u8; read.filled().len()];
                                     packet.copy_from_slice(read.filled());
