@@ -31,6 +31,13 @@ use crate::content::piece_proof::{verify_piece, VerifiedPiece};
 use super::ban_list::BanList;
 use super::message::{RejectReason, SwarmMessage};
 
+/// Whether request `id` was made by a swarm whose next request is `next`: requests are
+/// numbered from 0 for a resource, across its downloads. (After 2^32 requests of one resource,
+/// 4 PiB, the numbers wrap and an old request is taken for one never made.)
+pub fn made(id: u32, next: u32) -> bool {
+    id < next
+}
+
 /// Ranges of pieces readers wait for that a download remembers; older ones are forgotten.
 pub const MAX_PREFERRED: usize = 8;
 
@@ -436,6 +443,10 @@ impl<P: Clone + Ord + std::hash::Hash + Debug> Download<P> {
     fn on_piece(&mut self, peer: &P, id: u32, piece: u32, encoded: &[u8], now: Duration) {
         let state = self.peers.get_mut(peer).expect("checked by handle");
         let open = state.open.remove(&id);
+        if open.is_none() && !made(id, self.next_request) {
+            let reason = format!("sent piece {piece} for request {id}, which was never made");
+            return self.protocol_error(peer, reason, now);
+        }
         if let Some(open) = open {
             self.release(open.piece, peer, id);
             if open.piece != piece {
@@ -816,6 +827,20 @@ mod tests {
             T0,
         );
         assert!(download.is_banned(&'b'));
+        assert!(!download.have().contains(other));
+
+        // A valid piece, for a request never made: nothing is kept from a liar.
+        download.add_peer('c', T0);
+        download.handle(&'c', have(2, &[0, 1]), T0);
+        let range = PieceLayout::of(&id).piece_bytes(other).unwrap();
+        let bytes = &data[range.start as usize..range.end as usize];
+        let unsolicited = SwarmMessage::Piece {
+            id: 1_000_000,
+            piece: other,
+            encoded: encode_piece(&outboard, other, bytes).unwrap(),
+        };
+        download.handle(&'c', unsolicited, T0);
+        assert!(download.is_banned(&'c'));
         assert!(!download.have().contains(other));
     }
 

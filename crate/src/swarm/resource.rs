@@ -31,13 +31,14 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::ban_list::BanList;
-use super::download::{Download, DownloadConfig, DropReason, Event, PeerStats};
+use super::download::{made, Download, DownloadConfig, DropReason, Event, PeerStats};
 use super::message::{RejectReason, SwarmMessage};
 use super::progress::{Progress, ProgressMeter};
 use super::upload_queue::{Upload, UploadQueue, DEFAULT_MAX_QUEUED};
 use crate::content::bitfield::Bitfield;
 use crate::content::content_id::ContentId;
 use crate::content::piece_layout::PieceLayout;
+use crate::content::piece_proof::verify_piece;
 use crate::content::stored_piece::{encoded_from_stored, stored_form};
 use crate::error::{ErrorCode, PeerError};
 use crate::util::rate_limit::TokenBucket;
@@ -743,9 +744,40 @@ impl<P: Copy + Ord + Hash + Debug> ResourceSwarm<P> {
                     wanted.download.handle(&peer, message, now);
                     self.note_offer(link);
                     self.drain_download(now);
+                } else if let SwarmMessage::Piece { id, piece, encoded } = &message {
+                    self.unasked_piece(now, link, peer, *id, *piece, encoded);
                 }
             }
         }
+    }
+
+    /// A piece came while this tab downloads nothing of the resource (not yet: its storage is
+    /// being checked; or no more: an answer to a request cancelled as the download ended).
+    /// Nothing is kept, but as during a download, its sender is banned if it answers a request
+    /// never made or sends a piece that fails verification: a liar must not go unnoticed for
+    /// having lied early.
+    fn unasked_piece(
+        &mut self,
+        now: Duration,
+        link: LinkId,
+        peer: P,
+        request: u32,
+        piece: u32,
+        encoded: &[u8],
+    ) {
+        let reason = if !made(request, self.next_request) {
+            let reason = format!("sent piece {piece} for request {request}, which was never made");
+            DropReason::Protocol(reason)
+        } else if self.have.contains(piece) {
+            return;
+        } else if let Err(e) = verify_piece(&self.id, piece, encoded) {
+            DropReason::BadPiece(format!("piece {piece}: {e}"))
+        } else {
+            return;
+        };
+        self.banned.ban(peer);
+        self.outputs.push_back(Output::Dropped(peer, reason));
+        self.drop_link(now, link);
     }
 
     /// Says once per download that peers answer, when the peer on `link` holds a piece the

@@ -436,6 +436,38 @@ fn a_second_want_or_a_lie_closes_the_stream_and_a_lie_bans_the_peer() {
 }
 
 #[test]
+fn pieces_that_come_while_nothing_downloads_are_judged_like_those_that_come_during_one() {
+    let content = content();
+    let piece = |id, piece, encoded| Input::Message(1, SwarmMessage::Piece { id, piece, encoded });
+    // Before any download (the page's waits for its storage check): a true piece for a request
+    // never made is a lie.
+    let mut swarm = ResourceSwarm::new(content.id, LOCAL, ResourceConfig::default());
+    swarm.handle(
+        Duration::ZERO,
+        Input::Hold(Bitfield::empty(content.pieces())),
+    );
+    link_up(&mut swarm, MS, 1, 2, false);
+    outputs(&mut swarm);
+    swarm.handle(2 * MS, piece(7, 0, content.encoded(0)));
+    assert!(closed(&outputs(&mut swarm), 1));
+    assert_eq!(swarm.banned().copied().collect::<Vec<_>>(), [2]);
+
+    // After a download ended: an answer to one of its requests is let be, a bad one is a lie.
+    let (mut swarm, requests) = asking_a_provider_of_everything(&content);
+    swarm.handle(S, Input::Cancel);
+    outputs(&mut swarm);
+    let (id, index) = requests[0];
+    swarm.handle(S, piece(id, index, content.encoded(index)));
+    assert!(!closed(&outputs(&mut swarm), 1));
+    let (id, index) = requests[1];
+    let mut garbage = content.encoded(index).to_vec();
+    garbage[100] ^= 1;
+    swarm.handle(S, piece(id, index, garbage.into()));
+    assert!(closed(&outputs(&mut swarm), 1));
+    assert_eq!(swarm.banned().copied().collect::<Vec<_>>(), [2]);
+}
+
+#[test]
 fn only_verified_pieces_count_as_progress_not_bytes_trickled() {
     let content = content();
     let mut swarm = downloading(&content, 2 * S);
