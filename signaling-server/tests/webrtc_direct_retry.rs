@@ -14,7 +14,8 @@ use stun::attributes::ATTR_USERNAME;
 use stun::message::{Message, Setter, BINDING_REQUEST};
 use stun::textattrs::Username;
 
-/// How long the client keeps trying: past the 10 s the mux remembers a reported address.
+/// How long the client keeps trying (a new attempt is reported at once; upstream's mux never
+/// reported the address again).
 const TRYING_FOR: Duration = Duration::from_secs(40);
 
 /// A binding request as an ICE agent whose username fragment is `ufrag` sends it.

@@ -231,7 +231,7 @@ impl UDPMuxNewAddr {
                     .or_insert_with(|| conn.clone());
 
                 // remove addr from new_addrs once conn is established
-                self.new_addrs.remove(&addr);
+                self.new_addrs.remove(addr, key);
 
                 let _ = response.send(());
 
@@ -360,7 +360,7 @@ impl UDPMuxNewAddr {
                             match conn {
                                 None => match ufrag_from_stun_message(read.filled(), false) {
                                     Ok(ufrag) => {
-                                        if self.new_addrs.report(addr, Instant::now()) {
+                                        if self.new_addrs.report(addr, &ufrag, Instant::now()) {
                                             tracing::trace!(
                                                 address=%&addr,
                                                 %ufrag,
