@@ -116,13 +116,7 @@ async fn request_reservation(client: &mut libp2p::Swarm<Client>, addr: &Multiadd
 /// Dials `addr` from a new client; returns whether the connection came up, and the client.
 async fn connect(addr: &Multiaddr) -> (bool, libp2p::Swarm<Client>) {
     let mut client = client(Duration::from_secs(15)).await;
-    client.dial(addr.clone()).expect("dial starts");
-    let connected = until(&mut client, STEP, |event| match event {
-        SwarmEvent::ConnectionEstablished { .. } => Some(true),
-        SwarmEvent::OutgoingConnectionError { .. } => Some(false),
-        _ => None,
-    })
-    .await;
+    let connected = dial(&mut client, addr, STEP).await;
     (connected, client)
 }
 

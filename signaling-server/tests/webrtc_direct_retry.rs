@@ -6,7 +6,6 @@
 mod common;
 
 use common::*;
-use libp2p::swarm::SwarmEvent;
 use peerfetch::net::transport_kind::TransportKind;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -59,14 +58,7 @@ async fn a_client_connects_from_a_port_whose_first_attempt_failed() {
             break false;
         }
         attempts += 1;
-        client.dial(server_addr.clone()).expect("dial starts");
-        let outcome = until(&mut client, TRYING_FOR, |event| match event {
-            SwarmEvent::ConnectionEstablished { .. } => Some(true),
-            SwarmEvent::OutgoingConnectionError { .. } => Some(false),
-            _ => None,
-        })
-        .await;
-        if outcome {
+        if dial(&mut client, &server_addr, TRYING_FOR).await {
             break true;
         }
     };

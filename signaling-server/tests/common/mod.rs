@@ -299,6 +299,17 @@ async fn client_with(ping_interval: Duration, claims_server: bool) -> Swarm<Clie
         .build()
 }
 
+/// Dials `addr` from `client`; returns whether the connection came up within `limit`.
+pub async fn dial(client: &mut Swarm<Client>, addr: &Multiaddr, limit: Duration) -> bool {
+    client.dial(addr.clone()).expect("dial starts");
+    until(client, limit, |event| match event {
+        SwarmEvent::ConnectionEstablished { .. } => Some(true),
+        SwarmEvent::OutgoingConnectionError { .. } => Some(false),
+        _ => None,
+    })
+    .await
+}
+
 /// Drives `swarm` until `pick` returns `Some`, for at most `limit`.
 pub async fn until<T>(
     swarm: &mut Swarm<Client>,

@@ -80,7 +80,7 @@ impl NewAddrs {
         self.reported.remove(&(addr, ufrag.to_owned()));
     }
 
-    /// Forgets every address.
+    /// Forgets every attempt.
     pub(crate) fn clear(&mut self) {
         self.reported.clear();
         self.order.clear();
